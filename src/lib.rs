@@ -1,0 +1,15 @@
+//! letta: a terminal coding agent with stateful agents and parallel conversations.
+//!
+//! The library holds everything; `main.rs` only parses flags and dispatches. See
+//! `shared/design.md` for the map of parts.
+
+pub mod app;
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod fsutil;
+pub mod paths;
+pub mod protocol;
+pub mod session;
+pub mod settings;
+pub mod startup;

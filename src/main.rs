@@ -1,0 +1,25 @@
+//! The `letta` binary: parse flags, then hand over to the library.
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use letta::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(reason) = cli.session.validate() {
+        eprintln!("error: {reason}");
+        return ExitCode::from(2);
+    }
+    if let Some(Command::Completions { shell }) = &cli.command {
+        clap_complete::generate(*shell, &mut Cli::command(), "letta", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
+    match letta::app::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

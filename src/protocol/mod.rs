@@ -1,0 +1,35 @@
+//! Serde types that mirror the Letta REST API JSON (see `shared/protocol.md`).
+//!
+//! The remote client, the local engine and `letta server` share these types, so the wire format
+//! is defined once. Every object keeps fields it does not know in `extra`, so nothing a newer
+//! server sends is lost or rejected.
+
+mod content;
+mod message;
+mod objects;
+mod params;
+mod request;
+mod stop;
+
+pub use content::{ContentPart, MessageContent, OneOrMany};
+pub use message::{
+    ApprovalRequestMessage, ApprovalResponseMessage, AssistantMessage, ErrorMessage, EventMessage,
+    HiddenReasoningMessage, LettaMessage, MessageCommon, Ping, ReasoningMessage, SimpleMessage,
+    ToolCallDelta, ToolCallMessage, ToolReturnMessage, UsageStatistics,
+};
+pub use objects::{
+    Agent, ApiErrorBody, Block, Conversation, Health, LlmModel, MemoryView, Run, SearchHit,
+};
+pub use params::{ListParams, Order};
+pub use request::{
+    ApprovalCreate, ApprovalDecision, BlockCreate, BlockUpdate, ClientTool, CreateAgent,
+    CreateConversation, ForkParams, LettaResponse, MessageCreate, ResumeStream, SearchRequest,
+    SendMessageRequest, ToolReturnItem, UpdateAgent, UpdateConversation, UserMessageCreate,
+};
+pub use stop::StopReason;
+
+/// A JSON object of fields this version does not model; kept so that re-encoding is lossless.
+pub type Extra = serde_json::Map<String, serde_json::Value>;
+
+/// The id of every agent's primary history, addressed together with `agent_id`.
+pub const DEFAULT_CONVERSATION: &str = "default";

@@ -1,0 +1,67 @@
+//! Loading and saving JSON settings files safely.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Serialize, de::DeserializeOwned};
+
+/// What can go wrong with a settings file. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(
+        "{path}: not valid settings JSON ({source}); fix or remove the file, letta leaves it untouched"
+    )]
+    Corrupt {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{path}: cannot read ({source})")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: cannot write ({source})")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Read a settings file; a missing (or empty) file is the default value.
+pub fn load_json<T: DeserializeOwned + Default>(path: &Path) -> Result<T, SettingsError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(T::default()),
+        Err(source) => {
+            return Err(SettingsError::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    if text.trim().is_empty() {
+        return Ok(T::default());
+    }
+    serde_json::from_str(&text).map_err(|source| SettingsError::Corrupt {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Write a settings file atomically, pretty-printed, with `mode` on Unix.
+pub fn save_json<T: Serialize>(
+    path: &Path,
+    value: &T,
+    mode: Option<u32>,
+) -> Result<(), SettingsError> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|e| SettingsError::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    text.push('\n');
+    crate::fsutil::write_atomic(path, text.as_bytes(), mode).map_err(|source| {
+        SettingsError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
+}

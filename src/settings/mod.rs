@@ -1,0 +1,43 @@
+//! Settings files: the global `settings.json` and the per-project `.letta/` files.
+//!
+//! Files are read as typed structs that keep every key they do not know, so a file written by
+//! Letta Code (or edited by hand) keeps its other keys. A file that is not valid JSON is never
+//! overwritten: loading fails with its path and the parse error.
+
+mod file;
+mod global;
+mod project;
+
+pub use file::{SettingsError, load_json, save_json};
+pub use global::{GlobalSettings, ProviderConfig};
+pub use project::{ProjectSettings, project_local_file, project_shared_file};
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::Extra;
+
+/// One remembered session: which agent and conversation were last used.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRef {
+    #[serde(rename = "agentId")]
+    pub agent_id: String,
+    #[serde(rename = "conversationId", default = "default_conv")]
+    pub conversation_id: String,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+fn default_conv() -> String {
+    crate::protocol::DEFAULT_CONVERSATION.to_string()
+}
+
+impl SessionRef {
+    /// A session for an agent and conversation.
+    pub fn new(agent_id: impl Into<String>, conversation_id: impl Into<String>) -> Self {
+        Self {
+            agent_id: agent_id.into(),
+            conversation_id: conversation_id.into(),
+            extra: Extra::new(),
+        }
+    }
+}

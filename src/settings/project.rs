@@ -1,0 +1,85 @@
+//! Per-project files under `.letta/` in the working directory.
+//!
+//! `settings.local.json` holds the project's last session per server in Letta Code's format, so
+//! a user can switch between the two tools. `settings.json` is the shared, committed file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{SessionRef, SettingsError, load_json, save_json};
+use crate::protocol::Extra;
+
+/// `.letta/settings.local.json` under `cwd`.
+pub fn project_local_file(cwd: &Path) -> PathBuf {
+    cwd.join(".letta").join("settings.local.json")
+}
+
+/// `.letta/settings.json` under `cwd`.
+pub fn project_shared_file(cwd: &Path) -> PathBuf {
+    cwd.join(".letta").join("settings.json")
+}
+
+/// One project settings file (local or shared); unknown keys are preserved.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProjectSettings {
+    #[serde(
+        rename = "sessionsByServer",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub sessions_by_server: BTreeMap<String, SessionRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Value>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl ProjectSettings {
+    /// Load from `path`; missing means empty.
+    pub fn load(path: &Path) -> Result<Self, SettingsError> {
+        load_json(path)
+    }
+
+    /// Save atomically (this file holds no secrets).
+    pub fn save(&self, path: &Path) -> Result<(), SettingsError> {
+        save_json(path, self, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letta_code_format_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = project_local_file(dir.path());
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(
+            &p,
+            r#"{"lastAgent":"agent-1","lastSession":{"agentId":"agent-1","conversationId":"conv-a"},"sessionsByServer":{"api.letta.com":{"agentId":"agent-1","conversationId":"conv-a"}}}"#,
+        )
+        .unwrap();
+        let mut s = ProjectSettings::load(&p).unwrap();
+        s.sessions_by_server
+            .insert("local".into(), SessionRef::new("agent-9", "conv-9"));
+        s.save(&p).unwrap();
+        let back: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        assert_eq!(back["lastAgent"], "agent-1");
+        assert_eq!(
+            back["sessionsByServer"]["api.letta.com"]["conversationId"],
+            "conv-a"
+        );
+        assert_eq!(back["sessionsByServer"]["local"]["agentId"], "agent-9");
+    }
+
+    #[test]
+    fn missing_file_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = ProjectSettings::load(&project_local_file(dir.path())).unwrap();
+        assert!(s.sessions_by_server.is_empty());
+    }
+}

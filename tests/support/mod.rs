@@ -1,0 +1,20 @@
+//! Shared test helpers. Each integration test picks what it needs.
+#![allow(dead_code)]
+
+pub mod fixtures;
+
+use serde_json::Value;
+
+/// JSON with null-valued object keys removed: "missing" and "null" mean the same on this API.
+pub fn normalize(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), normalize(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(normalize).collect()),
+        other => other.clone(),
+    }
+}
