@@ -1,13 +1,23 @@
 //! The binary's edge: load paths and settings, pick a backend, dispatch. `anyhow` lives here.
 
+use std::io::Read;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
-use crate::cli::{Cli, Command};
+use crate::backend::{AgentQuery, Backend, ConversationQuery};
+use crate::cli::{
+    AgentsCommand, Cli, Command, ConversationsCommand, MessagesCommand, ModelCommand,
+};
 use crate::config::BackendChoice;
+use crate::local::Engine;
+use crate::local::store::Store;
 use crate::paths::Paths;
-use crate::settings::GlobalSettings;
+use crate::protocol::{CreateAgent, ListParams, SearchRequest};
+use crate::session::{self, Opened, SessionStore};
+use crate::settings::{GlobalSettings, ProjectSettings, project_local_file};
+use crate::startup::StartupFlags;
 
 /// Run a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -20,35 +30,185 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(dispatch(cli, paths, settings, choice))
+    runtime.block_on(dispatch(
+        cli,
+        AppContext {
+            paths,
+            settings,
+            choice,
+        },
+    ))
 }
 
-async fn dispatch(
-    cli: Cli,
-    _paths: Paths,
-    _settings: GlobalSettings,
-    choice: BackendChoice,
-) -> anyhow::Result<ExitCode> {
-    let what = match &cli.command {
-        Some(Command::Server(_)) => "letta server",
-        Some(Command::Agents { .. }) => "letta agents",
-        Some(Command::Conversations { .. }) => "letta conversations",
-        Some(Command::Messages { .. }) => "letta messages",
-        Some(Command::Model { .. }) => "letta model",
-        Some(Command::Connect(_)) => "letta connect",
-        Some(Command::Completions { .. }) => return Ok(ExitCode::SUCCESS),
-        None if cli.session.prompt.is_some() => "headless mode (-p)",
-        None => "the chat view",
-    };
-    if cli.command.is_none() {
-        // Sessions are remembered per project; a corrupt file stops us before anything runs.
-        let cwd = std::env::current_dir().context("reading the working directory")?;
-        crate::settings::ProjectSettings::load(&crate::settings::project_local_file(&cwd))?;
+/// What every command needs.
+pub struct AppContext {
+    pub paths: Paths,
+    pub settings: GlobalSettings,
+    pub choice: BackendChoice,
+}
+
+/// Build the backend for this process.
+pub fn open_backend(ctx: &AppContext) -> anyhow::Result<Arc<dyn Backend>> {
+    match &ctx.choice {
+        BackendChoice::Local => {
+            let store = Store::open(&ctx.paths.database_file())?;
+            let env = |k: &str| std::env::var(k).ok();
+            let providers = crate::llm::ProviderRegistry::from_env(&env, &ctx.settings);
+            Ok(Arc::new(Engine::new(
+                store,
+                providers,
+                ctx.settings.default_model.clone(),
+            )))
+        }
+        BackendChoice::Remote { base_url, .. } => {
+            bail!(
+                "the remote backend ({base_url}) is not yet available in this build; unset LETTA_BASE_URL/LETTA_API_KEY or pass --backend local"
+            )
+        }
     }
-    let backend = match choice {
-        BackendChoice::Local => "the embedded engine",
-        BackendChoice::Remote { .. } => "the remote backend",
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+fn cwd() -> anyhow::Result<std::path::PathBuf> {
+    std::env::current_dir().context("reading the working directory")
+}
+
+/// The agent of this project's last session on this server, if any.
+fn project_agent(ctx: &AppContext) -> anyhow::Result<Option<String>> {
+    let project = ProjectSettings::load(&project_local_file(&cwd()?))?;
+    let key = ctx.choice.server_key();
+    Ok(project
+        .sessions_by_server
+        .get(&key)
+        .or_else(|| ctx.settings.sessions_by_server.get(&key))
+        .map(|s| s.agent_id.clone()))
+}
+
+async fn dispatch(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Some(Command::Agents {
+            command: AgentsCommand::List { limit, name },
+        }) => {
+            let backend = open_backend(&ctx)?;
+            let agents = backend
+                .list_agents(AgentQuery {
+                    page: ListParams::latest(limit),
+                    name,
+                })
+                .await?;
+            print_json(&agents)?;
+        }
+        Some(Command::Conversations {
+            command: ConversationsCommand::List { agent, limit },
+        }) => {
+            let backend = open_backend(&ctx)?;
+            let Some(agent_id) = agent.or(project_agent(&ctx)?) else {
+                bail!("no agent given and none remembered for this project; pass --agent ID");
+            };
+            let convs = backend
+                .list_conversations(ConversationQuery {
+                    agent_id: Some(agent_id),
+                    page: ListParams::latest(limit),
+                    summary_search: None,
+                })
+                .await?;
+            print_json(&convs)?;
+        }
+        Some(Command::Messages {
+            command:
+                MessagesCommand::Search {
+                    query,
+                    agent,
+                    limit,
+                },
+        }) => {
+            let backend = open_backend(&ctx)?;
+            let agent_id = match agent {
+                Some(a) => Some(a),
+                None => project_agent(&ctx)?,
+            };
+            let hits = backend
+                .search_messages(SearchRequest {
+                    query,
+                    agent_id,
+                    limit: Some(limit),
+                    extra: Default::default(),
+                })
+                .await?;
+            print_json(&hits)?;
+        }
+        Some(Command::Model {
+            command: ModelCommand::List,
+        }) => {
+            let backend = open_backend(&ctx)?;
+            for m in backend.list_models().await? {
+                println!("{}", m.handle);
+            }
+        }
+        Some(Command::Server(_)) => bail!("letta server is not yet available in this build"),
+        Some(Command::Connect(_)) => bail!("letta connect is not yet available in this build"),
+        Some(Command::Completions { .. }) => {}
+        None => {
+            // Sessions are remembered per project; a corrupt file stops us before anything runs.
+            ProjectSettings::load(&project_local_file(&cwd()?))?;
+            if cli.session.prompt.is_some() {
+                return headless(cli, ctx).await;
+            }
+            bail!("the chat view is not yet available in this build; use -p PROMPT");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A new agent as this process would create it.
+pub fn new_agent_request(model: Option<String>) -> CreateAgent {
+    CreateAgent {
+        name: Some("letta".into()),
+        model,
+        agent_type: Some("letta_v1_agent".into()),
+        ..Default::default()
+    }
+}
+
+async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
+    let mut prompt = cli.session.prompt.clone().unwrap_or_default();
+    if prompt.trim().is_empty() {
+        std::io::stdin()
+            .read_to_string(&mut prompt)
+            .context("reading the prompt from stdin")?;
+    }
+    if prompt.trim().is_empty() {
+        eprintln!("error: -p needs a prompt (as an argument or on stdin)");
+        return Ok(ExitCode::from(2));
+    }
+    let backend = open_backend(&ctx)?;
+    let store = SessionStore::new(&ctx.paths.settings_file(), &cwd()?, ctx.choice.server_key());
+    let flags = StartupFlags {
+        new: cli.session.new,
+        resume: false,
+        conv: cli.session.conv.clone(),
+        agent: cli.session.agent.clone(),
+        new_agent: cli.session.new_agent,
     };
-    eprintln!("{what} is not yet available in this build ({backend})");
-    Ok(ExitCode::from(1))
+    let model = cli.session.model.clone();
+    let opened = session::open(backend.as_ref(), &store, flags, || {
+        new_agent_request(model.clone())
+    })
+    .await?;
+    let Opened::Session { session, warnings } = opened else {
+        bail!("--resume needs the chat view");
+    };
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    let out = crate::headless::run_turn(backend.as_ref(), &session, &prompt, &cli.session).await?;
+    Ok(crate::headless::print(
+        &out,
+        &session,
+        cli.session.output_format,
+    ))
 }

@@ -1,0 +1,132 @@
+//! HTTP plumbing shared by providers: status → typed error, body → SSE events.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::Response;
+
+use super::LlmError;
+use crate::sse::{SseDecoder, SseEvent};
+
+/// A client with sane timeouts for LLM calls (connect fast; streams may be long).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("letta-rs/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// Map a failed send to a network error naming the URL.
+pub fn network(provider: &str, url: &str, e: reqwest::Error) -> LlmError {
+    LlmError::Network {
+        provider: provider.into(),
+        url: url.into(),
+        detail: if e.is_connect() {
+            "nothing is listening there".into()
+        } else if e.is_timeout() {
+            "timed out".into()
+        } else {
+            e.to_string()
+        },
+    }
+}
+
+/// Turn a non-success response into a typed error.
+pub async fn error_for(provider: &str, key_var: &str, model: &str, resp: Response) -> LlmError {
+    let status = resp.status().as_u16();
+    let retry_after_ms = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|s| (s * 1000.0) as u64);
+    let body = resp.text().await.unwrap_or_default();
+    let detail = extract_message(&body);
+    let lower = detail.to_lowercase();
+    match status {
+        401 | 403 => LlmError::Auth {
+            provider: provider.into(),
+            key_var: key_var.into(),
+            detail,
+        },
+        429 => LlmError::RateLimited {
+            provider: provider.into(),
+            detail,
+            retry_after_ms,
+        },
+        400 | 413 if lower.contains("context") || lower.contains("too long") => {
+            LlmError::ContextOverflow { detail }
+        }
+        404 | 400 if lower.contains("model") => LlmError::UnknownModel {
+            provider: provider.into(),
+            model: model.into(),
+            detail,
+        },
+        _ => LlmError::Server {
+            provider: provider.into(),
+            status,
+            detail,
+        },
+    }
+}
+
+/// The human part of an error body: `error.message`, `message`, `detail`, or the text itself.
+fn extract_message(body: &str) -> String {
+    let text = match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(v) => [
+            v.pointer("/error/message"),
+            v.get("message"),
+            v.get("detail"),
+            v.get("error"),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|x| x.as_str().map(str::to_string))
+        .unwrap_or_else(|| body.to_string()),
+        Err(_) => body.to_string(),
+    };
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    one_line.chars().take(300).collect()
+}
+
+/// The SSE events of a streaming response body; a transport failure ends with an error.
+pub fn sse_events(
+    provider: String,
+    resp: Response,
+) -> impl futures_util::Stream<Item = Result<SseEvent, LlmError>> + Send {
+    let body = resp.bytes_stream();
+    futures_util::stream::unfold(
+        (
+            body,
+            SseDecoder::new(),
+            std::collections::VecDeque::new(),
+            false,
+        ),
+        move |(mut body, mut dec, mut queue, mut ended)| {
+            let provider = provider.clone();
+            async move {
+                loop {
+                    if let Some(ev) = queue.pop_front() {
+                        return Some((Ok(ev), (body, dec, queue, ended)));
+                    }
+                    if ended {
+                        return None;
+                    }
+                    match body.next().await {
+                        Some(Ok(bytes)) => queue.extend(dec.push(&bytes)),
+                        Some(Err(_)) => {
+                            ended = true;
+                            let err = LlmError::StreamDropped { provider };
+                            return Some((Err(err), (body, dec, queue, ended)));
+                        }
+                        None => {
+                            ended = true;
+                            queue.extend(dec.finish());
+                        }
+                    }
+                }
+            }
+        },
+    )
+}

@@ -1,0 +1,658 @@
+//! The embedded engine as a [`Backend`]: the same semantics as a Letta server, in-process.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::context;
+use super::hub::Hub;
+use super::prompt;
+use super::run::{self, RunSpec};
+use super::server_tools;
+use super::store::agents::AgentChanges;
+use super::store::{self, AgentRow, ConversationRow, NewMessage, Store, StoreError, new_id, now};
+use crate::backend::{AgentQuery, Backend, BackendError, ChunkStream, ConversationQuery, Result};
+use crate::llm::{ProviderRegistry, ToolSpec};
+use crate::protocol::*;
+
+/// Context window assumed when neither agent nor provider says.
+const DEFAULT_CONTEXT_WINDOW: u64 = 128_000;
+/// Steps per run unless the request says otherwise.
+pub const DEFAULT_MAX_STEPS: u32 = 50;
+
+/// The embedded engine.
+#[derive(Clone)]
+pub struct Engine {
+    store: Arc<Mutex<Store>>,
+    providers: ProviderRegistry,
+    hub: Arc<Hub>,
+    default_model: Option<String>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("providers", &self.providers)
+            .finish()
+    }
+}
+
+fn locked(store: &Mutex<Store>) -> Result<std::sync::MutexGuard<'_, Store>> {
+    store
+        .lock()
+        .map_err(|_| BackendError::Store("the store lock was poisoned".into()))
+}
+
+impl Engine {
+    /// An engine over `store`, calling models through `providers`.
+    pub fn new(store: Store, providers: ProviderRegistry, default_model: Option<String>) -> Self {
+        Self {
+            store: Arc::new(Mutex::new(store)),
+            providers,
+            hub: Arc::new(Hub::default()),
+            default_model,
+        }
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Store) -> std::result::Result<T, StoreError>,
+    ) -> Result<T> {
+        let mut st = locked(&self.store)?;
+        f(&mut st).map_err(BackendError::from)
+    }
+
+    fn agent_json(&self, st: &Store, row: AgentRow) -> std::result::Result<Agent, StoreError> {
+        let blocks = st.blocks(&row.id)?;
+        let message_ids = st.context_ids(&store::agents::default_conversation_id(&row.id))?;
+        Ok(Agent {
+            id: row.id,
+            name: row.name,
+            description: row.description,
+            system: Some(row.system),
+            model: row.model,
+            embedding: None,
+            memory: Some(MemoryView {
+                blocks: blocks.clone(),
+                extra: Default::default(),
+            }),
+            blocks: Some(blocks),
+            tags: Some(row.tags),
+            message_ids: Some(message_ids),
+            created_at: Some(row.created_at),
+            updated_at: Some(row.updated_at),
+            last_run_completion: row.last_run_completion,
+            extra: [("agent_type".to_string(), json!("letta_v1_agent"))]
+                .into_iter()
+                .collect(),
+        })
+    }
+
+    fn conversation_json(
+        st: &Store,
+        row: &ConversationRow,
+    ) -> std::result::Result<Conversation, StoreError> {
+        Ok(Conversation {
+            id: row.api_id().to_string(),
+            agent_id: row.agent_id.clone(),
+            summary: row.summary.clone(),
+            in_context_message_ids: Some(st.context_ids(&row.id)?),
+            isolated_block_ids: Some(Vec::new()),
+            model: row.model.clone(),
+            created_at: Some(row.created_at.clone()),
+            updated_at: Some(row.updated_at.clone()),
+            last_message_at: row.last_message_at.clone(),
+            last_run_completion: row.last_run_completion.clone(),
+            ..Default::default()
+        })
+    }
+
+    /// Summarise a conversation now (the `/compact` command); returns (before, after) counts.
+    pub async fn compact(
+        &self,
+        conversation_id: &str,
+        agent_id: Option<&str>,
+    ) -> Result<(u64, u64)> {
+        let (conv, agent) = self.with(|st| {
+            let c = st.resolve_conversation(conversation_id, agent_id)?;
+            let a = st.get_agent(&c.agent_id)?;
+            Ok((c, a))
+        })?;
+        let spec = self.run_spec(&conv, &agent, None, Vec::new(), "compact".into(), None)?;
+        let before = self.with(|st| st.message_counts(&conv.id))?.1;
+        context::compact(&self.store, &conv.agent_id, &conv.id, &spec, true)
+            .await
+            .map_err(|e| match e {
+                context::CompactError::Llm(e) => BackendError::Other(e.to_string()),
+                context::CompactError::Store(e) => e.into(),
+            })?;
+        let after = self.with(|st| st.message_counts(&conv.id))?.1;
+        Ok((before, after))
+    }
+
+    fn run_spec(
+        &self,
+        conv: &ConversationRow,
+        agent: &AgentRow,
+        override_model: Option<&str>,
+        client_tools: Vec<ClientTool>,
+        run_id: String,
+        max_steps: Option<u32>,
+    ) -> Result<RunSpec> {
+        let handle = override_model
+            .map(str::to_string)
+            .or_else(|| conv.model.clone())
+            .or_else(|| agent.model.clone())
+            .or_else(|| self.default_model.clone())
+            .ok_or_else(|| {
+                BackendError::NoProvider(format!(
+                    "agent {} has no model; pass -m provider/model (e.g. openai/gpt-4.1-mini) or set a default with `letta connect`",
+                    agent.id
+                ))
+            })?;
+        let (provider, model) = self
+            .providers
+            .resolve(&handle)
+            .map_err(BackendError::NoProvider)?;
+        let mut tools = server_tools::specs();
+        for t in client_tools {
+            if !tools.iter().any(|s| s.name == t.name) {
+                tools.push(ToolSpec {
+                    name: t.name,
+                    description: t.description,
+                    parameters: t.parameters,
+                });
+            }
+        }
+        Ok(RunSpec {
+            run_id,
+            agent_id: agent.id.clone(),
+            conversation_id: conv.id.clone(),
+            tools,
+            provider,
+            model,
+            context_window: agent.context_window.unwrap_or(DEFAULT_CONTEXT_WINDOW),
+            max_steps: max_steps.unwrap_or(DEFAULT_MAX_STEPS).max(1),
+        })
+    }
+}
+
+/// The inputs of a send, validated.
+enum Input {
+    User(Vec<(String, Option<String>)>),
+    Approval(Vec<ApprovalDecision>),
+}
+
+fn parse_input(req: &SendMessageRequest) -> Result<Input> {
+    let msgs: Vec<MessageCreate> = match (&req.messages, &req.input) {
+        (Some(m), _) if !m.is_empty() => m.clone(),
+        (_, Some(input)) => vec![MessageCreate::Message(UserMessageCreate {
+            kind: None,
+            role: "user".into(),
+            content: input.clone(),
+            otid: None,
+            extra: Default::default(),
+        })],
+        _ => {
+            return Err(BackendError::Validation(
+                "Messages must not be empty".into(),
+            ));
+        }
+    };
+    let mut users = Vec::new();
+    let mut approvals = Vec::new();
+    for m in msgs {
+        match m {
+            MessageCreate::Message(u) => users.push((u.content.to_text(), u.otid)),
+            MessageCreate::Approval(a) => approvals.extend(a.approvals),
+        }
+    }
+    match (users.is_empty(), approvals.is_empty()) {
+        (false, true) => Ok(Input::User(users)),
+        (true, false) => Ok(Input::Approval(approvals)),
+        (false, false) => Err(BackendError::Validation(
+            "a send carries either user messages or approvals, not both".into(),
+        )),
+        (true, true) => Err(BackendError::Validation(
+            "Messages must not be empty".into(),
+        )),
+    }
+}
+
+fn row(
+    conv: &ConversationRow,
+    run_id: &str,
+    kind: &str,
+    m: &LettaMessage,
+    text: &str,
+) -> NewMessage {
+    NewMessage {
+        id: m
+            .common()
+            .and_then(|c| c.id.clone())
+            .unwrap_or_else(|| new_id("message")),
+        conversation_id: conv.id.clone(),
+        agent_id: conv.agent_id.clone(),
+        message_type: kind.into(),
+        body: serde_json::to_string(m).unwrap_or_default(),
+        text: text.into(),
+        created_at: now(),
+        otid: m.common().and_then(|c| c.otid.clone()),
+        run_id: Some(run_id.into()),
+        step_id: None,
+    }
+}
+
+fn base(run_id: &str, otid: Option<String>) -> MessageCommon {
+    MessageCommon {
+        id: Some(new_id("message")),
+        date: Some(now()),
+        otid,
+        run_id: Some(run_id.into()),
+        ..Default::default()
+    }
+}
+
+/// The rows an input stores before the model is called.
+fn input_rows(
+    conv: &ConversationRow,
+    run_id: &str,
+    input: &Input,
+) -> std::result::Result<Vec<NewMessage>, StoreError> {
+    let mut out = Vec::new();
+    match input {
+        Input::User(users) => {
+            for (text, otid) in users {
+                let m = LettaMessage::User(SimpleMessage {
+                    common: base(run_id, otid.clone()),
+                    content: text.as_str().into(),
+                    extra: Default::default(),
+                });
+                out.push(row(conv, run_id, "user_message", &m, text));
+            }
+        }
+        Input::Approval(approvals) => {
+            let pending = context::pending_from_json(conv.pending_json.as_deref().unwrap_or("[]"));
+            if pending.is_empty() {
+                return Err(StoreError::Invalid(
+                    "no tool call is waiting for approval in this conversation".into(),
+                ));
+            }
+            for p in &pending {
+                if !approvals.iter().any(|a| a.tool_call_id() == p.id) {
+                    return Err(StoreError::Invalid(format!(
+                        "no answer for pending tool call {} ({}); answer every pending call in one approval message",
+                        p.id, p.name
+                    )));
+                }
+            }
+            let m = LettaMessage::ApprovalResponse(ApprovalResponseMessage {
+                common: base(run_id, None),
+                approvals: Some(
+                    approvals
+                        .iter()
+                        .filter_map(|a| serde_json::to_value(a).ok())
+                        .collect(),
+                ),
+                ..Default::default()
+            });
+            out.push(row(conv, run_id, "approval_response_message", &m, ""));
+            for p in &pending {
+                let Some(a) = approvals.iter().find(|a| a.tool_call_id() == p.id) else {
+                    continue;
+                };
+                let (status, text, stdout, stderr) = match a {
+                    ApprovalDecision::Tool(t) => (
+                        t.status.clone(),
+                        t.tool_return.clone(),
+                        t.stdout.clone(),
+                        t.stderr.clone(),
+                    ),
+                    ApprovalDecision::Approval {
+                        approve: false,
+                        reason,
+                        ..
+                    } => (
+                        "error".into(),
+                        format!(
+                            "Error: request to call tool denied. User reason: {}",
+                            reason.as_deref().unwrap_or("none given")
+                        ),
+                        None,
+                        None,
+                    ),
+                    ApprovalDecision::Approval { approve: true, .. } => {
+                        return Err(StoreError::Invalid(format!(
+                            "tool {} is a client tool: send its result, not an approval",
+                            p.name
+                        )));
+                    }
+                };
+                let status = if status == "error" {
+                    "error"
+                } else {
+                    "success"
+                };
+                let m = LettaMessage::ToolReturn(ToolReturnMessage {
+                    common: base(run_id, None),
+                    tool_call_id: Some(p.id.clone()),
+                    tool_return: Some(text.clone()),
+                    status: Some(status.into()),
+                    stdout,
+                    stderr,
+                    extra: [("name".to_string(), json!(p.name))].into_iter().collect(),
+                });
+                out.push(row(conv, run_id, "tool_return_message", &m, &text));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl Backend for Engine {
+    fn location(&self) -> String {
+        "local".into()
+    }
+
+    async fn health(&self) -> Result<Health> {
+        Ok(Health {
+            version: env!("CARGO_PKG_VERSION").into(),
+            status: "ok".into(),
+            extra: Default::default(),
+        })
+    }
+
+    async fn list_models(&self) -> Result<Vec<LlmModel>> {
+        let mut out = Vec::new();
+        let mut errors = Vec::new();
+        for spec in self.providers.specs() {
+            let Some(p) = self.providers.provider(&spec.name) else {
+                continue;
+            };
+            match p.list_models().await {
+                Ok(models) => out.extend(models.into_iter().map(|m| LlmModel {
+                    handle: format!("{}/{}", spec.name, m.id),
+                    name: Some(m.id),
+                    provider_type: Some(spec.name.clone()),
+                    context_window: m.context_window,
+                    extra: Default::default(),
+                })),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        if out.is_empty() && !errors.is_empty() {
+            return Err(BackendError::Network(errors.join("; ")));
+        }
+        if self.providers.is_empty() {
+            return Err(BackendError::NoProvider(crate::llm::registry_help().into()));
+        }
+        Ok(out)
+    }
+
+    async fn create_agent(&self, req: CreateAgent) -> Result<Agent> {
+        let blocks = match req.memory_blocks {
+            Some(b) if !b.is_empty() => b,
+            _ => prompt::default_blocks(),
+        };
+        let changes = AgentChanges {
+            name: req.name,
+            description: req.description,
+            system: Some(
+                req.system
+                    .unwrap_or_else(|| prompt::BASE_INSTRUCTIONS.to_string()),
+            ),
+            model: req.model.or_else(|| self.default_model.clone()),
+            context_window: req
+                .extra
+                .get("context_window_limit")
+                .and_then(|v| v.as_u64()),
+        };
+        self.with(|st| {
+            let row = st.create_agent(changes, req.tags.unwrap_or_default(), blocks)?;
+            let conv = store::agents::default_conversation_id(&row.id);
+            context::refresh_system(st, &row.id, &conv)?;
+            self.agent_json(st, row)
+        })
+    }
+
+    async fn get_agent(&self, agent_id: &str) -> Result<Agent> {
+        self.with(|st| {
+            let row = st.get_agent(agent_id)?;
+            self.agent_json(st, row)
+        })
+    }
+
+    async fn list_agents(&self, q: AgentQuery) -> Result<Vec<Agent>> {
+        self.with(|st| {
+            let rows = st.list_agents(q.name.as_deref(), &q.page)?;
+            rows.into_iter().map(|r| self.agent_json(st, r)).collect()
+        })
+    }
+
+    async fn update_agent(&self, agent_id: &str, req: UpdateAgent) -> Result<Agent> {
+        let changes = AgentChanges {
+            name: req.name,
+            description: req.description,
+            system: req.system,
+            model: req.model,
+            context_window: req
+                .extra
+                .get("context_window_limit")
+                .and_then(|v| v.as_u64()),
+        };
+        self.with(|st| {
+            let row = st.update_agent(agent_id, changes)?;
+            self.agent_json(st, row)
+        })
+    }
+
+    async fn delete_agent(&self, agent_id: &str) -> Result<()> {
+        self.with(|st| st.delete_agent(agent_id))
+    }
+
+    async fn list_blocks(&self, agent_id: &str) -> Result<Vec<Block>> {
+        self.with(|st| st.blocks(agent_id))
+    }
+
+    async fn get_block(&self, agent_id: &str, label: &str) -> Result<Block> {
+        self.with(|st| st.block(agent_id, label))
+    }
+
+    async fn update_block(&self, agent_id: &str, label: &str, req: BlockUpdate) -> Result<Block> {
+        self.with(|st| {
+            st.update_block(
+                agent_id,
+                label,
+                req.value.as_deref(),
+                req.limit,
+                req.description.as_deref(),
+            )
+        })
+    }
+
+    async fn create_conversation(
+        &self,
+        agent_id: &str,
+        req: CreateConversation,
+    ) -> Result<Conversation> {
+        self.with(|st| {
+            let c =
+                st.create_conversation(agent_id, req.summary.as_deref(), req.model.as_deref())?;
+            context::refresh_system(st, agent_id, &c.id)?;
+            Self::conversation_json(st, &c)
+        })
+    }
+
+    async fn get_conversation(&self, id: &str) -> Result<Conversation> {
+        self.with(|st| {
+            let c = st.get_conversation(id)?;
+            Self::conversation_json(st, &c)
+        })
+    }
+
+    async fn list_conversations(&self, q: ConversationQuery) -> Result<Vec<Conversation>> {
+        self.with(|st| {
+            let rows =
+                st.list_conversations(q.agent_id.as_deref(), q.summary_search.as_deref(), &q.page)?;
+            rows.iter()
+                .map(|c| Self::conversation_json(st, c))
+                .collect()
+        })
+    }
+
+    async fn update_conversation(&self, id: &str, req: UpdateConversation) -> Result<Conversation> {
+        self.with(|st| {
+            let c = st.update_conversation(id, req.summary.as_deref(), req.model.as_deref())?;
+            Self::conversation_json(st, &c)
+        })
+    }
+
+    async fn delete_conversation(&self, id: &str) -> Result<()> {
+        self.with(|st| st.delete_conversation(id))
+    }
+
+    async fn fork_conversation(&self, id: &str, params: ForkParams) -> Result<Conversation> {
+        self.with(|st| {
+            let src = st.resolve_conversation(id, params.agent_id.as_deref())?;
+            let agent = st.get_agent(&src.agent_id)?;
+            let blocks = st.blocks(&agent.id)?;
+            let updated = st.memory_updated_at(&agent.id)?;
+            let text = prompt::compile(&agent.system, &blocks, updated.as_deref());
+            let fork = st.fork_conversation(&src, params.message_id.as_deref(), |mid| {
+                context::system_body(mid, &text)
+            })?;
+            Self::conversation_json(st, &fork)
+        })
+    }
+
+    async fn list_messages(
+        &self,
+        id: &str,
+        agent_id: Option<&str>,
+        page: ListParams,
+    ) -> Result<Vec<LettaMessage>> {
+        self.with(|st| {
+            let c = st.resolve_conversation(id, agent_id)?;
+            let rows = st.list_messages(&c.id, &page)?;
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    serde_json::from_str(&r.body).unwrap_or_else(|_| {
+                        LettaMessage::Unknown(json!({"id": r.id, "message_type": r.message_type}))
+                    })
+                })
+                .collect())
+        })
+    }
+
+    async fn send_message(&self, id: &str, req: SendMessageRequest) -> Result<ChunkStream> {
+        let input = parse_input(&req)?;
+        let (conv, agent) = self.with(|st| {
+            let c = st.resolve_conversation(id, req.agent_id.as_deref())?;
+            let a = st.get_agent(&c.agent_id)?;
+            Ok((c, a))
+        })?;
+        let run_id_slot = new_id("run");
+        let spec = self.run_spec(
+            &conv,
+            &agent,
+            req.override_model.as_deref(),
+            req.client_tools.clone().unwrap_or_default(),
+            run_id_slot,
+            req.max_steps,
+        )?;
+        let run = self.with(|st| {
+            st.start_run(&agent.id, &conv.id, |tx, run_id| {
+                // Re-read inside the lock: another process may have changed the pending state.
+                let fresh = tx.query_row("SELECT pending_json FROM conversations WHERE id = ?1", [&conv.id], |r| r.get::<_, Option<String>>(0))?;
+                let mut current = conv.clone();
+                current.pending_json = fresh;
+                if matches!(input, Input::User(_)) && current.pending_json.is_some() {
+                    return Err(StoreError::Busy("CONFLICT: Cannot send a new message: The agent is waiting for approval on a tool call. Please approve or deny the pending request before continuing.".into()));
+                }
+                for r in input_rows(&current, run_id, &input)? {
+                    store::messages_insert(tx, &r)?;
+                }
+                tx.execute("UPDATE conversations SET pending_json = NULL, last_message_at = ?2 WHERE id = ?1", rusqlite::params![conv.id, now()])?;
+                Ok(())
+            })
+        });
+        let run = match run {
+            Err(BackendError::Busy { message, .. }) if message.contains("waiting for approval") => {
+                return Err(BackendError::PendingApproval(message));
+            }
+            other => other?,
+        };
+        let spec = RunSpec {
+            run_id: run.id.clone(),
+            ..spec
+        };
+        let ch = self.hub.open(&run.id, &conv.id);
+        let stream = ch.follow(None);
+        let (store, hub, run_id) = (self.store.clone(), self.hub.clone(), run.id.clone());
+        tokio::spawn(async move {
+            run::drive(store, ch, spec).await;
+            hub.retire(&run_id);
+        });
+        Ok(stream)
+    }
+
+    async fn cancel(&self, id: &str, agent_id: Option<&str>) -> Result<Vec<String>> {
+        let conv = self.with(|st| st.resolve_conversation(id, agent_id))?;
+        let ids = self.with(|st| st.request_cancel(&conv.id))?;
+        self.hub.cancel_conversation(&conv.id);
+        if ids.is_empty() {
+            return Err(BackendError::NothingActive(format!(
+                "CONFLICT: No active runs to cancel for conversation {}",
+                conv.api_id()
+            )));
+        }
+        Ok(ids)
+    }
+
+    async fn resume_stream(
+        &self,
+        run_id: &str,
+        starting_after: Option<i64>,
+    ) -> Result<ChunkStream> {
+        match self.hub.get(run_id) {
+            Some(ch) => Ok(ch.follow(starting_after)),
+            None => {
+                let run = self.with(|st| st.get_run(run_id))?;
+                Err(BackendError::NothingActive(format!(
+                    "run {} is {} and cannot be re-attached from this process",
+                    run.id, run.status
+                )))
+            }
+        }
+    }
+
+    async fn get_run(&self, run_id: &str) -> Result<Run> {
+        self.with(|st| {
+            let r = st.get_run(run_id)?;
+            let conv = st.get_conversation(&r.conversation_id).ok();
+            Ok(Run {
+                id: r.id,
+                status: r.status,
+                stop_reason: r.stop_reason.map(StopReason::from),
+                agent_id: Some(r.agent_id),
+                conversation_id: Some(
+                    conv.map(|c| c.api_id().to_string())
+                        .unwrap_or(r.conversation_id),
+                ),
+                background: Some(true),
+                created_at: Some(r.created_at),
+                completed_at: r.completed_at,
+                extra: Default::default(),
+            })
+        })
+    }
+
+    async fn search_messages(&self, req: SearchRequest) -> Result<Vec<SearchHit>> {
+        self.with(|st| {
+            st.search_messages(req.agent_id.as_deref(), &req.query, req.limit.unwrap_or(20))
+        })
+    }
+}

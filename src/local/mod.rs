@@ -1,0 +1,11 @@
+//! The embedded engine: agents, memory and conversations in SQLite, and the agent loop.
+
+mod context;
+mod engine;
+mod hub;
+mod prompt;
+mod run;
+mod server_tools;
+pub mod store;
+
+pub use engine::{DEFAULT_MAX_STEPS, Engine};

@@ -1,0 +1,222 @@
+//! Conversations: each an own message list over the agent's shared memory.
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::agents::default_conversation_id;
+use super::{Store, StoreError, StoreResult, new_id, now};
+use crate::protocol::{DEFAULT_CONVERSATION, ListParams, Order};
+
+/// A conversation as stored. `id` is internal: an agent's default is `<agent>/default`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationRow {
+    pub id: String,
+    pub agent_id: String,
+    pub is_default: bool,
+    pub summary: Option<String>,
+    pub model: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub last_message_at: Option<String>,
+    pub last_run_completion: Option<String>,
+    /// Tool calls waiting for an approval answer (JSON list), if any.
+    pub pending_json: Option<String>,
+}
+
+impl ConversationRow {
+    /// The id the API shows: `default` for an agent's default conversation.
+    pub fn api_id(&self) -> &str {
+        if self.is_default {
+            DEFAULT_CONVERSATION
+        } else {
+            &self.id
+        }
+    }
+}
+
+const COLS: &str = "id, agent_id, is_default, summary, model, created_at, updated_at, last_message_at, last_run_completion, pending_json";
+
+fn row(r: &Row) -> rusqlite::Result<ConversationRow> {
+    Ok(ConversationRow {
+        id: r.get(0)?,
+        agent_id: r.get(1)?,
+        is_default: r.get::<_, i64>(2)? != 0,
+        summary: r.get(3)?,
+        model: r.get(4)?,
+        created_at: r.get(5)?,
+        updated_at: r.get(6)?,
+        last_message_at: r.get(7)?,
+        last_run_completion: r.get(8)?,
+        pending_json: r.get(9)?,
+    })
+}
+
+impl Store {
+    /// Map an API conversation id (maybe `default` + agent) to the stored row.
+    pub fn resolve_conversation(
+        &self,
+        id: &str,
+        agent_id: Option<&str>,
+    ) -> StoreResult<ConversationRow> {
+        if id == DEFAULT_CONVERSATION {
+            let agent = agent_id.filter(|a| !a.is_empty()).ok_or_else(|| {
+                StoreError::Invalid(
+                    "agent_id is required to address the default conversation".into(),
+                )
+            })?;
+            self.get_agent(agent)?;
+            return self.get_conversation(&default_conversation_id(agent));
+        }
+        self.get_conversation(id)
+    }
+
+    /// One conversation by internal id.
+    pub fn get_conversation(&self, id: &str) -> StoreResult<ConversationRow> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {COLS} FROM conversations WHERE id = ?1"),
+                [id],
+                row,
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("Conversation {id} not found")))
+    }
+
+    /// A new, empty conversation (the engine adds its system message).
+    pub fn create_conversation(
+        &mut self,
+        agent_id: &str,
+        summary: Option<&str>,
+        model: Option<&str>,
+    ) -> StoreResult<ConversationRow> {
+        self.get_agent(agent_id)?;
+        let id = new_id("conv");
+        let ts = now();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO conversations(id, agent_id, summary, model, created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?5)",
+                params![id, agent_id, summary, model, ts],
+            )?;
+            Ok(())
+        })?;
+        self.get_conversation(&id)
+    }
+
+    /// An agent's conversations (defaults excluded), paged and ordered as the API does.
+    pub fn list_conversations(
+        &self,
+        agent_id: Option<&str>,
+        summary_search: Option<&str>,
+        page: &ListParams,
+    ) -> StoreResult<Vec<ConversationRow>> {
+        let col = match page.order_by.as_deref() {
+            None | Some("created_at") => "created_at",
+            Some("last_run_completion") => "COALESCE(last_run_completion, created_at)",
+            Some("last_message_at") => "COALESCE(last_message_at, created_at)",
+            Some(other) => {
+                return Err(StoreError::Invalid(format!(
+                    "cannot order conversations by {other:?}"
+                )));
+            }
+        };
+        let (dir, cmp) = match page.order.unwrap_or_default() {
+            Order::Asc => ("ASC", ">"),
+            Order::Desc => ("DESC", "<"),
+        };
+        let mut sql = format!("SELECT {COLS} FROM conversations WHERE is_default = 0");
+        let mut args: Vec<String> = Vec::new();
+        if let Some(a) = agent_id {
+            args.push(a.to_string());
+            sql.push_str(&format!(" AND agent_id = ?{}", args.len()));
+        }
+        if let Some(q) = summary_search.filter(|q| !q.is_empty()) {
+            args.push(format!("%{}%", q.replace('%', "\\%").replace('_', "\\_")));
+            sql.push_str(&format!(" AND summary LIKE ?{} ESCAPE '\\'", args.len()));
+        }
+        if let Some(after) = &page.after {
+            let key: String = self
+                .conn()
+                .query_row(
+                    &format!("SELECT {col} FROM conversations WHERE id = ?1"),
+                    [after],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .ok_or_else(|| {
+                    StoreError::Invalid(format!("cursor {after} is not a conversation"))
+                })?;
+            args.push(key);
+            args.push(after.clone());
+            let (k, i) = (args.len() - 1, args.len());
+            sql.push_str(&format!(
+                " AND ({col} {cmp} ?{k} OR ({col} = ?{k} AND id {cmp} ?{i}))"
+            ));
+        }
+        sql.push_str(&format!(
+            " ORDER BY {col} {dir}, id {dir} LIMIT {}",
+            page.limit.unwrap_or(50).min(1000)
+        ));
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Set the title and/or model.
+    pub fn update_conversation(
+        &mut self,
+        id: &str,
+        summary: Option<&str>,
+        model: Option<&str>,
+    ) -> StoreResult<ConversationRow> {
+        self.get_conversation(id)?;
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE conversations SET summary = COALESCE(?2, summary), model = COALESCE(?3, model), updated_at = ?4 WHERE id = ?1",
+                params![id, summary, model, now()],
+            )?;
+            Ok(())
+        })?;
+        self.get_conversation(id)
+    }
+
+    /// Delete a conversation and its messages. The default conversation cannot be deleted.
+    pub fn delete_conversation(&mut self, id: &str) -> StoreResult<()> {
+        let c = self.get_conversation(id)?;
+        if c.is_default {
+            return Err(StoreError::Invalid(
+                "the default conversation cannot be deleted".into(),
+            ));
+        }
+        self.write(|tx| {
+            tx.execute("DELETE FROM runs WHERE conversation_id = ?1", [id])?;
+            tx.execute("DELETE FROM conversations WHERE id = ?1", [id])?;
+            Ok(())
+        })
+    }
+
+    /// Record (or clear) the tool calls waiting for approval.
+    pub fn set_pending(&mut self, id: &str, pending_json: Option<&str>) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE conversations SET pending_json = ?2 WHERE id = ?1",
+                params![id, pending_json],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Record activity times after a run.
+    pub fn touch_conversation(
+        &mut self,
+        id: &str,
+        run_completed_at: Option<&str>,
+    ) -> StoreResult<()> {
+        let ts = now();
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE conversations SET last_message_at = ?2, updated_at = ?2, last_run_completion = COALESCE(?3, last_run_completion) WHERE id = ?1",
+                params![id, ts, run_completed_at],
+            )?;
+            Ok(())
+        })
+    }
+}

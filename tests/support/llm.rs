@@ -1,0 +1,354 @@
+//! A scripted LLM server speaking OpenAI's chat completions and Anthropic's messages, on
+//! 127.0.0.1:0. Each request takes the next scripted reply; with none left it echoes.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+/// One scripted model answer.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// Stream this text, a few characters per chunk.
+    Text(String),
+    /// Reasoning first, then text.
+    Reasoning { reasoning: String, text: String },
+    /// Tool calls `(id, name, arguments)`, possibly with text before them.
+    Tools {
+        text: String,
+        calls: Vec<(String, String, String)>,
+    },
+    /// An HTTP error with this body.
+    Error { status: u16, body: String },
+    /// Stream some text, then cut the connection without finishing.
+    Drop { text: String },
+    /// Stream text slowly: one word per `delay_ms`.
+    Slow { text: String, delay_ms: u64 },
+}
+
+/// One request the server received.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+#[derive(Default)]
+struct Shared {
+    script: Mutex<VecDeque<Reply>>,
+    seen: Mutex<Vec<Seen>>,
+}
+
+/// A running scripted server; stops when dropped with its runtime.
+#[derive(Clone)]
+pub struct ScriptedLlm {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+impl ScriptedLlm {
+    /// Start on 127.0.0.1:0 in the current runtime.
+    pub async fn start() -> Self {
+        let shared = Arc::new(Shared::default());
+        let app = Router::new()
+            .route("/v1/chat/completions", post(openai))
+            .route("/v1/messages", post(anthropic))
+            .route("/v1/models", get(models))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self { addr, shared }
+    }
+
+    /// Start on its own thread and runtime, for tests that drive the real binary.
+    pub fn start_in_background() -> Self {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                tx.send(Self::start().await).unwrap();
+                std::future::pending::<()>().await;
+            });
+        });
+        rx.recv().unwrap()
+    }
+
+    /// OpenAI-style base URL (with `/v1`).
+    pub fn openai_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// Anthropic-style base URL (without `/v1`).
+    pub fn anthropic_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Queue replies, taken in order by the next requests.
+    pub fn push(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.shared.script.lock().unwrap().extend(replies);
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<Seen> {
+        self.shared.seen.lock().unwrap().clone()
+    }
+
+    /// The body of the last completion request.
+    pub fn last_body(&self) -> Value {
+        self.requests()
+            .last()
+            .map(|s| s.body.clone())
+            .unwrap_or(Value::Null)
+    }
+}
+
+fn next_reply(shared: &Shared, body: &Value) -> Reply {
+    if let Some(r) = shared.script.lock().unwrap().pop_front() {
+        return r;
+    }
+    // No script: echo the last user text, so any number of turns works.
+    let last_user = body["messages"]
+        .as_array()
+        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+        .map(|m| match &m["content"] {
+            Value::String(s) => s.clone(),
+            Value::Array(parts) => parts
+                .iter()
+                .filter_map(|p| p["text"].as_str())
+                .collect::<Vec<_>>()
+                .join(""),
+            _ => String::new(),
+        })
+        .unwrap_or_default();
+    Reply::Text(format!("echo: {last_user}"))
+}
+
+fn record(shared: &Shared, path: &str, headers: HeaderMap, body: &Value) {
+    shared.seen.lock().unwrap().push(Seen {
+        path: path.into(),
+        headers,
+        body: body.clone(),
+    });
+}
+
+fn pieces(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars.chunks(4).map(|c| c.iter().collect()).collect()
+}
+
+fn sse_response(frames: Vec<(String, u64)>, cut: bool) -> Response {
+    let stream = async_stream(frames, cut);
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(Body::from_stream(stream))
+        .unwrap()
+}
+
+fn async_stream(
+    frames: Vec<(String, u64)>,
+    cut: bool,
+) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> {
+    futures_util::stream::unfold((frames.into_iter(), cut), |(mut it, cut)| async move {
+        match it.next() {
+            Some((f, delay)) => {
+                if delay > 0 {
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                }
+                Some((Ok(bytes::Bytes::from(f)), (it, cut)))
+            }
+            None if cut => {
+                // Let the partial body reach the client, then end it abruptly like a dropped
+                // connection.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Some((Err(std::io::Error::other("cut")), (it, false)))
+            }
+            None => None,
+        }
+    })
+}
+
+fn error_response(status: u16, body: String) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        [("content-type", "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+async fn models() -> Response {
+    axum::Json(json!({"object": "list", "data": [{"id": "gpt-test"}, {"id": "gpt-other"}]}))
+        .into_response()
+}
+
+async fn openai(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: String) -> Response {
+    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    record(&shared, "/v1/chat/completions", headers, &body);
+    let chunk = |delta: Value, finish: Option<&str>| {
+        format!(
+            "data: {}\n\n",
+            json!({"id": "c", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+        )
+    };
+    let usage = format!(
+        "data: {}\n\n",
+        json!({"id": "c", "choices": [], "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}})
+    );
+    let mut frames: Vec<(String, u64)> = Vec::new();
+    let mut cut = false;
+    match next_reply(&shared, &body) {
+        Reply::Error { status, body } => return error_response(status, body),
+        Reply::Text(t) => {
+            frames.extend(
+                pieces(&t)
+                    .into_iter()
+                    .map(|p| (chunk(json!({"content": p}), None), 0)),
+            );
+            frames.push((chunk(json!({}), Some("stop")), 0));
+        }
+        Reply::Slow { text, delay_ms } => {
+            frames.extend(
+                text.split_inclusive(' ')
+                    .map(|p| (chunk(json!({"content": p}), None), delay_ms)),
+            );
+            frames.push((chunk(json!({}), Some("stop")), 0));
+        }
+        Reply::Reasoning { reasoning, text } => {
+            frames.extend(
+                pieces(&reasoning)
+                    .into_iter()
+                    .map(|p| (chunk(json!({"reasoning_content": p}), None), 0)),
+            );
+            frames.extend(
+                pieces(&text)
+                    .into_iter()
+                    .map(|p| (chunk(json!({"content": p}), None), 0)),
+            );
+            frames.push((chunk(json!({}), Some("stop")), 0));
+        }
+        Reply::Tools { text, calls } => {
+            frames.extend(
+                pieces(&text)
+                    .into_iter()
+                    .map(|p| (chunk(json!({"content": p}), None), 0)),
+            );
+            for (i, (id, name, args)) in calls.iter().enumerate() {
+                frames.push((chunk(json!({"tool_calls": [{"index": i, "id": id, "type": "function", "function": {"name": name, "arguments": ""}}]}), None), 0));
+                for p in pieces(args) {
+                    frames.push((
+                        chunk(
+                            json!({"tool_calls": [{"index": i, "function": {"arguments": p}}]}),
+                            None,
+                        ),
+                        0,
+                    ));
+                }
+            }
+            frames.push((chunk(json!({}), Some("tool_calls")), 0));
+        }
+        Reply::Drop { text } => {
+            frames.extend(
+                pieces(&text)
+                    .into_iter()
+                    .map(|p| (chunk(json!({"content": p}), None), 0)),
+            );
+            cut = true;
+        }
+    }
+    if !cut {
+        frames.push((usage, 0));
+        frames.push(("data: [DONE]\n\n".into(), 0));
+    }
+    sse_response(frames, cut)
+}
+
+async fn anthropic(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    record(&shared, "/v1/messages", headers, &body);
+    let ev = |v: Value| {
+        (
+            format!(
+                "event: {}\ndata: {}\n\n",
+                v["type"].as_str().unwrap_or(""),
+                v
+            ),
+            0,
+        )
+    };
+    let mut frames = vec![ev(
+        json!({"type": "message_start", "message": {"id": "msg", "usage": {"input_tokens": 13, "output_tokens": 1}}}),
+    )];
+    let mut cut = false;
+    let mut stop = "end_turn";
+    let text_block = |frames: &mut Vec<(String, u64)>, idx: usize, kind: &str, text: &str| {
+        let (start, delta_type, key) = if kind == "thinking" {
+            (
+                json!({"type": "thinking", "thinking": ""}),
+                "thinking_delta",
+                "thinking",
+            )
+        } else {
+            (json!({"type": "text", "text": ""}), "text_delta", "text")
+        };
+        frames.push(ev(
+            json!({"type": "content_block_start", "index": idx, "content_block": start}),
+        ));
+        for p in pieces(text) {
+            frames.push(ev(json!({"type": "content_block_delta", "index": idx, "delta": {"type": delta_type, key: p}})));
+        }
+        frames.push(ev(json!({"type": "content_block_stop", "index": idx})));
+    };
+    match next_reply(&shared, &body) {
+        Reply::Error { status, body } => return error_response(status, body),
+        Reply::Text(t) | Reply::Slow { text: t, .. } => text_block(&mut frames, 0, "text", &t),
+        Reply::Reasoning { reasoning, text } => {
+            text_block(&mut frames, 0, "thinking", &reasoning);
+            text_block(&mut frames, 1, "text", &text);
+        }
+        Reply::Tools { text, calls } => {
+            let mut idx = 0;
+            if !text.is_empty() {
+                text_block(&mut frames, 0, "text", &text);
+                idx = 1;
+            }
+            for (id, name, args) in calls {
+                frames.push(ev(json!({"type": "content_block_start", "index": idx, "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}})));
+                for p in pieces(&args) {
+                    frames.push(ev(json!({"type": "content_block_delta", "index": idx, "delta": {"type": "input_json_delta", "partial_json": p}})));
+                }
+                frames.push(ev(json!({"type": "content_block_stop", "index": idx})));
+                idx += 1;
+            }
+            stop = "tool_use";
+        }
+        Reply::Drop { text } => {
+            text_block(&mut frames, 0, "text", &text);
+            cut = true;
+        }
+    }
+    if !cut {
+        frames.push(ev(json!({"type": "message_delta", "delta": {"stop_reason": stop}, "usage": {"output_tokens": 5}})));
+        frames.push(ev(json!({"type": "message_stop"})));
+    }
+    sse_response(frames, cut)
+}
