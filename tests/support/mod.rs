@@ -1,8 +1,10 @@
 //! Shared test helpers. Each integration test picks what it needs.
 #![allow(dead_code)]
 
+pub mod bin;
 pub mod fixtures;
 pub mod llm;
+pub mod real_llm;
 
 use serde_json::Value;
 

@@ -1,0 +1,159 @@
+//! The real binary in headless mode against the engine and a scripted LLM.
+
+mod support;
+
+use letta::backend::Backend;
+use serde_json::Value;
+use support::bin::{Sandbox, out};
+use support::llm::{Reply, ScriptedLlm};
+
+#[test]
+fn prompt_answers_and_the_session_is_remembered() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let o = sb.run(&["-p", "hello", "-m", "openai/gpt-test"]);
+    let (stdout, stderr) = out(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert_eq!(stdout.trim(), "echo: hello");
+    assert_eq!(llm.last_body()["model"], "gpt-test");
+    let first = sb.project_session();
+    assert!(first["agentId"].as_str().unwrap().starts_with("agent-"));
+    assert_eq!(first["conversationId"], "default");
+    // The global settings remember it too, written 0600.
+    let global = sb.home.path().join("settings.json");
+    let g: Value = serde_json::from_str(&std::fs::read_to_string(&global).unwrap()).unwrap();
+    assert_eq!(g["sessionsByServer"]["local"]["agentId"], first["agentId"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&global).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    // A second bare run continues the same conversation: the model sees the first exchange.
+    let o = sb.run(&["-p", "again"]);
+    assert!(o.status.success(), "{}", out(&o).1);
+    let body = llm.last_body().to_string();
+    assert!(body.contains("hello") && body.contains("again"));
+    assert_eq!(sb.project_session(), first);
+
+    // --new: a parallel conversation on the same agent, remembered for this project.
+    let o = sb.run(&["-p", "fresh start", "--new", "--output-format", "json"]);
+    let (stdout, stderr) = out(&o);
+    assert!(o.status.success(), "{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["type"], "result");
+    assert_eq!(v["subtype"], "success");
+    assert_eq!(v["is_error"], false);
+    assert_eq!(v["result"], "echo: fresh start");
+    assert_eq!(v["agent_id"], first["agentId"]);
+    let conv = v["conversation_id"].as_str().unwrap().to_string();
+    assert!(conv.starts_with("conv-"));
+    assert!(v["usage"]["prompt_tokens"].as_u64().unwrap() > 0);
+    assert!(
+        !llm.last_body().to_string().contains("again"),
+        "the new conversation starts empty"
+    );
+    assert_eq!(sb.project_session()["conversationId"], conv.as_str());
+
+    // Scriptable listings.
+    let (stdout, _) = out(&sb.run(&["agents", "list"]));
+    let agents: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(agents.as_array().unwrap().len(), 1);
+    let (stdout, _) = out(&sb.run(&["conversations", "list"]));
+    let convs: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(convs[0]["id"], conv.as_str());
+    let (stdout, _) = out(&sb.run(&["messages", "search", "fresh"]));
+    let hits: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        hits.as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["conversation_id"] == conv.as_str()),
+        "{hits}"
+    );
+
+    // --conv picks a conversation explicitly; an unknown one is a clear error.
+    let o = sb.run(&["-p", "back to it", "--conv", &conv]);
+    assert!(o.status.success());
+    let o = sb.run(&["-p", "x", "--conv", "conv-missing"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out(&o).1.contains("Conversation conv-missing not found"));
+
+    // A remembered conversation that was deleted: warn and fall back to the default one.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let engine = letta::local::Engine::new(
+            letta::local::store::Store::open(&sb.db()).unwrap(),
+            Default::default(),
+            None,
+        );
+        engine.delete_conversation(&conv).await.unwrap();
+    });
+    let o = sb.run(&["-p", "where am I"]);
+    let (_, stderr) = out(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("not found, falling back to default"),
+        "{stderr}"
+    );
+    assert_eq!(sb.project_session()["conversationId"], "default");
+}
+
+#[test]
+fn prompt_from_stdin_and_errors() {
+    use std::io::Write;
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let mut child = sb
+        .cmd(&["-p", "-m", "openai/gpt-test"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from stdin")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "echo: from stdin"
+    );
+
+    // A provider failure: exit 1, the reason on stderr, the message kept.
+    llm.push([Reply::Error {
+        status: 500,
+        body: r#"{"error":{"message":"upstream exploded"}}"#.into(),
+    }]);
+    let o = sb.run(&["-p", "this will fail"]);
+    let (stdout, stderr) = out(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("upstream exploded"), "{stderr}");
+    let (stdout, _) = out(&sb.run(&["messages", "search", "this will fail"]));
+    assert!(
+        stdout.contains("this will fail"),
+        "the user's message was kept: {stdout}"
+    );
+}
+
+#[test]
+fn no_provider_names_the_fix() {
+    let sb = Sandbox {
+        env: Vec::new(),
+        ..Sandbox::new("")
+    };
+    let o = sb.run(&["-p", "hi", "-m", "openai/gpt-4.1-mini"]);
+    let (_, stderr) = out(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr.contains("OPENAI_API_KEY") && stderr.contains("letta connect"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
+}
