@@ -1207,3 +1207,37 @@ async fn no_provider_says_how_to_fix_it() {
         "{msg}"
     );
 }
+
+#[tokio::test]
+async fn forked_messages_stay_searchable_after_the_source_is_deleted() {
+    let e = setup().await;
+    let a = agent(&e).await;
+    let c = conv(&e, &a.id).await;
+    send(&e, &c, user("the password is zanzibar")).await;
+    let fork = e
+        .engine
+        .fork_conversation(&c, ForkParams::default())
+        .await
+        .unwrap();
+    let search = |q: &str| SearchRequest {
+        query: q.into(),
+        agent_id: Some(a.id.clone()),
+        limit: None,
+        extra: Default::default(),
+    };
+    let hits = e.engine.search_messages(search("zanzibar")).await.unwrap();
+    assert_eq!(
+        hits.len(),
+        2,
+        "user message and echo, indexed once: {hits:?}"
+    );
+    assert!(hits.iter().all(|h| h.conversation_id == c));
+    e.engine.delete_conversation(&c).await.unwrap();
+    let hits = e.engine.search_messages(search("zanzibar")).await.unwrap();
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    assert!(hits.iter().all(|h| h.conversation_id == fork.id));
+    // Newest first.
+    send(&e, &fork.id, user("zanzibar again")).await;
+    let hits = e.engine.search_messages(search("zanzibar")).await.unwrap();
+    assert!(hits[0].text.contains("zanzibar again"), "{hits:?}");
+}

@@ -166,6 +166,22 @@ impl ProviderRegistry {
         reg
     }
 
+    /// Add a provider built elsewhere (an in-process one for tests and benchmarks).
+    pub fn insert(&mut self, name: &str, provider: Arc<dyn LlmProvider>) {
+        self.specs.insert(
+            name.to_string(),
+            ProviderSpec {
+                name: name.to_string(),
+                kind: ProviderKind::OpenAi,
+                base_url: String::new(),
+                api_key: None,
+                key_var: String::new(),
+                source: "code",
+            },
+        );
+        self.built.insert(name.to_string(), provider);
+    }
+
     /// Whether any provider is configured.
     pub fn is_empty(&self) -> bool {
         self.specs.is_empty()

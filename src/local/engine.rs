@@ -536,14 +536,7 @@ impl Backend for Engine {
         self.with(|st| {
             let c = st.resolve_conversation(id, agent_id)?;
             let rows = st.list_messages(&c.id, &page)?;
-            Ok(rows
-                .iter()
-                .map(|r| {
-                    serde_json::from_str(&r.body).unwrap_or_else(|_| {
-                        LettaMessage::Unknown(json!({"id": r.id, "message_type": r.message_type}))
-                    })
-                })
-                .collect())
+            Ok(rows.iter().map(|r| r.decode()).collect())
         })
     }
 

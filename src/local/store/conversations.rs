@@ -50,6 +50,22 @@ fn row(r: &Row) -> rusqlite::Result<ConversationRow> {
     })
 }
 
+/// Before a conversation is deleted, make forked copies of its messages (in other
+/// conversations) originals and index their text, so search keeps finding it. Copies never
+/// leave their agent, so deleting an agent needs no such step.
+fn promote_copies(tx: &rusqlite::Transaction, conversation_id: &str) -> StoreResult<()> {
+    const COPIES: &str = "origin_seq IN (SELECT seq FROM messages WHERE conversation_id = ?1) AND conversation_id != ?1";
+    tx.execute(
+        &format!("INSERT INTO messages_fts(rowid, text) SELECT seq, text FROM messages WHERE text != '' AND {COPIES}"),
+        [conversation_id],
+    )?;
+    tx.execute(
+        &format!("UPDATE messages SET origin_seq = NULL WHERE {COPIES}"),
+        [conversation_id],
+    )?;
+    Ok(())
+}
+
 impl Store {
     /// Map an API conversation id (maybe `default` + agent) to the stored row.
     pub fn resolve_conversation(
@@ -188,6 +204,7 @@ impl Store {
         }
         self.write(|tx| {
             tx.execute("DELETE FROM runs WHERE conversation_id = ?1", [id])?;
+            promote_copies(tx, id)?;
             tx.execute("DELETE FROM conversations WHERE id = ?1", [id])?;
             Ok(())
         })

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Store, StoreError, StoreResult, new_id, now};
-use crate::protocol::{ListParams, Order, SearchHit};
+use crate::protocol::{LettaMessage, ListParams, Order, SearchHit};
 
 /// A message to insert.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -30,6 +30,24 @@ pub struct MessageRow {
     pub message_type: String,
     pub body: String,
     pub in_context: bool,
+}
+
+impl MessageRow {
+    /// The message as the API shows it. The row id wins over any id inside the stored JSON,
+    /// so copies (forks) need no rewrite of their bodies.
+    pub fn decode(&self) -> LettaMessage {
+        match serde_json::from_str::<LettaMessage>(&self.body) {
+            Ok(mut m) => {
+                if let Some(c) = m.common_mut() {
+                    c.id = Some(self.id.clone());
+                }
+                m
+            }
+            Err(_) => LettaMessage::Unknown(
+                serde_json::json!({"id": self.id, "message_type": self.message_type}),
+            ),
+        }
+    }
 }
 
 fn row(r: &Row) -> rusqlite::Result<MessageRow> {
@@ -227,28 +245,44 @@ impl Store {
             created_at: ts.clone(),
             ..Default::default()
         };
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO conversations(id, agent_id, summary, model, created_at, updated_at, last_message_at) VALUES (?1,?2,?3,?4,?5,?5,?5)",
-                params![id, source.agent_id, source.summary, source.model, ts],
-            )?;
-            insert(tx, &sys)?;
-            tx.execute(
-                "INSERT INTO messages(id, conversation_id, agent_id, message_type, body, text, created_at, otid, run_id, step_id)
-                 SELECT 'message-' || lower(hex(randomblob(16))), ?1, agent_id, message_type, body, text, created_at, otid, run_id, step_id
-                 FROM messages WHERE conversation_id = ?2 AND in_context = 1 AND message_type != 'system_message' AND seq <= ?3 ORDER BY seq",
-                params![id, source.id, last_seq],
-            )?;
-            tx.execute(
-                "UPDATE messages SET body = json_set(body, '$.id', id) WHERE conversation_id = ?1 AND message_type != 'system_message'",
-                [&id],
-            )?;
-            Ok(())
-        })?;
+        // Copies get time-ordered ids: a fresh UUIDv7 prefix (timestamp plus random bits) for
+        // this fork, then the source row's seq. Two forks in one millisecond could still draw
+        // the same prefix, so a collision retries with a new one. Copies stay searchable
+        // through their original's index entry.
+        let mut attempt = 0;
+        loop {
+            let v7 = uuid::Uuid::new_v7(uuid::Timestamp::now(uuid::NoContext)).to_string();
+            let prefix = format!("message-{}", &v7[..24]);
+            let result = self.write(|tx| {
+                tx.execute(
+                    "INSERT INTO conversations(id, agent_id, summary, model, created_at, updated_at, last_message_at) VALUES (?1,?2,?3,?4,?5,?5,?5)",
+                    params![id, source.agent_id, source.summary, source.model, ts],
+                )?;
+                insert(tx, &sys)?;
+                tx.execute(
+                    "INSERT INTO messages(id, conversation_id, agent_id, message_type, body, text, created_at, otid, run_id, step_id, origin_seq)
+                     SELECT ?4 || printf('%012x', seq), ?1, agent_id, message_type, body, text, created_at, otid, run_id, step_id, COALESCE(origin_seq, seq)
+                     FROM messages WHERE conversation_id = ?2 AND in_context = 1 AND message_type != 'system_message' AND seq <= ?3 ORDER BY seq",
+                    params![id, source.id, last_seq, prefix],
+                )?;
+                Ok(())
+            });
+            match result {
+                Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)))
+                    if e.code == rusqlite::ErrorCode::ConstraintViolation && attempt < 3 =>
+                {
+                    attempt += 1;
+                }
+                other => break other?,
+            }
+        }
         self.get_conversation(&id)
     }
 
-    /// Full-text search over all of an agent's conversations (or all agents), best first.
+    /// Full-text search over all of an agent's conversations (or all agents), newest first.
+    ///
+    /// Newest-first lets FTS5 walk its index in rowid order and stop at `limit`, instead of
+    /// scoring every match; a common word in a million messages stays fast.
     pub fn search_messages(
         &self,
         agent_id: Option<&str>,
@@ -262,7 +296,7 @@ impl Store {
             "SELECT m.id, m.agent_id, c.id, c.is_default, m.message_type, m.text, m.created_at
              FROM messages_fts f JOIN messages m ON m.seq = f.rowid JOIN conversations c ON c.id = m.conversation_id
              WHERE messages_fts MATCH ?1 AND (?2 IS NULL OR m.agent_id = ?2)
-             ORDER BY f.rank LIMIT ?3",
+             ORDER BY f.rowid DESC LIMIT ?3",
         )?;
         let rows = stmt.query_map(params![q, agent_id, limit.min(1000) as i64], |r| {
             let is_default: i64 = r.get(3)?;

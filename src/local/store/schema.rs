@@ -46,7 +46,7 @@ CREATE TABLE conversations(
 );
 CREATE INDEX conversations_agent ON conversations(agent_id, created_at);
 CREATE TABLE messages(
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq INTEGER PRIMARY KEY,
   id TEXT NOT NULL UNIQUE,
   conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
   agent_id TEXT NOT NULL,
@@ -57,15 +57,17 @@ CREATE TABLE messages(
   otid TEXT,
   run_id TEXT,
   step_id TEXT,
-  in_context INTEGER NOT NULL DEFAULT 1
+  in_context INTEGER NOT NULL DEFAULT 1,
+  origin_seq INTEGER
 );
 CREATE INDEX messages_conversation ON messages(conversation_id, seq);
-CREATE INDEX messages_agent ON messages(agent_id);
+CREATE INDEX messages_origin ON messages(origin_seq) WHERE origin_seq IS NOT NULL;
 CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='seq');
-CREATE TRIGGER messages_ai AFTER INSERT ON messages WHEN new.text != '' BEGIN
+-- Forked copies (origin_seq set) share their original's index entry.
+CREATE TRIGGER messages_ai AFTER INSERT ON messages WHEN new.text != '' AND new.origin_seq IS NULL BEGIN
   INSERT INTO messages_fts(rowid, text) VALUES (new.seq, new.text);
 END;
-CREATE TRIGGER messages_ad AFTER DELETE ON messages WHEN old.text != '' BEGIN
+CREATE TRIGGER messages_ad AFTER DELETE ON messages WHEN old.text != '' AND old.origin_seq IS NULL BEGIN
   INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
 END;
 CREATE TABLE runs(
