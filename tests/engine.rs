@@ -1241,3 +1241,66 @@ async fn forked_messages_stay_searchable_after_the_source_is_deleted() {
     let hits = e.engine.search_messages(search("zanzibar")).await.unwrap();
     assert!(hits[0].text.contains("zanzibar again"), "{hits:?}");
 }
+
+#[tokio::test]
+async fn rate_limits_are_retried_and_overflow_compacts() {
+    let e = setup().await;
+    let a = agent(&e).await;
+    let c = conv(&e, &a.id).await;
+    // 429 (with Retry-After: 0) twice, then an answer: the user sees only the answer.
+    e.llm.push([
+        Reply::Error {
+            status: 429,
+            body: r#"{"error":{"message":"slow down"}}"#.into(),
+        },
+        Reply::Error {
+            status: 429,
+            body: r#"{"error":{"message":"slow down"}}"#.into(),
+        },
+        Reply::Text("finally".into()),
+    ]);
+    let chunks = send(&e, &c, user("hi")).await;
+    assert_eq!(assistant_text(&chunks), "finally");
+    assert_eq!(e.llm.requests().len(), 3);
+    // Retries are bounded: four 429s in a row end the run with a clear error.
+    e.llm.push((0..4).map(|_| Reply::Error {
+        status: 429,
+        body: r#"{"error":{"message":"slow down"}}"#.into(),
+    }));
+    let chunks = send(&e, &c, user("again")).await;
+    assert_eq!(stop(&chunks), StopReason::LlmApiError);
+    let err = chunks
+        .iter()
+        .find_map(|c| match c {
+            LettaMessage::Error(e) => Some(e.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(err.error_type.as_deref(), Some("llm_rate_limit"));
+    // Authentication errors are not retried.
+    let before = e.llm.requests().len();
+    e.llm.push([Reply::Error {
+        status: 401,
+        body: "{}".into(),
+    }]);
+    send(&e, &c, user("x")).await;
+    assert_eq!(e.llm.requests().len(), before + 1);
+    // A context overflow compacts the conversation and tries again once.
+    e.llm.push([
+        Reply::Error {
+            status: 400,
+            body: r#"{"error":{"message":"This model's maximum context length is 10 tokens"}}"#
+                .into(),
+        },
+        Reply::Text("Summary: we talked.".into()),
+        Reply::Text("after compaction".into()),
+    ]);
+    let chunks = send(&e, &c, user("big one")).await;
+    assert_eq!(assistant_text(&chunks), "after compaction");
+    let msgs = e
+        .engine
+        .list_messages(&c, None, ListParams::default())
+        .await
+        .unwrap();
+    assert!(msgs.iter().any(|m| m.message_type() == "summary_message"));
+}

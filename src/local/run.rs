@@ -177,7 +177,10 @@ async fn steps(
             max_tokens: None,
             temperature: None,
         };
-        let mut stream = spec.provider.stream(req).await.map_err(StepError::Llm)?;
+        let mut stream = match open_stream(store, spec, req, &em.ch).await? {
+            Some(s) => s,
+            None => return Ok(StopReason::Cancelled),
+        };
         let assistant_id = new_id("message");
         let assistant_otid = uuid::Uuid::new_v4().to_string();
         let reasoning_id = new_id("message");
@@ -358,6 +361,51 @@ async fn steps(
         }
     }
     Ok(StopReason::MaxSteps)
+}
+
+/// Attempts per model call for errors worth retrying (rate limits, 5xx, network).
+const MAX_ATTEMPTS: u32 = 4;
+/// Longest wait between attempts, whatever `Retry-After` says.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Start the model call, retrying transient failures with backoff (honouring `Retry-After`)
+/// and compacting once on a context overflow. `None` means the run was cancelled meanwhile.
+async fn open_stream(
+    store: &Arc<Mutex<Store>>,
+    spec: &RunSpec,
+    mut req: ChatRequest,
+    ch: &RunChannel,
+) -> Result<Option<crate::llm::LlmStream>, StepError> {
+    let mut compacted = false;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match spec.provider.stream(req.clone()).await {
+            Ok(s) => return Ok(Some(s)),
+            Err(LlmError::ContextOverflow { .. }) if !compacted => {
+                compacted = true;
+                context::compact(store, &spec.agent_id, &spec.conversation_id, spec, true)
+                    .await
+                    .map_err(|e| match e {
+                        context::CompactError::Llm(e) => StepError::Llm(e),
+                        context::CompactError::Store(e) => StepError::Store(e),
+                    })?;
+                req.messages = context::build(&*lock(store)?, &spec.conversation_id)?;
+            }
+            Err(e) if e.retryable() && attempt < MAX_ATTEMPTS => {
+                let wait = e
+                    .retry_after_ms()
+                    .map(Duration::from_millis)
+                    .unwrap_or_else(|| Duration::from_millis(500 << attempt))
+                    .min(MAX_BACKOFF);
+                tokio::time::sleep(wait).await;
+                if ch.cancelled() {
+                    return Ok(None);
+                }
+            }
+            Err(e) => return Err(StepError::Llm(e)),
+        }
+    }
 }
 
 fn stamped(mut c: MessageCommon, run_id: &str) -> MessageCommon {

@@ -184,12 +184,18 @@ fn async_stream(
 }
 
 fn error_response(status: u16, body: String) -> Response {
-    (
+    let mut r = (
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         [("content-type", "application/json")],
         body,
     )
-        .into_response()
+        .into_response();
+    if status == 429 {
+        // Rate limits say when to come back, as real providers do.
+        r.headers_mut()
+            .insert("retry-after", axum::http::HeaderValue::from_static("0"));
+    }
+    r
 }
 
 async fn models() -> Response {
