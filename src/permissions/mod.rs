@@ -1,0 +1,358 @@
+//! Who decides whether a tool call runs: the permission mode, allow/deny/ask rules from the
+//! settings files and flags, and — when neither settles it — the user.
+
+mod rule;
+mod shell;
+
+pub use rule::Rule;
+pub use shell::{is_read_only, split};
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::cli::PermissionMode;
+use crate::settings::{ProjectSettings, SettingsError};
+use crate::tools::{Access, ToolContext};
+
+/// What to do with a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Run it; `rule` is the allow rule that matched, if one did.
+    Allow {
+        reason: String,
+        rule: Option<String>,
+    },
+    /// Do not run it; the reason goes back to the model.
+    Deny { reason: String },
+    /// A person must decide.
+    Ask { reason: String },
+}
+
+/// A rule and the file (or flag) it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced {
+    pub rule: Rule,
+    pub source: String,
+}
+
+/// A rule that could not be parsed, with where it was.
+#[derive(Debug, thiserror::Error)]
+pub enum PermissionError {
+    #[error("{origin}: {message}")]
+    BadRule { origin: String, message: String },
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+}
+
+/// The rules and mode in force for a session.
+#[derive(Debug, Clone, Default)]
+pub struct Checker {
+    pub mode: PermissionMode,
+    pub allow: Vec<Sourced>,
+    pub deny: Vec<Sourced>,
+    pub ask: Vec<Sourced>,
+    /// Folders besides the working directory where writes need no extra question.
+    pub additional_dirs: Vec<PathBuf>,
+}
+
+fn rules_of(list: Option<&Value>, source: &str) -> Result<Vec<Sourced>, PermissionError> {
+    let mut out = Vec::new();
+    for v in list.and_then(Value::as_array).into_iter().flatten() {
+        let Some(s) = v.as_str() else {
+            return Err(PermissionError::BadRule {
+                origin: source.into(),
+                message: format!("rule {v} is not a string"),
+            });
+        };
+        let rule = Rule::parse(s).map_err(|message| PermissionError::BadRule {
+            origin: source.into(),
+            message,
+        })?;
+        out.push(Sourced {
+            rule,
+            source: source.into(),
+        });
+    }
+    Ok(out)
+}
+
+/// Rules given on the command line, comma or space separated (`Bash(npm test:*),Read`).
+fn cli_rules(args: &[String], source: &str) -> Result<Vec<Sourced>, PermissionError> {
+    let mut out = Vec::new();
+    for arg in args {
+        let mut depth = 0;
+        let mut cur = String::new();
+        for c in arg.chars().chain([',']) {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 && (c == ',' || c == ' ') {
+                if !cur.trim().is_empty() {
+                    let rule = Rule::parse(&cur).map_err(|message| PermissionError::BadRule {
+                        origin: source.into(),
+                        message,
+                    })?;
+                    out.push(Sourced {
+                        rule,
+                        source: source.into(),
+                    });
+                }
+                cur.clear();
+            } else {
+                cur.push(c);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The real path: symlinks of the longest existing ancestor resolved, the rest appended.
+fn real(path: &Path) -> PathBuf {
+    let mut existing = path.to_path_buf();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (
+            existing.file_name().map(|n| n.to_os_string()),
+            existing.parent(),
+        ) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                existing = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let mut out = existing.canonicalize().unwrap_or(existing);
+    for n in rest.into_iter().rev() {
+        out.push(n);
+    }
+    crate::tools::normalize(&out)
+}
+
+impl Checker {
+    /// Rules from global settings, `.letta/settings.json`, `.letta/settings.local.json` and
+    /// the flags. `defaultMode` in settings applies unless a flag chose the mode.
+    pub fn load(
+        global_permissions: Option<&Value>,
+        global_source: &str,
+        cwd: &Path,
+        mode_flag: Option<PermissionMode>,
+        allowed: &[String],
+        disallowed: &[String],
+    ) -> Result<Self, PermissionError> {
+        let mut files: Vec<(Option<Value>, String)> =
+            vec![(global_permissions.cloned(), global_source.to_string())];
+        for file in [
+            crate::settings::project_shared_file(cwd),
+            crate::settings::project_local_file(cwd),
+        ] {
+            let s = ProjectSettings::load(&file)?;
+            files.push((s.permissions, file.display().to_string()));
+        }
+        let mut c = Checker::default();
+        let mut mode = None;
+        for (perms, source) in &files {
+            let Some(p) = perms else { continue };
+            c.allow.extend(rules_of(p.get("allow"), source)?);
+            c.deny.extend(rules_of(p.get("deny"), source)?);
+            c.ask.extend(rules_of(p.get("ask"), source)?);
+            for d in p
+                .get("additionalDirectories")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                c.additional_dirs.push(real(&cwd.join(d)));
+            }
+            if let Some(m) = p.get("defaultMode").and_then(Value::as_str) {
+                mode = <PermissionMode as clap::ValueEnum>::from_str(m, true)
+                    .ok()
+                    .or(mode);
+            }
+        }
+        c.allow.extend(cli_rules(allowed, "--allowedTools")?);
+        c.deny.extend(cli_rules(disallowed, "--disallowedTools")?);
+        c.mode = mode_flag.or(mode).unwrap_or_default();
+        Ok(c)
+    }
+
+    fn inside_workspace(&self, cwd: &Path, path: &Path) -> bool {
+        let p = real(path);
+        std::iter::once(real(cwd))
+            .chain(self.additional_dirs.iter().cloned())
+            .any(|d| p.starts_with(d))
+    }
+
+    /// Decide one call.
+    pub fn decide(&self, ctx: &ToolContext, tool: &str, args: &Value) -> Decision {
+        let access = crate::tools::access(ctx, tool, args);
+        let path_arg = ["file_path", "path"]
+            .iter()
+            .find_map(|k| args.get(*k).and_then(Value::as_str))
+            .map(|p| real(&ctx.resolve(p)));
+        let path = match &access {
+            Access::Write(p) => Some(real(p)),
+            _ => path_arg,
+        };
+        let parts = match &access {
+            Access::Exec(cmd) if tool == "Bash" => split(cmd),
+            _ => Vec::new(),
+        };
+        let cwd = real(&ctx.cwd);
+        let hit = |rules: &[Sourced]| -> Option<String> {
+            rules
+                .iter()
+                .find(|s| {
+                    if tool == "Bash" {
+                        s.rule.tool == "Bash"
+                            && (s.rule.pattern.is_none()
+                                || parts.iter().any(|p| s.rule.matches_command(p)))
+                    } else {
+                        s.rule.matches_path(tool, path.as_deref(), &cwd)
+                            || s.rule.matches_tool(tool)
+                    }
+                })
+                .map(|s| format!("{} (from {})", s.rule, s.source))
+        };
+        if let Some(r) = hit(&self.deny) {
+            return Decision::Deny {
+                reason: format!("{tool} is denied by the rule {r}"),
+            };
+        }
+        let unrestricted = self.mode == PermissionMode::Unrestricted;
+        if let Access::Write(p) = &access
+            && !unrestricted
+            && !self.inside_workspace(&ctx.cwd, p)
+        {
+            return Decision::Ask {
+                reason: format!("{} is outside the working directory", p.display()),
+            };
+        }
+        if !unrestricted && let Some(r) = hit(&self.ask) {
+            return Decision::Ask {
+                reason: format!("the rule {r} asks for {tool}"),
+            };
+        }
+        if unrestricted {
+            return Decision::Allow {
+                reason: "unrestricted mode".into(),
+                rule: None,
+            };
+        }
+        // Allow rules: for Bash every part must be allowed by a rule or only read.
+        if tool == "Bash" {
+            let mut rule = None;
+            let all = !parts.is_empty()
+                && parts.iter().all(|p| {
+                    match self.allow.iter().find(|s| s.rule.matches_command(p)) {
+                        Some(s) => {
+                            rule.get_or_insert_with(|| format!("{} (from {})", s.rule, s.source));
+                            true
+                        }
+                        None => self.mode != PermissionMode::Strict && is_read_only(p),
+                    }
+                });
+            if all {
+                return Decision::Allow {
+                    reason: if rule.is_some() {
+                        "allowed by rule".into()
+                    } else {
+                        "read-only command".into()
+                    },
+                    rule,
+                };
+            }
+        } else if let Some(r) = hit(&self.allow) {
+            return Decision::Allow {
+                reason: "allowed by rule".into(),
+                rule: Some(r),
+            };
+        }
+        match (self.mode, &access) {
+            (PermissionMode::Strict, _) => Decision::Ask {
+                reason: "strict mode asks for every tool".into(),
+            },
+            (_, Access::Read) => Decision::Allow {
+                reason: "read-only tool".into(),
+                rule: None,
+            },
+            (PermissionMode::AcceptEdits, Access::Write(_)) => Decision::Allow {
+                reason: "acceptEdits mode".into(),
+                rule: None,
+            },
+            (_, Access::Write(p)) => Decision::Ask {
+                reason: format!("{tool} changes {}", p.display()),
+            },
+            (_, Access::Exec(_)) => Decision::Ask {
+                reason: format!("{tool} runs a command"),
+            },
+        }
+    }
+
+    /// The rule "Yes, and don't ask again" would save for this call.
+    pub fn suggest_rule(ctx: &ToolContext, tool: &str, args: &Value) -> String {
+        match crate::tools::access(ctx, tool, args) {
+            Access::Exec(cmd) if tool == "Bash" => {
+                let first = split(&cmd).into_iter().next().unwrap_or_default();
+                let words: Vec<&str> = first.split_whitespace().take(2).collect();
+                let prefix = if words.len() == 2 && !words[1].starts_with('-') {
+                    words.join(" ")
+                } else {
+                    words.first().copied().unwrap_or("").to_string()
+                };
+                format!("Bash({prefix}:*)")
+            }
+            Access::Write(p) => match p.strip_prefix(&ctx.cwd) {
+                Ok(rel) => format!("Edit({})", rel.display()),
+                Err(_) => format!("Edit({})", p.display()),
+            },
+            _ => tool.to_string(),
+        }
+    }
+
+    /// Add an allow rule for the rest of the session.
+    pub fn allow_for_session(&mut self, rule: Rule, source: &str) {
+        self.allow.push(Sourced {
+            rule,
+            source: source.into(),
+        });
+    }
+}
+
+/// Save an allow rule to `.letta/settings.local.json`, keeping everything else in the file.
+pub fn save_allow_rule(cwd: &Path, rule: &Rule) -> Result<(), SettingsError> {
+    let file = crate::settings::project_local_file(cwd);
+    let mut s = ProjectSettings::load(&file)?;
+    let perms = s.permissions.get_or_insert_with(|| serde_json::json!({}));
+    if !perms.is_object() {
+        *perms = serde_json::json!({});
+    }
+    let allow = perms
+        .as_object_mut()
+        .map(|o| o.entry("allow").or_insert_with(|| serde_json::json!([])));
+    match allow {
+        Some(Value::Array(list)) => {
+            let text = Value::String(rule.to_string());
+            if !list.contains(&text) {
+                list.push(text);
+            }
+        }
+        _ => {
+            // Never replace what a person wrote: report the odd shape instead.
+            return Err(SettingsError::Corrupt {
+                path: file,
+                source: <serde_json::Error as serde::de::Error>::custom(
+                    "permissions.allow is not a list",
+                ),
+            });
+        }
+    }
+    s.save(&file)
+}
+
+#[cfg(test)]
+mod tests;

