@@ -14,10 +14,13 @@ use crate::config::BackendChoice;
 use crate::local::Engine;
 use crate::local::store::Store;
 use crate::paths::Paths;
+use crate::permissions::Checker;
 use crate::protocol::{CreateAgent, ListParams, SearchRequest};
 use crate::session::{self, Opened, SessionStore};
 use crate::settings::{GlobalSettings, ProjectSettings, project_local_file};
 use crate::startup::StartupFlags;
+use crate::tools::ToolContext;
+use crate::turn::{NoOneToAsk, TurnDriver, TurnOptions};
 
 /// Run a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -205,10 +208,52 @@ async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
     for w in warnings {
         eprintln!("warning: {w}");
     }
-    let out = crate::headless::run_turn(backend.as_ref(), &session, &prompt, &cli.session).await?;
-    Ok(crate::headless::print(
-        &out,
+    let cwd = cwd()?;
+    let mode_flag = if cli.session.yolo {
+        Some(crate::cli::PermissionMode::Unrestricted)
+    } else {
+        cli.session.permission_mode
+    };
+    let checker = Checker::load(
+        ctx.settings.permissions.as_ref(),
+        &ctx.paths.settings_file().display().to_string(),
+        &cwd,
+        mode_flag,
+        &cli.session.allowed_tools,
+        &cli.session.disallowed_tools,
+    )?;
+    let mode = checker.mode;
+    let model = match &cli.session.model {
+        Some(m) => Some(m.clone()),
+        None => backend
+            .get_agent(&session.agent_id)
+            .await
+            .ok()
+            .and_then(|a| a.model),
+    };
+    let driver = TurnDriver {
+        backend: backend.clone(),
+        tools: Arc::new(ToolContext::new(cwd.clone())),
+        checker: Arc::new(std::sync::Mutex::new(checker)),
+        approver: Arc::new(NoOneToAsk),
+        project_dir: cwd.clone(),
+    };
+    let opts = TurnOptions {
+        override_model: cli.session.model.clone(),
+        max_steps: cli.session.max_turns,
+    };
+    let init = crate::headless::InitInfo {
+        model,
+        cwd: cwd.display().to_string(),
+        permission_mode: mode,
+    };
+    Ok(crate::headless::run(
+        &driver,
         &session,
+        &prompt,
+        &opts,
         cli.session.output_format,
-    ))
+        init,
+    )
+    .await)
 }

@@ -19,3 +19,4 @@ pub mod settings;
 pub mod sse;
 pub mod startup;
 pub mod tools;
+pub mod turn;

@@ -125,9 +125,10 @@ fn prompt_from_stdin_and_errors() {
         "echo: from stdin"
     );
 
-    // A provider failure: exit 1, the reason on stderr, the message kept.
+    // A provider failure: exit 1, the reason on stderr, the message kept. (A 400 is not
+    // retried; a 5xx would be, with backoff.)
     llm.push([Reply::Error {
-        status: 500,
+        status: 400,
         body: r#"{"error":{"message":"upstream exploded"}}"#.into(),
     }]);
     let o = sb.run(&["-p", "this will fail"]);

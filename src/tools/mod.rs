@@ -12,7 +12,7 @@ pub use todo::Todo;
 
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -171,9 +171,10 @@ pub fn definitions() -> Vec<ClientTool> {
     v
 }
 
-/// Run one tool call. `cancel` interrupts long-running work.
+/// Run one tool call. `cancel` interrupts long-running work. File tools run on the blocking
+/// pool, so reads proceed in parallel and never stall the async runtime.
 pub async fn run(
-    ctx: &ToolContext,
+    ctx: &Arc<ToolContext>,
     name: &str,
     arguments: &str,
     cancel: &CancellationToken,
@@ -189,31 +190,28 @@ pub async fn run(
             }
         }
     };
-    match name {
-        "Bash" => bash::run(ctx, &args, cancel).await,
-        "Read" => files::read(ctx, &args),
-        "Write" => files::write(ctx, &args),
-        "Edit" => files::edit(ctx, &args),
-        "MultiEdit" => files::multi_edit(ctx, &args),
-        "LS" => files::ls(ctx, &args),
-        "Glob" => search::glob(ctx, &args),
-        "Grep" => {
-            let ctx_cwd = ctx.cwd.clone();
-            let owned = args.clone();
-            let resolved = search::GrepArgs::parse(ctx, &owned);
-            match resolved {
-                Ok(g) => tokio::task::spawn_blocking(move || search::grep(&ctx_cwd, g))
-                    .await
-                    .unwrap_or_else(|e| ToolOutput::err(format!("Grep failed: {e}"))),
-                Err(e) => e,
-            }
+    let sync: fn(&ToolContext, &Value) -> ToolOutput = match name {
+        "Bash" => return bash::run(ctx, &args, cancel).await,
+        "Read" => files::read,
+        "Write" => files::write,
+        "Edit" => files::edit,
+        "MultiEdit" => files::multi_edit,
+        "LS" => files::ls,
+        "Glob" => search::glob,
+        "Grep" => search::grep_tool,
+        "TodoWrite" => todo::write,
+        other => {
+            return ToolOutput::err(format!(
+                "unknown tool {other:?}; available: {}",
+                NAMES.join(", ")
+            ));
         }
-        "TodoWrite" => todo::write(ctx, &args),
-        other => ToolOutput::err(format!(
-            "unknown tool {other:?}; available: {}",
-            NAMES.join(", ")
-        )),
-    }
+    };
+    let ctx = ctx.clone();
+    let name = name.to_string();
+    tokio::task::spawn_blocking(move || sync(&ctx, &args))
+        .await
+        .unwrap_or_else(|e| ToolOutput::err(format!("{name} failed: {e}")))
 }
 
 /// Cut `s` to `cap` bytes at a character boundary, saying what was cut.

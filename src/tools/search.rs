@@ -223,6 +223,14 @@ impl Sink for Lines<'_> {
     }
 }
 
+/// `Grep` as a tool: parse, then search (blocking).
+pub fn grep_tool(ctx: &ToolContext, args: &Value) -> ToolOutput {
+    match GrepArgs::parse(ctx, args) {
+        Ok(g) => grep(&ctx.cwd, g),
+        Err(e) => e,
+    }
+}
+
 /// Run a search (blocking; call it off the async runtime).
 pub fn grep(cwd: &Path, a: GrepArgs) -> ToolOutput {
     let results: Mutex<Vec<(String, u64, String)>> = Mutex::new(Vec::new());

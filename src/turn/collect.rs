@@ -1,0 +1,132 @@
+//! Consuming one run's chunk stream: deltas merged by `otid`, tool calls by `tool_call_id`.
+
+use std::collections::HashMap;
+
+use futures_util::StreamExt;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use super::{ToolCallInfo, TurnEvent};
+use crate::backend::{BackendError, ChunkStream};
+use crate::protocol::{LettaMessage, StopReason, UsageStatistics};
+
+/// What one run produced.
+#[derive(Debug, Default)]
+pub struct RunOutcome {
+    pub run_id: Option<String>,
+    /// Client tool calls waiting for an answer, in the order they began.
+    pub calls: Vec<ToolCallInfo>,
+    pub stop: Option<StopReason>,
+    pub usage: Option<UsageStatistics>,
+    /// Assistant text per `otid`, and the order the otids appeared in.
+    pub texts: Vec<(String, String)>,
+    pub errors: Vec<String>,
+    /// The user cancelled while the run streamed.
+    pub cancelled: bool,
+    /// The stream ended without a stop reason (connection lost).
+    pub truncated: bool,
+}
+
+/// Read the stream to its end, forwarding events. On `cancel`, `on_cancel` runs once (it asks
+/// the backend to stop) and the stream is read on until the run says it stopped.
+pub async fn consume(
+    mut stream: ChunkStream,
+    events: &UnboundedSender<TurnEvent>,
+    cancel: &CancellationToken,
+    on_cancel: impl AsyncFnOnce(),
+) -> RunOutcome {
+    let mut out = RunOutcome::default();
+    let mut call_index: HashMap<String, usize> = HashMap::new();
+    let mut text_index: HashMap<String, usize> = HashMap::new();
+    let mut on_cancel = Some(on_cancel);
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = cancel.cancelled(), if on_cancel.is_some() => {
+                out.cancelled = true;
+                if let Some(f) = on_cancel.take() {
+                    f().await;
+                }
+                continue;
+            }
+            n = stream.next() => n,
+        };
+        let chunk = match next {
+            None => break,
+            Some(Err(e)) => {
+                out.errors.push(e.to_string());
+                out.truncated = !matches!(e, BackendError::Busy { .. });
+                break;
+            }
+            Some(Ok(c)) => c,
+        };
+        if out.run_id.is_none() {
+            out.run_id = chunk.common().and_then(|c| c.run_id.clone());
+        }
+        let _ = events.send(TurnEvent::Chunk(Box::new(chunk.clone())));
+        match chunk {
+            LettaMessage::Assistant(a) => {
+                let otid = a
+                    .common
+                    .otid
+                    .clone()
+                    .or(a.common.id.clone())
+                    .unwrap_or_default();
+                let delta = a.content.to_text();
+                let i = *text_index.entry(otid.clone()).or_insert_with(|| {
+                    out.texts.push((otid.clone(), String::new()));
+                    out.texts.len() - 1
+                });
+                out.texts[i].1.push_str(&delta);
+                let _ = events.send(TurnEvent::Assistant { otid, delta });
+            }
+            LettaMessage::Reasoning(r) => {
+                let otid = r
+                    .common
+                    .otid
+                    .clone()
+                    .or(r.common.id.clone())
+                    .unwrap_or_default();
+                let _ = events.send(TurnEvent::Reasoning {
+                    otid,
+                    delta: r.reasoning,
+                });
+            }
+            LettaMessage::ApprovalRequest(m) => {
+                for d in m.calls() {
+                    let Some(id) = d.tool_call_id.clone() else {
+                        continue;
+                    };
+                    let i = *call_index.entry(id.clone()).or_insert_with(|| {
+                        out.calls.push(ToolCallInfo {
+                            id,
+                            name: String::new(),
+                            arguments: String::new(),
+                        });
+                        out.calls.len() - 1
+                    });
+                    let call = &mut out.calls[i];
+                    if let Some(n) = d.name.as_deref().filter(|n| !n.is_empty()) {
+                        call.name = n.to_string();
+                    }
+                    if let Some(a) = &d.arguments {
+                        call.arguments.push_str(a);
+                    }
+                }
+            }
+            LettaMessage::Error(e) => {
+                let _ = events.send(TurnEvent::Error {
+                    message: e.message.clone(),
+                });
+                out.errors.push(e.message);
+            }
+            LettaMessage::StopReason { stop_reason, .. } => out.stop = Some(stop_reason),
+            LettaMessage::Usage(u) => out.usage = Some(u),
+            _ => {}
+        }
+    }
+    if out.stop.is_none() && !out.cancelled {
+        out.truncated = true;
+    }
+    out
+}

@@ -1,0 +1,476 @@
+//! The client's side of a turn, shared by the chat view, the plain REPL and headless mode:
+//! send → collect chunks → decide tool calls → run them → answer in one approval message →
+//! repeat until the agent stops.
+
+mod collect;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use futures_util::future::join_all;
+use serde_json::Value;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use crate::backend::{Backend, BackendError};
+use crate::permissions::{Checker, Decision, Rule, save_allow_rule};
+use crate::protocol::{
+    ApprovalDecision, DEFAULT_CONVERSATION, LettaMessage, ListParams, MessageCreate,
+    SendMessageRequest, StopReason, UsageStatistics,
+};
+use crate::session::Session;
+use crate::tools::{self, Access, ToolContext, ToolOutput};
+
+/// One client tool call, its arguments fully collected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolCallInfo {
+    pub id: String,
+    pub name: String,
+    pub arguments: String,
+}
+
+impl ToolCallInfo {
+    /// The arguments as JSON (an empty object when they are not valid JSON).
+    pub fn args(&self) -> Value {
+        serde_json::from_str(&self.arguments).unwrap_or_else(|_| Value::Object(Default::default()))
+    }
+}
+
+/// What a UI hears during a turn.
+#[derive(Debug, Clone)]
+pub enum TurnEvent {
+    /// Every chunk, as it arrived (boxed: chunks are large, the other events small).
+    Chunk(Box<LettaMessage>),
+    Assistant {
+        otid: String,
+        delta: String,
+    },
+    Reasoning {
+        otid: String,
+        delta: String,
+    },
+    /// A call was allowed without asking.
+    AutoApproved {
+        call: ToolCallInfo,
+        reason: String,
+        matched_rule: Option<String>,
+    },
+    /// A call will not run.
+    Denied {
+        call: ToolCallInfo,
+        reason: String,
+    },
+    ToolStarted {
+        call: ToolCallInfo,
+    },
+    ToolFinished {
+        call: ToolCallInfo,
+        output: ToolOutput,
+        duration_ms: u64,
+    },
+    Error {
+        message: String,
+    },
+}
+
+/// The user's answer to "may this run?".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApprovalAnswer {
+    Yes,
+    /// Yes, and save this rule for the project.
+    YesAlways(String),
+    No {
+        reason: Option<String>,
+    },
+}
+
+/// Whoever answers approval questions: the chat view, the REPL, or headless mode's refusal.
+#[async_trait]
+pub trait Approver: Send + Sync {
+    async fn ask(&self, call: &ToolCallInfo, reason: &str, suggested_rule: &str) -> ApprovalAnswer;
+}
+
+/// Headless mode: nobody can answer, so calls that would ask are denied with a reason.
+pub struct NoOneToAsk;
+
+#[async_trait]
+impl Approver for NoOneToAsk {
+    async fn ask(&self, call: &ToolCallInfo, reason: &str, suggested_rule: &str) -> ApprovalAnswer {
+        ApprovalAnswer::No {
+            reason: Some(format!(
+                "{} needs approval ({reason}), and no one can approve in headless mode. \
+                 It can be allowed with --allowedTools \"{suggested_rule}\" or a --permission-mode.",
+                call.name
+            )),
+        }
+    }
+}
+
+/// How a turn ended.
+#[derive(Debug, Clone, Default)]
+pub struct TurnResult {
+    /// The last assistant message's text.
+    pub text: String,
+    pub stop_reason: Option<StopReason>,
+    pub usage: UsageStatistics,
+    pub run_ids: Vec<String>,
+    pub errors: Vec<String>,
+    pub interrupted: bool,
+    /// Time spent waiting on the backend.
+    pub api_duration: Duration,
+}
+
+impl TurnResult {
+    /// Whether the turn failed (not merely interrupted).
+    pub fn is_error(&self) -> bool {
+        !self.errors.is_empty() || self.stop_reason.as_ref().is_some_and(StopReason::is_error)
+    }
+}
+
+/// Per-turn options.
+#[derive(Debug, Clone, Default)]
+pub struct TurnOptions {
+    pub override_model: Option<String>,
+    /// Limit on agent steps for the whole turn.
+    pub max_steps: Option<u32>,
+}
+
+/// Drives turns for one session.
+pub struct TurnDriver {
+    pub backend: Arc<dyn Backend>,
+    pub tools: Arc<ToolContext>,
+    pub checker: Arc<Mutex<Checker>>,
+    pub approver: Arc<dyn Approver>,
+    /// Where "don't ask again" rules are saved (`.letta/settings.local.json` under it).
+    pub project_dir: PathBuf,
+}
+
+/// The message sent on an interrupted call.
+pub const INTERRUPTED: &str = "Interrupted by user";
+
+impl TurnDriver {
+    fn request(
+        &self,
+        session: &Session,
+        messages: Vec<MessageCreate>,
+        opts: &TurnOptions,
+        steps_left: Option<u32>,
+    ) -> SendMessageRequest {
+        SendMessageRequest {
+            messages: Some(messages),
+            streaming: Some(true),
+            stream_tokens: Some(true),
+            include_pings: Some(true),
+            background: Some(true),
+            client_tools: Some(tools::definitions()),
+            override_model: opts.override_model.clone(),
+            agent_id: (session.conversation_id == DEFAULT_CONVERSATION)
+                .then(|| session.agent_id.clone()),
+            max_steps: steps_left,
+            ..Default::default()
+        }
+    }
+
+    /// Run one turn: `text` from the user, until the agent stops (or `cancel`).
+    pub async fn run(
+        &self,
+        session: &Session,
+        text: &str,
+        opts: &TurnOptions,
+        events: &UnboundedSender<TurnEvent>,
+        cancel: &CancellationToken,
+    ) -> Result<TurnResult, BackendError> {
+        let mut result = TurnResult::default();
+        let mut req = self.request(
+            session,
+            vec![MessageCreate::user(text)],
+            opts,
+            opts.max_steps,
+        );
+        let conv = session.conversation_id.clone();
+        let agent = session.agent_id.clone();
+        let mut last_text = String::new();
+        let (mut recovered, mut wound_down) = (false, false);
+        loop {
+            let started = Instant::now();
+            let stream = match self.backend.send_message(&conv, req.clone()).await {
+                Err(BackendError::PendingApproval(_)) if !recovered => {
+                    // A call from an earlier turn (or a crash) was never answered.
+                    recovered = true;
+                    self.recover_pending(session, opts).await?;
+                    continue;
+                }
+                other => other?,
+            };
+            let backend = self.backend.clone();
+            let (c2, a2) = (conv.clone(), agent.clone());
+            let run = collect::consume(stream, events, cancel, async move || {
+                // NothingActive just means the run ended on its own first.
+                let _ = backend.cancel(&c2, Some(&a2)).await;
+            })
+            .await;
+            result.api_duration += started.elapsed();
+            if let Some(u) = &run.usage {
+                result.usage.add(u);
+            }
+            result.run_ids.extend(run.run_id.clone());
+            if let Some((_, t)) = run.texts.iter().rev().find(|(_, t)| !t.is_empty()) {
+                last_text = t.clone();
+            }
+            result.errors.extend(run.errors.iter().cloned());
+            result.stop_reason = run.stop.clone();
+            let pending = matches!(run.stop, Some(StopReason::RequiresApproval))
+                || (matches!(run.stop, Some(StopReason::EndTurn)) && !run.calls.is_empty());
+            if run.cancelled || cancel.is_cancelled() {
+                result.interrupted = true;
+                if pending && !run.calls.is_empty() {
+                    // Answer the calls so the conversation is not left waiting, then stop again.
+                    let denials = run.calls.iter().map(|c| deny(c, INTERRUPTED)).collect();
+                    self.finish_interrupted(session, denials, opts).await;
+                }
+                result.stop_reason = Some(StopReason::Cancelled);
+                break;
+            }
+            if !pending || run.calls.is_empty() || run.truncated {
+                break;
+            }
+            let steps_left = opts
+                .max_steps
+                .map(|m| m.saturating_sub(result.usage.step_count as u32));
+            if steps_left == Some(0) && wound_down {
+                // The model kept calling tools after the limit; the next turn clears the call.
+                result.stop_reason = Some(StopReason::MaxSteps);
+                break;
+            }
+            wound_down |= steps_left == Some(0);
+            let answers = if steps_left == Some(0) {
+                run.calls
+                    .iter()
+                    .map(|c| {
+                        deny(
+                            c,
+                            "The turn's step limit was reached; the call was not run.",
+                        )
+                    })
+                    .collect()
+            } else {
+                self.answer_calls(&run.calls, events, cancel).await
+            };
+            if cancel.is_cancelled() {
+                result.interrupted = true;
+                self.finish_interrupted(session, answers, opts).await;
+                result.stop_reason = Some(StopReason::Cancelled);
+                break;
+            }
+            req = self.request(
+                session,
+                vec![MessageCreate::approvals(answers)],
+                opts,
+                steps_left.map(|s| s.max(1)),
+            );
+            if steps_left == Some(0) {
+                result.stop_reason = Some(StopReason::MaxSteps);
+            }
+        }
+        result.text = last_text;
+        Ok(result)
+    }
+
+    /// Deny the calls an earlier turn left unanswered, so the conversation can go on.
+    async fn recover_pending(
+        &self,
+        session: &Session,
+        opts: &TurnOptions,
+    ) -> Result<(), BackendError> {
+        let page = ListParams {
+            limit: Some(50),
+            ..Default::default()
+        };
+        let recent = self
+            .backend
+            .list_messages(&session.conversation_id, Some(&session.agent_id), page)
+            .await?;
+        let mut answered = std::collections::HashSet::new();
+        let mut stale = Vec::new();
+        // Newest first: answers are seen before the calls they answer.
+        for m in &recent {
+            match m {
+                LettaMessage::ToolReturn(t) => {
+                    answered.extend(t.tool_call_id.clone());
+                }
+                LettaMessage::ApprovalRequest(r) => {
+                    for d in r.calls() {
+                        if let Some(id) = &d.tool_call_id
+                            && !answered.contains(id)
+                            && !stale.iter().any(|c: &ToolCallInfo| &c.id == id)
+                        {
+                            stale.push(ToolCallInfo {
+                                id: id.clone(),
+                                name: d.name.clone().unwrap_or_default(),
+                                arguments: String::new(),
+                            });
+                        }
+                    }
+                }
+                LettaMessage::User(_) => break,
+                _ => {}
+            }
+        }
+        if stale.is_empty() {
+            return Err(BackendError::PendingApproval(
+                "the conversation waits for an approval letta cannot find; try again".into(),
+            ));
+        }
+        let denials = stale
+            .iter()
+            .map(|c| deny(c, "The user moved on without answering this call."))
+            .collect();
+        self.finish_interrupted(session, denials, opts).await;
+        Ok(())
+    }
+
+    /// Send the answers of an interrupted turn and cancel the run they start.
+    async fn finish_interrupted(
+        &self,
+        session: &Session,
+        answers: Vec<ApprovalDecision>,
+        opts: &TurnOptions,
+    ) {
+        let req = self.request(
+            session,
+            vec![MessageCreate::approvals(answers)],
+            opts,
+            Some(1),
+        );
+        if let Ok(stream) = self
+            .backend
+            .send_message(&session.conversation_id, req)
+            .await
+        {
+            let _ = self
+                .backend
+                .cancel(&session.conversation_id, Some(&session.agent_id))
+                .await;
+            let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+            let _ = collect::consume(stream, &tx, &CancellationToken::new(), async || {}).await;
+        }
+    }
+
+    /// Decide every call, run the allowed ones, and build the answers in call order.
+    async fn answer_calls(
+        &self,
+        calls: &[ToolCallInfo],
+        events: &UnboundedSender<TurnEvent>,
+        cancel: &CancellationToken,
+    ) -> Vec<ApprovalDecision> {
+        let mut answers: Vec<Option<ApprovalDecision>> = vec![None; calls.len()];
+        let mut to_run: Vec<usize> = Vec::new();
+        for (i, call) in calls.iter().enumerate() {
+            let args = call.args();
+            let decision = match self.checker.lock() {
+                Ok(c) => c.decide(&self.tools, &call.name, &args),
+                Err(_) => Decision::Ask {
+                    reason: "permission state unavailable".into(),
+                },
+            };
+            match decision {
+                Decision::Allow { reason, rule } => {
+                    let _ = events.send(TurnEvent::AutoApproved {
+                        call: call.clone(),
+                        reason,
+                        matched_rule: rule,
+                    });
+                    to_run.push(i);
+                }
+                Decision::Deny { reason } => {
+                    let _ = events.send(TurnEvent::Denied {
+                        call: call.clone(),
+                        reason: reason.clone(),
+                    });
+                    answers[i] = Some(deny(call, &reason));
+                }
+                Decision::Ask { reason } => {
+                    let suggested = Checker::suggest_rule(&self.tools, &call.name, &args);
+                    let answer = tokio::select! {
+                        a = self.approver.ask(call, &reason, &suggested) => a,
+                        _ = cancel.cancelled() => ApprovalAnswer::No { reason: Some(INTERRUPTED.into()) },
+                    };
+                    match answer {
+                        ApprovalAnswer::Yes => to_run.push(i),
+                        ApprovalAnswer::YesAlways(rule) => {
+                            if let Ok(r) = Rule::parse(&rule) {
+                                // A rule that cannot be saved still holds for this session.
+                                let _ = save_allow_rule(&self.project_dir, &r);
+                                if let Ok(mut c) = self.checker.lock() {
+                                    c.allow_for_session(r, ".letta/settings.local.json");
+                                }
+                            }
+                            to_run.push(i);
+                        }
+                        ApprovalAnswer::No { reason } => {
+                            let reason = reason.unwrap_or_else(|| "The user declined.".into());
+                            let _ = events.send(TurnEvent::Denied {
+                                call: call.clone(),
+                                reason: reason.clone(),
+                            });
+                            answers[i] = Some(deny(call, &reason));
+                        }
+                    }
+                }
+            }
+        }
+        // Reads run together; writes and commands one at a time, in the model's order.
+        let (reads, others): (Vec<usize>, Vec<usize>) = to_run.into_iter().partition(|&i| {
+            tools::access(&self.tools, &calls[i].name, &calls[i].args()) == Access::Read
+        });
+        let outputs = join_all(
+            reads
+                .iter()
+                .map(|&i| self.run_tool(&calls[i], events, cancel)),
+        )
+        .await;
+        for (i, out) in reads.into_iter().zip(outputs) {
+            answers[i] = Some(ApprovalDecision::Tool(out.into_return(&calls[i].id)));
+        }
+        for i in others {
+            let out = self.run_tool(&calls[i], events, cancel).await;
+            answers[i] = Some(ApprovalDecision::Tool(out.into_return(&calls[i].id)));
+        }
+        answers
+            .into_iter()
+            .zip(calls)
+            .map(|(a, c)| a.unwrap_or_else(|| deny(c, INTERRUPTED)))
+            .collect()
+    }
+
+    async fn run_tool(
+        &self,
+        call: &ToolCallInfo,
+        events: &UnboundedSender<TurnEvent>,
+        cancel: &CancellationToken,
+    ) -> ToolOutput {
+        if cancel.is_cancelled() {
+            return ToolOutput::err(INTERRUPTED);
+        }
+        let _ = events.send(TurnEvent::ToolStarted { call: call.clone() });
+        let started = Instant::now();
+        let out = tools::run(&self.tools, &call.name, &call.arguments, cancel).await;
+        let _ = events.send(TurnEvent::ToolFinished {
+            call: call.clone(),
+            output: out.clone(),
+            duration_ms: started.elapsed().as_millis() as u64,
+        });
+        out
+    }
+}
+
+fn deny(call: &ToolCallInfo, reason: &str) -> ApprovalDecision {
+    ApprovalDecision::Approval {
+        tool_call_id: call.id.clone(),
+        approve: false,
+        reason: Some(reason.to_string()),
+        extra: Default::default(),
+    }
+}
