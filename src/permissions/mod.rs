@@ -15,6 +15,35 @@ use crate::cli::PermissionMode;
 use crate::settings::{ProjectSettings, SettingsError};
 use crate::tools::{Access, ToolContext};
 
+/// Commands whose second word is a subcommand worth keeping in a suggested rule.
+const WITH_SUBCOMMANDS: &[&str] = &[
+    "npm",
+    "npx",
+    "pnpm",
+    "yarn",
+    "bun",
+    "deno",
+    "git",
+    "cargo",
+    "go",
+    "pip",
+    "uv",
+    "poetry",
+    "docker",
+    "kubectl",
+    "make",
+    "gradle",
+    "mvn",
+    "dotnet",
+    "rustup",
+    "brew",
+    "apt",
+    "apt-get",
+    "systemctl",
+    "gh",
+    "terraform",
+];
+
 /// What to do with a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -299,7 +328,15 @@ impl Checker {
             Access::Exec(cmd) if tool == "Bash" => {
                 let first = split(&cmd).into_iter().next().unwrap_or_default();
                 let words: Vec<&str> = first.split_whitespace().take(2).collect();
-                let prefix = if words.len() == 2 && !words[1].starts_with('-') {
+                // Keep the subcommand of tools that have them (`npm test`, `git commit`), never
+                // an argument such as a file name.
+                let subcommand = words.len() == 2
+                    && WITH_SUBCOMMANDS.contains(&words[0])
+                    && !words[1].starts_with('-')
+                    && words[1]
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                let prefix = if subcommand {
                     words.join(" ")
                 } else {
                     words.first().copied().unwrap_or("").to_string()

@@ -276,6 +276,14 @@ fn saving_a_rule_keeps_the_file() {
         Checker::suggest_rule(&ctx, "Bash", &json!({"command": "ls -la"})),
         "Bash(ls:*)"
     );
+    let suggest = |cmd: &str| Checker::suggest_rule(&ctx, "Bash", &json!({"command": cmd}));
+    assert_eq!(suggest("touch made.txt"), "Bash(touch:*)");
+    assert_eq!(suggest("git commit -m x && git push"), "Bash(git commit:*)");
+    assert_eq!(suggest("cargo test --all"), "Bash(cargo test:*)");
+    assert_eq!(
+        Checker::suggest_rule(&ctx, "Write", &json!({"file_path": "/elsewhere/x"})),
+        "Edit(/elsewhere/x)"
+    );
     assert_eq!(
         Checker::suggest_rule(&ctx, "Edit", &json!({"file_path": "src/a.rs"})),
         "Edit(src/a.rs)"
