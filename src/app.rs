@@ -63,11 +63,9 @@ pub fn open_backend(ctx: &AppContext) -> anyhow::Result<Arc<dyn Backend>> {
                 ctx.settings.default_model.clone(),
             )))
         }
-        BackendChoice::Remote { base_url, .. } => {
-            bail!(
-                "the remote backend ({base_url}) is not yet available in this build; unset LETTA_BASE_URL/LETTA_API_KEY or pass --backend local"
-            )
-        }
+        BackendChoice::Remote { base_url, api_key } => Ok(Arc::new(
+            crate::remote::RemoteClient::new(base_url, api_key.clone()),
+        )),
     }
 }
 
@@ -152,7 +150,23 @@ async fn dispatch(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
                 println!("{}", m.handle);
             }
         }
-        Some(Command::Server(_)) => bail!("letta server is not yet available in this build"),
+        Some(Command::Server(args)) => {
+            let token = args.token.clone().filter(|t| !t.is_empty());
+            let addr = crate::server::bind_address(&args.host, args.port, token.as_deref())?;
+            let store = Store::open(&ctx.paths.database_file())?;
+            let env = |k: &str| std::env::var(k).ok();
+            let providers = crate::llm::ProviderRegistry::from_env(&env, &ctx.settings);
+            let engine = Arc::new(Engine::new(
+                store,
+                providers,
+                ctx.settings.default_model.clone(),
+            ));
+            crate::server::serve(engine, addr, token, |local| {
+                println!("letta server listening on http://{local}");
+            })
+            .await?;
+            eprintln!("letta server stopped");
+        }
         Some(Command::Connect(_)) => bail!("letta connect is not yet available in this build"),
         Some(Command::Completions { .. }) => {}
         None => {

@@ -14,6 +14,8 @@ pub mod local;
 pub mod paths;
 pub mod permissions;
 pub mod protocol;
+pub mod remote;
+pub mod server;
 pub mod session;
 pub mod settings;
 pub mod sse;

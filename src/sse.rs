@@ -1,8 +1,9 @@
 //! Server-sent events decoding, shared by the LLM providers and the remote client.
 //!
 //! Bytes may arrive split anywhere (even inside a UTF-8 character or a CRLF pair); the decoder
-//! buffers until a full event is available. Comment lines are skipped and multi-line `data:`
-//! fields are joined with `\n`, as the SSE specification says.
+//! buffers until a full event is available. Comment lines are skipped, multi-line `data:`
+//! fields are joined with `\n`, and an event cut off by the end of input is discarded, as the
+//! SSE specification says.
 
 /// One decoded event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,17 +55,6 @@ impl SseDecoder {
         }
         self.buf.drain(..start);
         out
-    }
-
-    /// Flush at end of input: an event without its final blank line is still delivered.
-    pub fn finish(&mut self) -> Option<SseEvent> {
-        if !self.buf.is_empty() {
-            let rest = String::from_utf8_lossy(&std::mem::take(&mut self.buf)).into_owned();
-            for l in rest.split(['\r', '\n']) {
-                let _ = self.line(l);
-            }
-        }
-        self.dispatch()
     }
 
     fn line(&mut self, line: &str) -> Option<SseEvent> {
@@ -142,7 +132,6 @@ mod tests {
             prev = c;
         }
         out.extend(d.push(&bytes[prev..]));
-        out.extend(d.finish());
         out
     }
 
@@ -158,8 +147,10 @@ mod tests {
     }
 
     #[test]
-    fn unterminated_last_event_is_flushed() {
-        assert_eq!(all(b"data: x", &[])[0].data, "x");
+    fn an_event_cut_off_by_the_end_is_discarded() {
+        // As the SSE specification says: no blank line, no event.
+        assert!(all(b"data: {\"half", &[]).is_empty());
+        assert!(all(b"data: x\n", &[]).is_empty());
         assert!(all(b": only a comment", &[]).is_empty());
     }
 

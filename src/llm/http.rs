@@ -120,10 +120,7 @@ pub fn sse_events(
                             let err = LlmError::StreamDropped { provider };
                             return Some((Err(err), (body, dec, queue, ended)));
                         }
-                        None => {
-                            ended = true;
-                            queue.extend(dec.finish());
-                        }
+                        None => ended = true,
                     }
                 }
             }

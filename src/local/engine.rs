@@ -108,6 +108,34 @@ impl Engine {
         })
     }
 
+    /// Re-attach to a conversation's run: `run_id` if given, else its newest run in this
+    /// process. Chunks with `seq_id <= starting_after` are skipped.
+    pub async fn conversation_stream(
+        &self,
+        conversation_id: &str,
+        agent_id: Option<&str>,
+        run_id: Option<&str>,
+        starting_after: Option<i64>,
+    ) -> Result<ChunkStream> {
+        if let Some(r) = run_id {
+            return self.resume_stream(r, starting_after).await;
+        }
+        let conv = self.with(|st| st.resolve_conversation(conversation_id, agent_id))?;
+        match self.hub.latest(&conv.id) {
+            Some((_, ch)) => Ok(ch.follow(starting_after)),
+            None => Err(BackendError::NothingActive(format!(
+                "No active runs to resume for conversation {}",
+                conv.api_id()
+            ))),
+        }
+    }
+
+    /// Stop: cancel runs in flight and wait (up to `grace`) until they are recorded.
+    pub async fn shutdown(&self, grace: std::time::Duration) -> bool {
+        self.hub.cancel_all();
+        self.hub.wait_idle(grace).await
+    }
+
     /// Summarise a conversation now (the `/compact` command); returns (before, after) counts.
     pub async fn compact(
         &self,

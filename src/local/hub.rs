@@ -97,6 +97,11 @@ impl RunChannel {
 pub struct Hub {
     runs: Mutex<HashMap<String, Arc<RunChannel>>>,
     finished: Mutex<VecDeque<String>>,
+    /// The newest run of each conversation, for re-attaching without a run id.
+    latest: Mutex<HashMap<String, String>>,
+    /// Runs still driving; shutdown waits for zero.
+    live: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
 }
 
 impl Hub {
@@ -112,7 +117,40 @@ impl Hub {
         if let Ok(mut m) = self.runs.lock() {
             m.insert(run_id.to_string(), ch.clone());
         }
+        if let Ok(mut l) = self.latest.lock() {
+            l.insert(conversation_id.to_string(), run_id.to_string());
+        }
+        self.live.fetch_add(1, Ordering::SeqCst);
         ch
+    }
+
+    /// The newest run of a conversation that this process still holds.
+    pub fn latest(&self, conversation_id: &str) -> Option<(String, Arc<RunChannel>)> {
+        let id = self.latest.lock().ok()?.get(conversation_id).cloned()?;
+        self.get(&id).map(|ch| (id, ch))
+    }
+
+    /// Ask every live run to stop.
+    pub fn cancel_all(&self) {
+        if let Ok(m) = self.runs.lock() {
+            for ch in m.values() {
+                ch.cancel.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Wait until no run is driving, or `timeout` passes; returns whether all finished.
+    pub async fn wait_idle(&self, timeout: std::time::Duration) -> bool {
+        let wait = async {
+            loop {
+                let notified = self.idle.notified();
+                if self.live.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.is_ok()
     }
 
     /// A run's channel, if this process ran it recently.
@@ -133,6 +171,8 @@ impl Hub {
 
     /// Remember a finished run, forgetting the oldest beyond the limit.
     pub fn retire(&self, run_id: &str) {
+        self.live.fetch_sub(1, Ordering::SeqCst);
+        self.idle.notify_waiters();
         let Ok(mut f) = self.finished.lock() else {
             return;
         };

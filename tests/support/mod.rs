@@ -5,6 +5,7 @@ pub mod bin;
 pub mod fixtures;
 pub mod llm;
 pub mod real_llm;
+pub mod servers;
 
 use serde_json::Value;
 

@@ -82,6 +82,11 @@ impl Store {
             self.get_agent(agent)?;
             return self.get_conversation(&default_conversation_id(agent));
         }
+        if id.starts_with("agent-") {
+            // Older clients address an agent's default conversation by the agent's id.
+            self.get_agent(id)?;
+            return self.get_conversation(&default_conversation_id(id));
+        }
         self.get_conversation(id)
     }
 

@@ -1,0 +1,167 @@
+//! A run's SSE stream from a Letta server, resumed from the last `seq_id` if the body breaks
+//! before the stop reason. Every chunk reaches the caller exactly once.
+
+use std::collections::VecDeque;
+
+use futures_util::StreamExt;
+use serde_json::json;
+
+use super::RemoteClient;
+use crate::backend::{BackendError, ChunkStream};
+use crate::protocol::{ErrorMessage, LettaMessage};
+use crate::sse::{SseDecoder, SseEvent};
+
+/// How many times one stream is re-attached before giving up.
+pub const MAX_RESUMES: u32 = 8;
+
+type Body =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
+
+struct State {
+    client: RemoteClient,
+    conversation_id: String,
+    agent_id: Option<String>,
+    body: Option<Body>,
+    decoder: SseDecoder,
+    queue: VecDeque<Result<LettaMessage, BackendError>>,
+    run_id: Option<String>,
+    last_seq: Option<i64>,
+    /// `[DONE]` or an error frame arrived: nothing more will come.
+    finished: bool,
+    /// The run's stop reason arrived: a body ending now is a normal end.
+    stopped: bool,
+    resumes: u32,
+}
+
+impl State {
+    /// Turn one SSE event into a chunk (or the end).
+    fn event(&mut self, ev: SseEvent) {
+        let data = ev.data.trim();
+        if data == "[DONE]" {
+            self.finished = true;
+            return;
+        }
+        let chunk = match LettaMessage::from_json(data) {
+            Ok(c) => c,
+            Err(e) => LettaMessage::Error(ErrorMessage {
+                error_type: Some("unreadable_chunk".into()),
+                message: format!("the server sent a chunk letta cannot read ({e})"),
+                ..Default::default()
+            }),
+        };
+        if let Some(seq) = chunk.seq_id() {
+            if self.last_seq.is_some_and(|last| seq <= last) {
+                return; // Replayed after a resume: already delivered.
+            }
+            self.last_seq = Some(seq);
+        }
+        if self.run_id.is_none() {
+            self.run_id = chunk.common().and_then(|c| c.run_id.clone());
+        }
+        let is_error_frame = ev.event.as_deref() == Some("error");
+        self.stopped |= matches!(chunk, LettaMessage::StopReason { .. });
+        self.queue.push_back(Ok(chunk));
+        // Background runs send no [DONE] after an error frame: it ends the stream.
+        if is_error_frame {
+            self.finished = true;
+        }
+    }
+
+    async fn reattach(&mut self) -> Result<(), BackendError> {
+        let body = json!({"starting_after": self.last_seq.unwrap_or(0)});
+        let resp = match &self.run_id {
+            Some(run) => {
+                self.client
+                    .post_stream(&format!("/v1/runs/{run}/stream"), &[], &body)
+                    .await?
+            }
+            None => {
+                let q: Vec<(&str, String)> = self
+                    .agent_id
+                    .iter()
+                    .map(|a| ("agent_id", a.clone()))
+                    .collect();
+                self.client
+                    .post_stream(
+                        &format!("/v1/conversations/{}/stream", self.conversation_id),
+                        &q,
+                        &body,
+                    )
+                    .await?
+            }
+        };
+        self.body = Some(Box::pin(resp.bytes_stream()));
+        self.decoder = SseDecoder::new();
+        Ok(())
+    }
+}
+
+/// The chunk stream of a send whose response is `resp`.
+pub fn chunks(
+    client: RemoteClient,
+    conversation_id: String,
+    agent_id: Option<String>,
+    resp: reqwest::Response,
+) -> ChunkStream {
+    let st = State {
+        client,
+        conversation_id,
+        agent_id,
+        body: Some(Box::pin(resp.bytes_stream())),
+        decoder: SseDecoder::new(),
+        queue: VecDeque::new(),
+        run_id: None,
+        last_seq: None,
+        finished: false,
+        stopped: false,
+        resumes: 0,
+    };
+    Box::pin(futures_util::stream::unfold(st, |mut st| async move {
+        loop {
+            if let Some(item) = st.queue.pop_front() {
+                return Some((item, st));
+            }
+            if st.finished {
+                return None;
+            }
+            let Some(body) = st.body.as_mut() else {
+                return None;
+            };
+            match body.next().await {
+                Some(Ok(bytes)) => {
+                    for ev in st.decoder.push(&bytes) {
+                        st.event(ev);
+                    }
+                }
+                end => {
+                    if st.finished || st.stopped {
+                        st.finished = true;
+                        continue;
+                    }
+                    // The body ended early (a dropped connection or an error): re-attach.
+                    let cause = match end {
+                        Some(Err(e)) => e.to_string(),
+                        _ => "the connection closed".to_string(),
+                    };
+                    if st.resumes >= MAX_RESUMES {
+                        st.finished = true;
+                        st.body = None;
+                        let e = BackendError::Network(format!(
+                            "the stream broke ({cause}) and could not be resumed after {MAX_RESUMES} tries; your message was sent and is kept"
+                        ));
+                        return Some((Err(e), st));
+                    }
+                    st.resumes += 1;
+                    if let Err(e) = st.reattach().await {
+                        st.finished = true;
+                        st.body = None;
+                        let e = BackendError::Network(format!(
+                            "the stream broke ({cause}) and resuming it failed: {e}; your message was sent and is kept"
+                        ));
+                        return Some((Err(e), st));
+                    }
+                }
+            }
+        }
+    }))
+}
