@@ -124,9 +124,7 @@ pub fn chunks(
             if st.finished {
                 return None;
             }
-            let Some(body) = st.body.as_mut() else {
-                return None;
-            };
+            let body = st.body.as_mut()?;
             match body.next().await {
                 Some(Ok(bytes)) => {
                     for ev in st.decoder.push(&bytes) {
