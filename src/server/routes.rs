@@ -131,11 +131,34 @@ async fn delete_agent(State(s): State<AppState>, Path(id): Path<String>) -> ApiR
     ))
 }
 
+/// Blocks are few, so their cursor paging is done here. SDKs page until a page comes back
+/// empty, so `after` must be honoured.
 async fn list_blocks(
     State(s): State<AppState>,
     Path(id): Path<String>,
+    Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<Vec<Block>>> {
-    Ok(Json(s.engine.list_blocks(&id).await?))
+    let mut blocks = s.engine.list_blocks(&id).await?;
+    if q.order == Some(Order::Desc) {
+        blocks.reverse();
+    }
+    let position = |cursor: &Option<String>| {
+        cursor
+            .as_ref()
+            .map(|c| blocks.iter().position(|b| b.id.as_deref() == Some(c)))
+    };
+    let start = match position(&q.after) {
+        Some(Some(i)) => i + 1,
+        Some(None) => blocks.len(),
+        None => 0,
+    };
+    let end = match position(&q.before) {
+        Some(Some(i)) => i,
+        _ => blocks.len(),
+    };
+    let limit = q.limit.map_or(usize::MAX, |l| l as usize);
+    let page = blocks.get(start..end.max(start)).unwrap_or_default();
+    Ok(Json(page.iter().take(limit).cloned().collect()))
 }
 
 async fn get_block(

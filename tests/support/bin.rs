@@ -23,6 +23,11 @@ impl Sandbox {
         }
     }
 
+    /// Write the global settings file.
+    pub fn settings(&self, json: serde_json::Value) {
+        std::fs::write(self.home.path().join("settings.json"), json.to_string()).unwrap();
+    }
+
     /// The engine database of this sandbox.
     pub fn db(&self) -> PathBuf {
         self.home.path().join("data").join("letta.db")

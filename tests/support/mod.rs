@@ -4,6 +4,7 @@
 pub mod bin;
 pub mod fixtures;
 pub mod llm;
+pub mod proxy;
 pub mod real_llm;
 pub mod servers;
 

@@ -1,0 +1,96 @@
+//! Fault injection: the SSE body of a send is cut after k bytes, for many k. The remote client
+//! re-attaches from the last seq_id and the user sees every token exactly once.
+
+mod support;
+
+use std::sync::atomic::Ordering;
+
+use futures_util::StreamExt;
+use letta::backend::Backend;
+use letta::protocol::*;
+use letta::remote::RemoteClient;
+use support::llm::{Reply, ScriptedLlm};
+use support::proxy::CutProxy;
+
+#[tokio::test]
+async fn cut_streams_resume_to_the_same_text() {
+    let llm = ScriptedLlm::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = support::servers::engine(&llm, dir.path());
+    let base = support::servers::serve(engine, None).await;
+    let proxy = CutProxy::start(base.trim_start_matches("http://")).await;
+    let client = RemoteClient::new(&proxy.url, None);
+    let agent = client.create_agent(CreateAgent::default()).await.unwrap();
+    let conv = client
+        .create_conversation(&agent.id, CreateConversation::default())
+        .await
+        .unwrap()
+        .id;
+    let expected: String = (0..40).map(|i| format!("token{i} ")).collect();
+
+    let turn = |cut: i64| {
+        let (client, conv, expected, llm) =
+            (client.clone(), conv.clone(), expected.clone(), llm.clone());
+        let cut_after = proxy.cut_after.clone();
+        async move {
+            llm.push([Reply::Text(expected.clone())]);
+            cut_after.store(cut, Ordering::SeqCst);
+            let req = SendMessageRequest {
+                messages: Some(vec![MessageCreate::user(format!("turn {cut}"))]),
+                ..Default::default()
+            };
+            let chunks: Vec<LettaMessage> = client
+                .send_message(&conv, req)
+                .await
+                .unwrap()
+                .map(|c| c.unwrap())
+                .collect()
+                .await;
+            let text: String = chunks
+                .iter()
+                .filter_map(|c| {
+                    if let LettaMessage::Assistant(a) = c {
+                        Some(a.content.to_text())
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            assert_eq!(text, expected, "cut after {cut} bytes");
+            let stops = chunks
+                .iter()
+                .filter(|c| matches!(c, LettaMessage::StopReason { .. }))
+                .count();
+            assert_eq!(stops, 1, "cut after {cut} bytes");
+            let seqs: Vec<i64> = chunks.iter().filter_map(LettaMessage::seq_id).collect();
+            assert!(
+                seqs.windows(2).all(|w| w[1] > w[0]),
+                "no chunk twice: {seqs:?}"
+            );
+        }
+    };
+    // The uninterrupted body's length bounds the cut points.
+    turn(-1).await;
+    for k in (0..30_000).step_by(263) {
+        turn(k).await;
+    }
+    let cuts = proxy.cuts.load(Ordering::SeqCst);
+    assert!(cuts >= 80, "the proxy really cut the streams ({cuts})");
+    // Every turn stored its answer once.
+    let msgs = client
+        .list_messages(
+            &conv,
+            None,
+            ListParams {
+                limit: Some(1000),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let answers = msgs
+        .iter()
+        .filter(|m| matches!(m, LettaMessage::Assistant(_)))
+        .count();
+    assert_eq!(answers, 1 + (0..30_000).step_by(263).count());
+}
