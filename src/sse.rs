@@ -14,14 +14,61 @@ pub struct SseEvent {
     pub id: Option<String>,
 }
 
+/// Fields of the event being read.
+#[derive(Debug, Default)]
+struct Pending {
+    event: Option<String>,
+    data: String,
+    id: Option<String>,
+    has_data: bool,
+}
+
+impl Pending {
+    fn line(&mut self, line: &str) -> Option<SseEvent> {
+        if line.is_empty() {
+            return self.dispatch();
+        }
+        if line.starts_with(':') {
+            return None;
+        }
+        let (field, value) = match line.split_once(':') {
+            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+            None => (line, ""),
+        };
+        match field {
+            "data" => {
+                if self.has_data {
+                    self.data.push('\n');
+                }
+                self.data.push_str(value);
+                self.has_data = true;
+            }
+            "event" => self.event = Some(value.to_string()),
+            "id" => self.id = Some(value.to_string()),
+            _ => {}
+        }
+        None
+    }
+
+    fn dispatch(&mut self) -> Option<SseEvent> {
+        let event = self.event.take();
+        let id = self.id.take();
+        if !std::mem::take(&mut self.has_data) {
+            return None;
+        }
+        Some(SseEvent {
+            event,
+            data: std::mem::take(&mut self.data),
+            id,
+        })
+    }
+}
+
 /// Incremental SSE decoder.
 #[derive(Debug, Default)]
 pub struct SseDecoder {
     buf: Vec<u8>,
-    event: Option<String>,
-    data: Vec<String>,
-    id: Option<String>,
-    has_data: bool,
+    pending: Pending,
 }
 
 impl SseDecoder {
@@ -42,56 +89,20 @@ impl SseDecoder {
             if nl == b'\r' && end + 1 == self.buf.len() {
                 break;
             }
-            let line_end = end;
             let mut next = end + 1;
             if nl == b'\r' && self.buf.get(next) == Some(&b'\n') {
                 next += 1;
             }
-            let line = String::from_utf8_lossy(&self.buf[start..line_end]).into_owned();
+            let raw = &self.buf[start..end];
+            let ev = match std::str::from_utf8(raw) {
+                Ok(line) => self.pending.line(line),
+                Err(_) => self.pending.line(&String::from_utf8_lossy(raw)),
+            };
+            out.extend(ev);
             start = next;
-            if let Some(ev) = self.line(&line) {
-                out.push(ev);
-            }
         }
         self.buf.drain(..start);
         out
-    }
-
-    fn line(&mut self, line: &str) -> Option<SseEvent> {
-        if line.is_empty() {
-            return self.dispatch();
-        }
-        if line.starts_with(':') {
-            return None;
-        }
-        let (field, value) = match line.split_once(':') {
-            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
-            None => (line, ""),
-        };
-        match field {
-            "data" => {
-                self.data.push(value.to_string());
-                self.has_data = true;
-            }
-            "event" => self.event = Some(value.to_string()),
-            "id" => self.id = Some(value.to_string()),
-            _ => {}
-        }
-        None
-    }
-
-    fn dispatch(&mut self) -> Option<SseEvent> {
-        let event = self.event.take();
-        let id = self.id.take();
-        if !self.has_data {
-            return None;
-        }
-        self.has_data = false;
-        Some(SseEvent {
-            event,
-            data: std::mem::take(&mut self.data).join("\n"),
-            id,
-        })
     }
 }
 

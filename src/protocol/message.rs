@@ -3,7 +3,9 @@
 //! Decoding never fails on a well-formed JSON object: a type this version does not know becomes
 //! [`LettaMessage::Unknown`] with the raw JSON, so newer servers keep working.
 
-use serde::de::Error as _;
+use std::borrow::Cow;
+
+use serde::de::{Error as _, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
@@ -42,7 +44,7 @@ pub struct Ping {
 }
 
 /// A message with only `content`: user and system messages in history.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SimpleMessage {
     #[serde(flatten)]
     pub common: MessageCommon,
@@ -56,7 +58,7 @@ pub struct SimpleMessage {
 pub type AssistantMessage = SimpleMessage;
 
 /// The model's visible reasoning (a delta when streaming).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ReasoningMessage {
     #[serde(flatten)]
     pub common: MessageCommon,
@@ -97,7 +99,7 @@ pub struct ToolCallDelta {
 }
 
 /// A server tool being called.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ToolCallMessage {
     #[serde(flatten)]
     pub common: MessageCommon,
@@ -322,8 +324,50 @@ impl LettaMessage {
     }
 
     /// Decode from JSON text. Fails only on invalid JSON or a known type with wrong field types.
+    ///
+    /// Streamed deltas are decoded straight into their struct (after a cheap look at the tag)
+    /// instead of through a `Value`; a stream carries one chunk per token, so this is the hot
+    /// path of every client.
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(text)
+        #[derive(Deserialize)]
+        struct Tag<'a> {
+            #[serde(borrow, default)]
+            message_type: Option<std::borrow::Cow<'a, str>>,
+        }
+        fn direct<T: serde::de::DeserializeOwned>(
+            text: &str,
+            wrap: fn(T) -> LettaMessage,
+        ) -> Result<LettaMessage, serde_json::Error> {
+            let mut m = wrap(serde_json::from_str(text)?);
+            if let Some(extra) = m.extra_mut() {
+                extra.remove("message_type");
+            }
+            Ok(m)
+        }
+        let tag = text
+            .trim_start()
+            .starts_with('{')
+            .then(|| serde_json::from_str::<Tag>(text).ok())
+            .flatten();
+        match tag.as_ref().and_then(|t| t.message_type.as_deref()) {
+            Some("assistant_message") => direct(text, Self::Assistant),
+            Some("reasoning_message") => direct(text, Self::Reasoning),
+            Some("approval_request_message") => direct(text, Self::ApprovalRequest),
+            Some("tool_call_message") => direct(text, Self::ToolCall),
+            Some("ping") => direct(text, Self::Ping),
+            _ => serde_json::from_str(text),
+        }
+    }
+
+    /// The unknown-field map of the kinds streamed once per token.
+    fn extra_mut(&mut self) -> Option<&mut super::Extra> {
+        match self {
+            Self::Assistant(m) => Some(&mut m.extra),
+            Self::Reasoning(m) => Some(&mut m.extra),
+            Self::ApprovalRequest(m) | Self::ToolCall(m) => Some(&mut m.extra),
+            Self::Ping(m) => Some(&mut m.extra),
+            _ => None,
+        }
     }
 }
 
@@ -414,3 +458,129 @@ impl Serialize for LettaMessage {
         v.serialize(s)
     }
 }
+
+/// A map key, borrowed from the input when it can be.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Walk a message object once: common fields typed, the kind's own fields through `own`
+/// (which returns false for keys it does not know), everything else kept in `extra`.
+/// Hand-written because `#[serde(flatten)]` buffers every field first, and these kinds
+/// arrive once per streamed token.
+fn walk<'de, A: MapAccess<'de>>(
+    mut map: A,
+    mut own: impl FnMut(&str, &mut A) -> Result<bool, A::Error>,
+) -> Result<(MessageCommon, Extra), A::Error> {
+    let mut c = MessageCommon::default();
+    let mut extra = Extra::new();
+    while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+        match key.as_ref() {
+            "id" => c.id = map.next_value()?,
+            "date" => c.date = map.next_value()?,
+            "name" => c.name = map.next_value()?,
+            "otid" => c.otid = map.next_value()?,
+            "sender_id" => c.sender_id = map.next_value()?,
+            "step_id" => c.step_id = map.next_value()?,
+            "is_err" => c.is_err = map.next_value()?,
+            "seq_id" => c.seq_id = map.next_value()?,
+            "run_id" => c.run_id = map.next_value()?,
+            k => {
+                if !own(k, &mut map)? {
+                    extra.insert(k.to_string(), map.next_value::<Value>()?);
+                }
+            }
+        }
+    }
+    Ok((c, extra))
+}
+
+macro_rules! walked {
+    ($ty:ident, $what:literal, |$k:ident, $map:ident, $out:ident| $own:block, $build:expr) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str($what)
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<$ty, A::Error> {
+                        let mut $out = $ty::default();
+                        let (common, extra) = walk(map, |$k, $map| $own)?;
+                        $out.common = common;
+                        $out.extra = extra;
+                        Ok($build)
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+    };
+}
+
+walked!(
+    SimpleMessage,
+    "a message object",
+    |k, map, out| {
+        match k {
+            "content" => {
+                out.content = map
+                    .next_value::<Option<MessageContent>>()?
+                    .unwrap_or_default()
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    },
+    out
+);
+
+walked!(
+    ReasoningMessage,
+    "a reasoning message object",
+    |k, map, out| {
+        match k {
+            "reasoning" => out.reasoning = map.next_value::<Option<String>>()?.unwrap_or_default(),
+            "source" => out.source = map.next_value()?,
+            "signature" => out.signature = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    },
+    out
+);
+
+walked!(
+    ToolCallMessage,
+    "a tool call message object",
+    |k, map, out| {
+        match k {
+            "tool_call" => out.tool_call = map.next_value()?,
+            "tool_calls" => out.tool_calls = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    },
+    out
+);

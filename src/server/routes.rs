@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::sse::frames;
+use super::sse::{coalesced, frames};
 use crate::backend::{AgentQuery, Backend, BackendError, ConversationQuery};
 use crate::protocol::*;
 
@@ -252,7 +252,7 @@ fn sse_response(s: &AppState, stream: crate::backend::ChunkStream) -> Response {
     Response::builder()
         .header("content-type", "text/event-stream; charset=utf-8")
         .header("cache-control", "no-cache")
-        .body(Body::from_stream(frames(stream, s.ping_every)))
+        .body(Body::from_stream(coalesced(frames(stream, s.ping_every))))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
