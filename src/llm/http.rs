@@ -32,15 +32,20 @@ pub fn network(provider: &str, url: &str, e: reqwest::Error) -> LlmError {
     }
 }
 
-/// Turn a non-success response into a typed error.
-pub async fn error_for(provider: &str, key_var: &str, model: &str, resp: Response) -> LlmError {
-    let status = resp.status().as_u16();
-    let retry_after_ms = resp
-        .headers()
+/// A `Retry-After` header (in seconds) as milliseconds.
+pub(crate) fn retry_after_ms(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    headers
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<f64>().ok())
-        .map(|s| (s * 1000.0) as u64);
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| (s * 1000.0) as u64)
+}
+
+/// Turn a non-success response into a typed error.
+pub async fn error_for(provider: &str, key_var: &str, model: &str, resp: Response) -> LlmError {
+    let status = resp.status().as_u16();
+    let retry_after_ms = retry_after_ms(resp.headers());
     let body = resp.text().await.unwrap_or_default();
     let detail = extract_message(&body);
     let lower = detail.to_lowercase();

@@ -94,12 +94,7 @@ impl RemoteClient {
             return Ok(resp);
         }
         let status = resp.status().as_u16();
-        let retry = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .map(|s| (s * 1000.0) as u64);
+        let retry = crate::llm::http::retry_after_ms(resp.headers());
         let body = resp.text().await.unwrap_or_default();
         Err(errors::from_status(&self.base, status, &body, retry))
     }

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Store, StoreError, StoreResult, new_id, now};
-use crate::protocol::{Block, BlockCreate, ListParams, Order};
+use crate::protocol::{Block, BlockCreate, ListParams};
 
 /// Default size limit of a block, in characters.
 pub const DEFAULT_BLOCK_LIMIT: u64 = 20_000;
@@ -154,40 +154,11 @@ impl Store {
                 )));
             }
         };
-        let (dir, cmp) = match page.order.unwrap_or_default() {
-            Order::Asc => ("ASC", ">"),
-            Order::Desc => ("DESC", "<"),
-        };
-        let mut sql = format!("SELECT {AGENT_COLS} FROM agents WHERE 1=1");
-        let mut args: Vec<String> = Vec::new();
+        let mut q = super::Paged::new(AGENT_COLS, "agents", "1=1", col);
         if let Some(n) = name.filter(|n| !n.is_empty()) {
-            args.push(format!("%{}%", n.replace('%', "\\%").replace('_', "\\_")));
-            sql.push_str(&format!(" AND name LIKE ?{} ESCAPE '\\'", args.len()));
+            q.contains("name", n);
         }
-        if let Some(after) = &page.after {
-            let key: String = self
-                .conn()
-                .query_row(
-                    &format!("SELECT {col} FROM agents WHERE id = ?1"),
-                    [after],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .ok_or_else(|| StoreError::Invalid(format!("cursor {after} is not an agent")))?;
-            args.push(key);
-            args.push(after.clone());
-            let (k, i) = (args.len() - 1, args.len());
-            sql.push_str(&format!(
-                " AND ({col} {cmp} ?{k} OR ({col} = ?{k} AND id {cmp} ?{i}))"
-            ));
-        }
-        sql.push_str(&format!(
-            " ORDER BY {col} {dir}, id {dir} LIMIT {}",
-            page.limit.unwrap_or(50).min(1000)
-        ));
-        let mut stmt = self.conn().prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), agent_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        q.run(self.conn(), page, "an agent", agent_row)
     }
 
     /// Change name, description, instructions or model.

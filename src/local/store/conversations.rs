@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::agents::default_conversation_id;
 use super::{Store, StoreError, StoreResult, new_id, now};
-use crate::protocol::{DEFAULT_CONVERSATION, ListParams, Order};
+use crate::protocol::{DEFAULT_CONVERSATION, ListParams};
 
 /// A conversation as stored. `id` is internal: an agent's default is `<agent>/default`.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,46 +139,14 @@ impl Store {
                 )));
             }
         };
-        let (dir, cmp) = match page.order.unwrap_or_default() {
-            Order::Asc => ("ASC", ">"),
-            Order::Desc => ("DESC", "<"),
-        };
-        let mut sql = format!("SELECT {COLS} FROM conversations WHERE is_default = 0");
-        let mut args: Vec<String> = Vec::new();
+        let mut q = super::Paged::new(COLS, "conversations", "is_default = 0", col);
         if let Some(a) = agent_id {
-            args.push(a.to_string());
-            sql.push_str(&format!(" AND agent_id = ?{}", args.len()));
+            q.equals("agent_id", a);
         }
-        if let Some(q) = summary_search.filter(|q| !q.is_empty()) {
-            args.push(format!("%{}%", q.replace('%', "\\%").replace('_', "\\_")));
-            sql.push_str(&format!(" AND summary LIKE ?{} ESCAPE '\\'", args.len()));
+        if let Some(s) = summary_search.filter(|s| !s.is_empty()) {
+            q.contains("summary", s);
         }
-        if let Some(after) = &page.after {
-            let key: String = self
-                .conn()
-                .query_row(
-                    &format!("SELECT {col} FROM conversations WHERE id = ?1"),
-                    [after],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .ok_or_else(|| {
-                    StoreError::Invalid(format!("cursor {after} is not a conversation"))
-                })?;
-            args.push(key);
-            args.push(after.clone());
-            let (k, i) = (args.len() - 1, args.len());
-            sql.push_str(&format!(
-                " AND ({col} {cmp} ?{k} OR ({col} = ?{k} AND id {cmp} ?{i}))"
-            ));
-        }
-        sql.push_str(&format!(
-            " ORDER BY {col} {dir}, id {dir} LIMIT {}",
-            page.limit.unwrap_or(50).min(1000)
-        ));
-        let mut stmt = self.conn().prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        q.run(self.conn(), page, "a conversation", row)
     }
 
     /// Set the title and/or model.

@@ -119,6 +119,88 @@ impl Store {
     }
 }
 
+/// A keyset-paged listing, as every list endpoint pages: filters, then an `after` cursor on
+/// (`col`, id), then order and limit.
+pub(crate) struct Paged {
+    table: &'static str,
+    col: &'static str,
+    sql: String,
+    args: Vec<String>,
+}
+
+impl Paged {
+    /// `SELECT cols FROM table WHERE base`, ordered by `col` (an expression over the row).
+    pub(crate) fn new(cols: &str, table: &'static str, base: &str, col: &'static str) -> Self {
+        Self {
+            table,
+            col,
+            sql: format!("SELECT {cols} FROM {table} WHERE {base}"),
+            args: Vec::new(),
+        }
+    }
+
+    /// `AND column = value`.
+    pub(crate) fn equals(&mut self, column: &str, value: &str) {
+        self.args.push(value.to_string());
+        self.sql
+            .push_str(&format!(" AND {column} = ?{}", self.args.len()));
+    }
+
+    /// `AND column` contains `needle`, literally (LIKE wildcards in it are escaped).
+    pub(crate) fn contains(&mut self, column: &str, needle: &str) {
+        self.args.push(format!(
+            "%{}%",
+            needle
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        ));
+        self.sql.push_str(&format!(
+            " AND {column} LIKE ?{} ESCAPE '\\'",
+            self.args.len()
+        ));
+    }
+
+    /// Apply cursor, order and limit, and run with `map`.
+    pub(crate) fn run<T>(
+        mut self,
+        conn: &rusqlite::Connection,
+        page: &crate::protocol::ListParams,
+        what: &str,
+        map: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+    ) -> StoreResult<Vec<T>> {
+        use rusqlite::OptionalExtension;
+        let (col, table) = (self.col, self.table);
+        let (dir, cmp) = match page.order.unwrap_or_default() {
+            crate::protocol::Order::Asc => ("ASC", ">"),
+            crate::protocol::Order::Desc => ("DESC", "<"),
+        };
+        if let Some(after) = &page.after {
+            let key: String = conn
+                .query_row(
+                    &format!("SELECT {col} FROM {table} WHERE id = ?1"),
+                    [after],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .ok_or_else(|| StoreError::Invalid(format!("cursor {after} is not {what}")))?;
+            self.args.push(key);
+            self.args.push(after.clone());
+            let (k, i) = (self.args.len() - 1, self.args.len());
+            self.sql.push_str(&format!(
+                " AND ({col} {cmp} ?{k} OR ({col} = ?{k} AND id {cmp} ?{i}))"
+            ));
+        }
+        self.sql.push_str(&format!(
+            " ORDER BY {col} {dir}, id {dir} LIMIT {}",
+            page.limit.unwrap_or(50).min(1000)
+        ));
+        let mut stmt = conn.prepare(&self.sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(self.args.iter()), map)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
 /// Now, as the API formats timestamps.
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
