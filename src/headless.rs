@@ -165,7 +165,12 @@ pub async fn run(
                 }
                 return ExitCode::from(1);
             }
-            println!("{}", result.text);
+            // Scripts get the exact text; a person's terminal never gets control sequences.
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                println!("{}", crate::safe_text::neutralise(&result.text));
+            } else {
+                println!("{}", result.text);
+            }
         }
         OutputFormat::Json => {
             let v = json!({

@@ -15,6 +15,7 @@ pub mod paths;
 pub mod permissions;
 pub mod protocol;
 pub mod remote;
+pub mod safe_text;
 pub mod server;
 pub mod session;
 pub mod settings;

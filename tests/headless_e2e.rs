@@ -158,3 +158,47 @@ fn no_provider_names_the_fix() {
     );
     assert!(!stderr.contains("panicked"));
 }
+
+/// In a real terminal (a PTY through `script`), control sequences from the model are shown, not
+/// obeyed; piped output stays byte-exact for scripts.
+#[cfg(unix)]
+#[test]
+fn model_control_sequences_are_neutralised_on_a_terminal() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("skipped: util-linux `script` is not installed");
+        return;
+    }
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let evil = "clear\u{1b}[2J title\u{1b}]0;pwned\u{7} done";
+    llm.push([Reply::Text(evil.into()), Reply::Text(evil.into())]);
+    let exe = env!("CARGO_BIN_EXE_letta");
+    let cmdline = format!("{exe} -p hi -m openai/gpt-test");
+    let mut c = std::process::Command::new("script");
+    c.args(["-qec", &cmdline, "/dev/null"])
+        .current_dir(sb.project.path())
+        .env("LETTA_HOME", sb.home.path());
+    for k in [
+        "LETTA_BASE_URL",
+        "LETTA_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "OLLAMA_BASE_URL",
+    ] {
+        c.env_remove(k);
+    }
+    for (k, v) in &sb.env {
+        c.env(k, v);
+    }
+    let shown = String::from_utf8_lossy(&c.output().unwrap().stdout).to_string();
+    assert!(
+        shown.contains("clear␛[2J title␛]0;pwned^G done"),
+        "{shown:?}"
+    );
+    assert!(!shown.contains('\u{1b}'), "{shown:?}");
+    let piped = sb.run(&["-p", "again"]);
+    assert_eq!(out(&piped).0, format!("{evil}\n"));
+}
