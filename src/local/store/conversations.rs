@@ -51,18 +51,21 @@ fn row(r: &Row) -> rusqlite::Result<ConversationRow> {
 }
 
 /// Before a conversation is deleted, make forked copies of its messages (in other
-/// conversations) originals and index their text, so search keeps finding it. Copies never
-/// leave their agent, so deleting an agent needs no such step.
+/// conversations) originals: give them their original's text and index it, so search keeps
+/// finding it. Copies never leave their agent, so deleting an agent needs no such step.
 fn promote_copies(tx: &rusqlite::Transaction, conversation_id: &str) -> StoreResult<()> {
     const COPIES: &str = "origin_seq IN (SELECT seq FROM messages WHERE conversation_id = ?1) AND conversation_id != ?1";
-    tx.execute(
-        &format!("INSERT INTO messages_fts(rowid, text) SELECT seq, text FROM messages WHERE text != '' AND {COPIES}"),
-        [conversation_id],
-    )?;
-    tx.execute(
-        &format!("UPDATE messages SET origin_seq = NULL WHERE {COPIES}"),
-        [conversation_id],
-    )?;
+    for sql in [
+        format!(
+            "UPDATE messages SET text = (SELECT o.text FROM messages o WHERE o.seq = messages.origin_seq) WHERE {COPIES}"
+        ),
+        format!(
+            "INSERT INTO messages_fts(rowid, text) SELECT seq, text FROM messages WHERE text != '' AND {COPIES}"
+        ),
+        format!("UPDATE messages SET origin_seq = NULL WHERE {COPIES}"),
+    ] {
+        tx.execute(&sql, [conversation_id])?;
+    }
     Ok(())
 }
 

@@ -247,8 +247,8 @@ impl Store {
         };
         // Copies get time-ordered ids: a fresh UUIDv7 prefix (timestamp plus random bits) for
         // this fork, then the source row's seq. Two forks in one millisecond could still draw
-        // the same prefix, so a collision retries with a new one. Copies stay searchable
-        // through their original's index entry.
+        // the same prefix, so a collision retries with a new one. Copies carry no text of
+        // their own: they are found through their original's index entry (see promote_copies).
         let mut attempt = 0;
         loop {
             let v7 = uuid::Uuid::new_v7(uuid::Timestamp::now(uuid::NoContext)).to_string();
@@ -261,7 +261,7 @@ impl Store {
                 insert(tx, &sys)?;
                 tx.execute(
                     "INSERT INTO messages(id, conversation_id, agent_id, message_type, body, text, created_at, otid, run_id, step_id, origin_seq)
-                     SELECT ?4 || printf('%012x', seq), ?1, agent_id, message_type, body, text, created_at, otid, run_id, step_id, COALESCE(origin_seq, seq)
+                     SELECT ?4 || printf('%012x', seq), ?1, agent_id, message_type, body, '', created_at, otid, run_id, step_id, COALESCE(origin_seq, seq)
                      FROM messages WHERE conversation_id = ?2 AND in_context = 1 AND message_type != 'system_message' AND seq <= ?3 ORDER BY seq",
                     params![id, source.id, last_seq, prefix],
                 )?;
