@@ -3,6 +3,7 @@
 mod context;
 mod engine;
 mod hub;
+mod input;
 mod prompt;
 mod run;
 mod server_tools;

@@ -22,45 +22,30 @@ fn split_into(cmd: &str, out: &mut Vec<String>) {
     };
     while i < chars.len() {
         let c = chars[i];
-        match quote {
-            Some('\'') => {
+        // Outside single quotes, escapes hold the next character, and `$(…)` and backticks
+        // run (inside double quotes too).
+        if quote != Some('\'') {
+            if c == '\\' && i + 1 < chars.len() {
                 cur.push(c);
-                if c == '\'' {
-                    quote = None;
-                }
+                cur.push(chars[i + 1]);
+                i += 2;
+                continue;
             }
+            if let Some((inner, end)) = substitution(&chars, i) {
+                split_into(&inner, out);
+                cur.push_str("$SUBST");
+                i = end;
+                continue;
+            }
+        }
+        match quote {
             Some(q) => {
-                // Inside double quotes `$(…)` and backticks still run.
-                if c == '\\' && i + 1 < chars.len() {
-                    cur.push(c);
-                    cur.push(chars[i + 1]);
-                    i += 2;
-                    continue;
-                }
-                if let Some((inner, end)) = substitution(&chars, i) {
-                    split_into(&inner, out);
-                    cur.push_str("$SUBST");
-                    i = end;
-                    continue;
-                }
                 cur.push(c);
                 if c == q {
                     quote = None;
                 }
             }
             None => {
-                if c == '\\' && i + 1 < chars.len() {
-                    cur.push(c);
-                    cur.push(chars[i + 1]);
-                    i += 2;
-                    continue;
-                }
-                if let Some((inner, end)) = substitution(&chars, i) {
-                    split_into(&inner, out);
-                    cur.push_str("$SUBST");
-                    i = end;
-                    continue;
-                }
                 match c {
                     '\'' | '"' => {
                         quote = Some(c);

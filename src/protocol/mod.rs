@@ -5,6 +5,7 @@
 //! server sends is lost or rejected.
 
 mod content;
+mod decode;
 mod message;
 mod objects;
 mod params;
