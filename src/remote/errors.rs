@@ -40,6 +40,11 @@ pub fn from_status(
             message: format!("{base} is rate limiting requests ({detail})"),
             retry_after_ms,
         },
+        // Unavailable, and saying when to come back: the same as a rate limit.
+        503 if retry_after_ms.is_some() => BackendError::RateLimited {
+            message: format!("{base} is unavailable for now ({detail})"),
+            retry_after_ms,
+        },
         _ => BackendError::Server {
             status,
             message: format!("{base} answered {status}: {detail}"),

@@ -17,7 +17,7 @@ use crate::backend::{AgentQuery, Backend, BackendError, ChunkStream, Conversatio
 use crate::protocol::*;
 
 /// Attempts for idempotent requests that hit 429/502/503 or a network error.
-const MAX_ATTEMPTS: u32 = 4;
+pub const MAX_ATTEMPTS: u32 = 4;
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// A Letta server client.

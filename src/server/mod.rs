@@ -62,10 +62,15 @@ async fn auth(State(state): State<AppState>, req: Request, next: Next) -> Respon
 
 /// The API routes over an engine.
 pub fn router(engine: Arc<Engine>, token: Option<String>) -> Router {
+    router_with(engine, token, PING_EVERY)
+}
+
+/// The routes with another keep-alive interval (tests use a short one).
+pub fn router_with(engine: Arc<Engine>, token: Option<String>, ping_every: Duration) -> Router {
     let state = AppState {
         engine,
         token: token.map(Arc::new),
-        ping_every: PING_EVERY,
+        ping_every,
     };
     routes::routes()
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth))
