@@ -58,6 +58,10 @@ fn walk<'de, A: MapAccess<'de>>(
             "is_err" => c.is_err = map.next_value()?,
             "seq_id" => c.seq_id = map.next_value()?,
             "run_id" => c.run_id = map.next_value()?,
+            // The caller already knows the kind; keeping the tag would cost a map per chunk.
+            "message_type" => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
             k => {
                 if !own(k, &mut map)? {
                     extra.insert(k.to_string(), map.next_value::<Value>()?);
