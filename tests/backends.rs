@@ -7,6 +7,7 @@ use futures_util::StreamExt;
 use letta::backend::{Backend, BackendError, ConversationQuery};
 use letta::protocol::*;
 use serde_json::json;
+use support::chunks::{assistant_text as text, stop_reason as stop, user};
 use support::llm::{Reply, ScriptedLlm};
 use support::servers::{Kind, backend};
 
@@ -23,13 +24,6 @@ async fn case(kind: Kind) -> Case {
     Case { llm, b, _dir: dir }
 }
 
-fn user(text: &str) -> SendMessageRequest {
-    SendMessageRequest {
-        messages: Some(vec![MessageCreate::user(text)]),
-        ..Default::default()
-    }
-}
-
 async fn send(c: &Case, conv: &str, req: SendMessageRequest) -> Vec<LettaMessage> {
     c.b.send_message(conv, req)
         .await
@@ -37,29 +31,6 @@ async fn send(c: &Case, conv: &str, req: SendMessageRequest) -> Vec<LettaMessage
         .map(|r| r.unwrap())
         .collect()
         .await
-}
-
-fn text(chunks: &[LettaMessage]) -> String {
-    chunks
-        .iter()
-        .filter_map(|c| {
-            if let LettaMessage::Assistant(a) = c {
-                Some(a.content.to_text())
-            } else {
-                None
-            }
-        })
-        .collect()
-}
-
-fn stop(chunks: &[LettaMessage]) -> Option<StopReason> {
-    chunks.iter().find_map(|c| {
-        if let LettaMessage::StopReason { stop_reason, .. } = c {
-            Some(stop_reason.clone())
-        } else {
-            None
-        }
-    })
 }
 
 async fn new_agent(c: &Case) -> Agent {

@@ -9,6 +9,7 @@ use letta::local::Engine;
 use letta::local::store::Store;
 use letta::protocol::*;
 use serde_json::{Value, json};
+use support::chunks::{assistant_text, stop_reason, user};
 use support::llm::{Reply, ScriptedLlm};
 
 struct Env {
@@ -69,13 +70,6 @@ async fn conv(e: &Env, agent_id: &str) -> String {
         .id
 }
 
-fn user(text: &str) -> SendMessageRequest {
-    SendMessageRequest {
-        messages: Some(vec![MessageCreate::user(text)]),
-        ..Default::default()
-    }
-}
-
 async fn collect(s: ChunkStream) -> Vec<LettaMessage> {
     s.map(|c| c.unwrap()).collect().await
 }
@@ -84,24 +78,8 @@ async fn send(e: &Env, conv: &str, req: SendMessageRequest) -> Vec<LettaMessage>
     collect(e.engine.send_message(conv, req).await.unwrap()).await
 }
 
-fn assistant_text(chunks: &[LettaMessage]) -> String {
-    chunks
-        .iter()
-        .filter_map(|c| match c {
-            LettaMessage::Assistant(a) => Some(a.content.to_text()),
-            _ => None,
-        })
-        .collect()
-}
-
 fn stop(chunks: &[LettaMessage]) -> StopReason {
-    chunks
-        .iter()
-        .find_map(|c| match c {
-            LettaMessage::StopReason { stop_reason, .. } => Some(stop_reason.clone()),
-            _ => None,
-        })
-        .expect("a stop_reason chunk")
+    stop_reason(chunks).expect("a stop_reason chunk")
 }
 
 fn system_text(body: &Value) -> String {

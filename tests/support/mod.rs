@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod bin;
+pub mod chunks;
 pub mod fixtures;
 pub mod llm;
 pub mod proxy;
