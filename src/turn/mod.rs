@@ -425,6 +425,10 @@ impl TurnDriver {
         let (reads, others): (Vec<usize>, Vec<usize>) = to_run.into_iter().partition(|&i| {
             tools::access(&self.tools, &calls[i].name, &calls[i].args()) == Access::Read
         });
+        // Announce the reads together before any runs, so a UI shows them running at once.
+        for &i in &reads {
+            self.announce(&calls[i], events);
+        }
         let outputs = join_all(
             reads
                 .iter()
@@ -435,6 +439,7 @@ impl TurnDriver {
             answers[i] = Some(ApprovalDecision::Tool(out.into_return(&calls[i].id)));
         }
         for i in others {
+            self.announce(&calls[i], events);
             let out = self.run_tool(&calls[i], events, cancel).await;
             answers[i] = Some(ApprovalDecision::Tool(out.into_return(&calls[i].id)));
         }
@@ -445,18 +450,23 @@ impl TurnDriver {
             .collect()
     }
 
+    fn announce(&self, call: &ToolCallInfo, events: &UnboundedSender<TurnEvent>) {
+        let _ = events.send(TurnEvent::ToolStarted { call: call.clone() });
+    }
+
+    /// Run an announced call; a call reached after an interrupt finishes as interrupted.
     async fn run_tool(
         &self,
         call: &ToolCallInfo,
         events: &UnboundedSender<TurnEvent>,
         cancel: &CancellationToken,
     ) -> ToolOutput {
-        if cancel.is_cancelled() {
-            return ToolOutput::err(INTERRUPTED);
-        }
-        let _ = events.send(TurnEvent::ToolStarted { call: call.clone() });
         let started = Instant::now();
-        let out = tools::run(&self.tools, &call.name, &call.arguments, cancel).await;
+        let out = if cancel.is_cancelled() {
+            ToolOutput::err(INTERRUPTED)
+        } else {
+            tools::run(&self.tools, &call.name, &call.arguments, cancel).await
+        };
         let _ = events.send(TurnEvent::ToolFinished {
             call: call.clone(),
             output: out.clone(),
