@@ -50,19 +50,22 @@ pub struct AppContext {
     pub choice: BackendChoice,
 }
 
+/// The embedded engine on this machine's database, with the configured providers.
+fn open_engine(ctx: &AppContext) -> anyhow::Result<Engine> {
+    let store = Store::open(&ctx.paths.database_file())?;
+    let env = |k: &str| std::env::var(k).ok();
+    let providers = crate::llm::ProviderRegistry::from_env(&env, &ctx.settings);
+    Ok(Engine::new(
+        store,
+        providers,
+        ctx.settings.default_model.clone(),
+    ))
+}
+
 /// Build the backend for this process.
 pub fn open_backend(ctx: &AppContext) -> anyhow::Result<Arc<dyn Backend>> {
     match &ctx.choice {
-        BackendChoice::Local => {
-            let store = Store::open(&ctx.paths.database_file())?;
-            let env = |k: &str| std::env::var(k).ok();
-            let providers = crate::llm::ProviderRegistry::from_env(&env, &ctx.settings);
-            Ok(Arc::new(Engine::new(
-                store,
-                providers,
-                ctx.settings.default_model.clone(),
-            )))
-        }
+        BackendChoice::Local => Ok(Arc::new(open_engine(ctx)?)),
         BackendChoice::Remote { base_url, api_key } => Ok(Arc::new(
             crate::remote::RemoteClient::new(base_url, api_key.clone()),
         )),
@@ -153,14 +156,7 @@ async fn dispatch(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
         Some(Command::Server(args)) => {
             let token = args.token.clone().filter(|t| !t.is_empty());
             let addr = crate::server::bind_address(&args.host, args.port, token.as_deref())?;
-            let store = Store::open(&ctx.paths.database_file())?;
-            let env = |k: &str| std::env::var(k).ok();
-            let providers = crate::llm::ProviderRegistry::from_env(&env, &ctx.settings);
-            let engine = Arc::new(Engine::new(
-                store,
-                providers,
-                ctx.settings.default_model.clone(),
-            ));
+            let engine = Arc::new(open_engine(&ctx)?);
             crate::server::serve(engine, addr, token, |local| {
                 println!("letta server listening on http://{local}");
             })

@@ -131,6 +131,16 @@ async fn create_and_list(kind: Kind) {
             .await
             .unwrap_err();
     assert!(matches!(missing, BackendError::NotFound(_)), "{missing:?}");
+    // An empty send is refused the same way on both backends (422 over HTTP).
+    let empty = SendMessageRequest {
+        messages: Some(vec![]),
+        ..Default::default()
+    };
+    let err = c.b.send_message(&ids[0], empty).await.err().unwrap();
+    assert!(
+        matches!(&err, BackendError::Validation(m) if m == "Messages must not be empty"),
+        "{err:?}"
+    );
 }
 
 async fn streaming_and_messages(kind: Kind) {

@@ -11,11 +11,6 @@ pub use error::LlmError;
 pub use openai::OpenAiProvider;
 pub use registry::{NO_PROVIDER_HELP, ProviderKind, ProviderRegistry, ProviderSpec};
 
-/// What to tell a user who has no provider.
-pub fn registry_help() -> &'static str {
-    NO_PROVIDER_HELP
-}
-
 use std::pin::Pin;
 
 use async_trait::async_trait;

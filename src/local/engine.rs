@@ -243,7 +243,9 @@ impl Backend for Engine {
             return Err(BackendError::Network(errors.join("; ")));
         }
         if self.providers.is_empty() {
-            return Err(BackendError::NoProvider(crate::llm::registry_help().into()));
+            return Err(BackendError::NoProvider(
+                crate::llm::NO_PROVIDER_HELP.into(),
+            ));
         }
         Ok(out)
     }

@@ -342,8 +342,7 @@ async fn steps(
                 extra: [("name".to_string(), json!(c.name))].into_iter().collect(),
             });
             em.emit(m.clone());
-            let mut row = base(&id, "tool_return_message", &m, &out);
-            row.body = serde_json::to_string(&m).unwrap_or_default();
+            let row = base(&id, "tool_return_message", &m, &out);
             lock(store)?.append_messages(&[row])?;
         }
         if !client.is_empty() {

@@ -257,10 +257,8 @@ fn sse_response(s: &AppState, stream: crate::backend::ChunkStream) -> Response {
 }
 
 async fn send(s: &AppState, conv: &str, mut req: SendMessageRequest) -> ApiResult<Response> {
+    // Validation (e.g. "Messages must not be empty") is the engine's: one rule for every caller.
     let streaming = req.streaming.unwrap_or(true);
-    if req.messages.as_ref().is_some_and(|m| m.is_empty()) && req.input.is_none() {
-        return Err(BackendError::Validation("Messages must not be empty".into()).into());
-    }
     req.streaming = Some(streaming);
     let stream = s.engine.send_message(conv, req).await?;
     if streaming {
