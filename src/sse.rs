@@ -14,19 +14,58 @@ pub struct SseEvent {
     pub id: Option<String>,
 }
 
+/// One decoded event, borrowed from the decoder: a one-line `data` field (the usual shape)
+/// is handed over straight from the input, without a copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SseEventRef<'a> {
+    /// The `event:` field; `None` means the default `message`.
+    pub event: Option<&'a str>,
+    pub data: &'a str,
+    pub id: Option<&'a str>,
+}
+
+impl SseEventRef<'_> {
+    /// An owned copy.
+    pub fn to_owned(self) -> SseEvent {
+        SseEvent {
+            event: self.event.map(str::to_string),
+            data: self.data.to_string(),
+            id: self.id.map(str::to_string),
+        }
+    }
+}
+
 /// Fields of the event being read.
 #[derive(Debug, Default)]
 struct Pending {
     event: Option<String>,
+    /// The data so far, when it could not stay borrowed (several lines, or cut by a read).
     data: String,
+    /// The data as a range of the input being read, while it is one clean line.
+    borrowed: Option<std::ops::Range<usize>>,
     id: Option<String>,
     has_data: bool,
 }
 
 impl Pending {
-    fn line(&mut self, line: &str) -> Option<SseEvent> {
+    /// Move borrowed data into the owned buffer (the input it points into is going away).
+    fn own(&mut self, buf: &[u8]) {
+        if let Some(r) = self.borrowed.take() {
+            self.data.push_str(&String::from_utf8_lossy(&buf[r]));
+        }
+    }
+
+    /// Read one line found at `at..at + line.len()` of `buf`; `clean` says `line` is exactly
+    /// those bytes (not a lossy copy), so its data may stay borrowed.
+    fn line<'a>(
+        &'a mut self,
+        buf: &'a [u8],
+        at: usize,
+        line: &str,
+        clean: bool,
+    ) -> Option<SseEventRef<'a>> {
         if line.is_empty() {
-            return self.dispatch();
+            return self.dispatch(buf);
         }
         if line.starts_with(':') {
             return None;
@@ -37,10 +76,16 @@ impl Pending {
         };
         match field {
             "data" => {
-                if self.has_data {
-                    self.data.push('\n');
+                if !self.has_data && clean {
+                    let start = at + (line.len() - value.len());
+                    self.borrowed = Some(start..at + line.len());
+                } else {
+                    self.own(buf);
+                    if self.has_data {
+                        self.data.push('\n');
+                    }
+                    self.data.push_str(value);
                 }
-                self.data.push_str(value);
                 self.has_data = true;
             }
             "event" => self.event = Some(value.to_string()),
@@ -50,17 +95,30 @@ impl Pending {
         None
     }
 
-    fn dispatch(&mut self) -> Option<SseEvent> {
-        let event = self.event.take();
-        let id = self.id.take();
+    /// The event ended by a blank line; its fields are cleared when the next line is read.
+    fn dispatch<'a>(&'a mut self, buf: &'a [u8]) -> Option<SseEventRef<'a>> {
         if !std::mem::take(&mut self.has_data) {
+            self.event = None;
+            self.id = None;
             return None;
         }
-        Some(SseEvent {
-            event,
-            data: std::mem::take(&mut self.data),
-            id,
+        let data = match self.borrowed.take() {
+            // The range came from a line that was valid UTF-8.
+            Some(r) => std::str::from_utf8(&buf[r]).unwrap_or_default(),
+            None => self.data.as_str(),
+        };
+        Some(SseEventRef {
+            event: self.event.as_deref(),
+            data,
+            id: self.id.as_deref(),
         })
+    }
+
+    /// Forget a dispatched event's fields.
+    fn clear(&mut self) {
+        self.event = None;
+        self.id = None;
+        self.data.clear();
     }
 }
 
@@ -79,35 +137,53 @@ impl SseDecoder {
 
     /// Feed bytes; returns every event completed by them.
     pub fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
-        self.buf.extend_from_slice(bytes);
         let mut out = Vec::new();
-        let mut start = 0;
-        while let Some(pos) = memchr_newline(&self.buf[start..]) {
-            let end = start + pos;
-            let nl = self.buf[end];
-            // A CR at the very end may be the first half of CRLF: wait for the next byte.
-            if nl == b'\r' && end + 1 == self.buf.len() {
-                break;
-            }
-            let mut next = end + 1;
-            if nl == b'\r' && self.buf.get(next) == Some(&b'\n') {
-                next += 1;
-            }
-            let raw = &self.buf[start..end];
-            let ev = match std::str::from_utf8(raw) {
-                Ok(line) => self.pending.line(line),
-                Err(_) => self.pending.line(&String::from_utf8_lossy(raw)),
-            };
-            out.extend(ev);
-            start = next;
-        }
-        self.buf.drain(..start);
+        self.push_with(bytes, |ev| out.push(ev.to_owned()));
         out
+    }
+
+    /// Feed bytes; `f` sees every event completed by them, borrowed (the hot path of streams).
+    pub fn push_with(&mut self, bytes: &[u8], mut f: impl FnMut(SseEventRef<'_>)) {
+        if self.buf.is_empty() {
+            // The usual case: read lines straight from the input, keep only a cut-off tail.
+            let used = read_lines(&mut self.pending, bytes, &mut f);
+            self.buf.extend_from_slice(&bytes[used..]);
+        } else {
+            self.buf.extend_from_slice(bytes);
+            let used = read_lines(&mut self.pending, &self.buf, &mut f);
+            self.buf.drain(..used);
+        }
     }
 }
 
-fn memchr_newline(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n' || c == b'\r')
+/// Feed every complete line of `buf` to `pending`; returns how many bytes were used.
+fn read_lines(pending: &mut Pending, buf: &[u8], f: &mut impl FnMut(SseEventRef<'_>)) -> usize {
+    let mut start = 0;
+    while let Some(pos) = memchr::memchr2(b'\n', b'\r', &buf[start..]) {
+        let end = start + pos;
+        let nl = buf[end];
+        // A CR at the very end may be the first half of CRLF: wait for the next byte.
+        if nl == b'\r' && end + 1 == buf.len() {
+            break;
+        }
+        let mut next = end + 1;
+        if nl == b'\r' && buf.get(next) == Some(&b'\n') {
+            next += 1;
+        }
+        let raw = &buf[start..end];
+        let ev = match std::str::from_utf8(raw) {
+            Ok(line) => pending.line(buf, start, line, true),
+            Err(_) => pending.line(buf, start, &String::from_utf8_lossy(raw), false),
+        };
+        if let Some(ev) = ev {
+            f(ev);
+            pending.clear();
+        }
+        start = next;
+    }
+    // The bytes after `start` are kept, but not those before: own what points there.
+    pending.own(buf);
+    start
 }
 
 /// Encode one event as SSE text (what `letta server` writes).

@@ -12,6 +12,25 @@ use serde_json::Value;
 use super::message::{MessageCommon, ReasoningMessage, SimpleMessage, ToolCallMessage};
 use super::{Extra, MessageContent};
 
+/// A kind decoded straight from JSON text whose `message_type` a scan has guessed.
+pub(super) trait Tagged: Sized {
+    /// Fails when the object's `message_type` is not `tag`.
+    fn from_tagged_json(text: &str, tag: &'static str) -> serde_json::Result<Self>;
+}
+
+/// The value of the first `"message_type"` key in `text`, found without parsing. Only a guess
+/// (the key could sit in a nested object): [`Tagged`] decoders confirm it.
+pub(super) fn scan_tag(text: &str) -> Option<&str> {
+    const KEY: &str = "\"message_type\"";
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(KEY));
+    let at = FINDER.find(text.as_bytes())?;
+    let rest = text[at + KEY.len()..].trim_start().strip_prefix(':')?;
+    let rest = rest.trim_start().strip_prefix('"')?;
+    let end = memchr::memchr2(b'"', b'\\', rest.as_bytes())?;
+    Some(&rest[..end])
+}
+
 /// A map key, borrowed from the input when it can be.
 struct Key<'a>(Cow<'a, str>);
 
@@ -41,12 +60,16 @@ impl<'de> Deserialize<'de> for Key<'de> {
 /// (which returns false for keys it does not know), everything else kept in `extra`.
 /// Hand-written because `#[serde(flatten)]` buffers every field first, and these kinds
 /// arrive once per streamed token.
+/// With `expect`, the object's `message_type` must be that tag (a guess from a text scan is
+/// confirmed here, so a wrong guess fails and the caller falls back to the general decoder).
 fn walk<'de, A: MapAccess<'de>>(
     mut map: A,
+    expect: Option<&'static str>,
     mut own: impl FnMut(&str, &mut A) -> Result<bool, A::Error>,
 ) -> Result<(MessageCommon, Extra), A::Error> {
     let mut c = MessageCommon::default();
     let mut extra = Extra::new();
+    let mut tag_seen = false;
     while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
         match key.as_ref() {
             "id" => c.id = map.next_value()?,
@@ -59,9 +82,20 @@ fn walk<'de, A: MapAccess<'de>>(
             "seq_id" => c.seq_id = map.next_value()?,
             "run_id" => c.run_id = map.next_value()?,
             // The caller already knows the kind; keeping the tag would cost a map per chunk.
-            "message_type" => {
-                map.next_value::<serde::de::IgnoredAny>()?;
-            }
+            "message_type" => match expect {
+                Some(tag) => {
+                    let Key(got) = map.next_value::<Key<'de>>()?;
+                    if got != tag {
+                        return Err(serde::de::Error::custom(
+                            "message_type is not the expected one",
+                        ));
+                    }
+                    tag_seen = true;
+                }
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            },
             k => {
                 if !own(k, &mut map)? {
                     extra.insert(k.to_string(), map.next_value::<Value>()?);
@@ -69,30 +103,43 @@ fn walk<'de, A: MapAccess<'de>>(
             }
         }
     }
+    if expect.is_some() && !tag_seen {
+        return Err(serde::de::Error::custom("message_type is missing"));
+    }
     Ok((c, extra))
 }
 
 macro_rules! walked {
     ($ty:ident, $what:literal, |$k:ident, $map:ident, $out:ident| $own:block, $build:expr) => {
-        impl<'de> Deserialize<'de> for $ty {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct V;
-                impl<'de> Visitor<'de> for V {
-                    type Value = $ty;
-                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                        f.write_str($what)
-                    }
-                    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<$ty, A::Error> {
-                        let mut $out = $ty::default();
-                        let (common, extra) = walk(map, |$k, $map| $own)?;
-                        $out.common = common;
-                        $out.extra = extra;
-                        Ok($build)
-                    }
+        const _: () = {
+            struct V(Option<&'static str>);
+            impl<'de> Visitor<'de> for V {
+                type Value = $ty;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str($what)
                 }
-                d.deserialize_map(V)
+                fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<$ty, A::Error> {
+                    let mut $out = $ty::default();
+                    let (common, extra) = walk(map, self.0, |$k, $map| $own)?;
+                    $out.common = common;
+                    $out.extra = extra;
+                    Ok($build)
+                }
             }
-        }
+            impl<'de> Deserialize<'de> for $ty {
+                fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                    d.deserialize_map(V(None))
+                }
+            }
+            impl Tagged for $ty {
+                fn from_tagged_json(text: &str, tag: &'static str) -> serde_json::Result<Self> {
+                    let mut d = serde_json::Deserializer::from_str(text);
+                    let v = d.deserialize_map(V(Some(tag)))?;
+                    d.end()?;
+                    Ok(v)
+                }
+            }
+        };
     };
 }
 
@@ -141,3 +188,36 @@ walked!(
     },
     out
 );
+
+#[cfg(test)]
+mod tests {
+    use super::scan_tag;
+    use crate::protocol::LettaMessage;
+
+    #[test]
+    fn scan_finds_the_tag_with_or_without_spaces() {
+        assert_eq!(
+            scan_tag(r#"{"id":"m","message_type":"assistant_message"}"#),
+            Some("assistant_message")
+        );
+        assert_eq!(
+            scan_tag(r#"{"message_type" : "reasoning_message"}"#),
+            Some("reasoning_message")
+        );
+        assert_eq!(scan_tag(r#"{"id":"m"}"#), None);
+    }
+
+    #[test]
+    fn a_wrong_guess_falls_back_to_the_full_decoder() {
+        // The first "message_type" in the text belongs to a nested object.
+        let text = r#"{"meta":{"message_type":"assistant_message"},"message_type":"user_message","content":"hi"}"#;
+        let m = LettaMessage::from_json(text).unwrap();
+        assert_eq!(m.message_type(), "user_message");
+        // A tag that only a nested object has: not an assistant message.
+        let text = r#"{"meta":{"message_type":"assistant_message"},"content":"hi"}"#;
+        assert!(matches!(
+            LettaMessage::from_json(text).unwrap(),
+            LettaMessage::Unknown(_)
+        ));
+    }
+}

@@ -327,44 +327,26 @@ impl LettaMessage {
     /// instead of through a `Value`; a stream carries one chunk per token, so this is the hot
     /// path of every client.
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
-        #[derive(Deserialize)]
-        struct Tag<'a> {
-            #[serde(borrow, default)]
-            message_type: Option<std::borrow::Cow<'a, str>>,
-        }
-        fn direct<T: serde::de::DeserializeOwned>(
+        use super::decode::{Tagged, scan_tag};
+        fn direct<T: Tagged>(
             text: &str,
+            tag: &'static str,
             wrap: fn(T) -> LettaMessage,
-        ) -> Result<LettaMessage, serde_json::Error> {
-            let mut m = wrap(serde_json::from_str(text)?);
-            if let Some(extra) = m.extra_mut() {
-                extra.remove("message_type");
+        ) -> Option<LettaMessage> {
+            T::from_tagged_json(text, tag).ok().map(wrap)
+        }
+        let fast = match scan_tag(text) {
+            Some("assistant_message") => direct(text, "assistant_message", Self::Assistant),
+            Some("reasoning_message") => direct(text, "reasoning_message", Self::Reasoning),
+            Some("approval_request_message") => {
+                direct(text, "approval_request_message", Self::ApprovalRequest)
             }
-            Ok(m)
-        }
-        let tag = text
-            .trim_start()
-            .starts_with('{')
-            .then(|| serde_json::from_str::<Tag>(text).ok())
-            .flatten();
-        match tag.as_ref().and_then(|t| t.message_type.as_deref()) {
-            Some("assistant_message") => direct(text, Self::Assistant),
-            Some("reasoning_message") => direct(text, Self::Reasoning),
-            Some("approval_request_message") => direct(text, Self::ApprovalRequest),
-            Some("tool_call_message") => direct(text, Self::ToolCall),
-            Some("ping") => direct(text, Self::Ping),
-            _ => serde_json::from_str(text),
-        }
-    }
-
-    /// The unknown-field map of the kinds streamed once per token.
-    fn extra_mut(&mut self) -> Option<&mut super::Extra> {
-        match self {
-            Self::Assistant(m) => Some(&mut m.extra),
-            Self::Reasoning(m) => Some(&mut m.extra),
-            Self::ApprovalRequest(m) | Self::ToolCall(m) => Some(&mut m.extra),
-            Self::Ping(m) => Some(&mut m.extra),
+            Some("tool_call_message") => direct(text, "tool_call_message", Self::ToolCall),
             _ => None,
+        };
+        match fast {
+            Some(m) => Ok(m),
+            None => serde_json::from_str(text),
         }
     }
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::RemoteClient;
 use crate::backend::{BackendError, ChunkStream};
 use crate::protocol::{ErrorMessage, LettaMessage};
-use crate::sse::{SseDecoder, SseEvent};
+use crate::sse::{SseDecoder, SseEventRef};
 
 /// How many times one stream is re-attached before giving up.
 pub const MAX_RESUMES: u32 = 8;
@@ -35,7 +35,7 @@ struct State {
 
 impl State {
     /// Turn one SSE event into a chunk (or the end).
-    fn event(&mut self, ev: SseEvent) {
+    fn event(&mut self, ev: SseEventRef<'_>) {
         let data = ev.data.trim();
         if data == "[DONE]" {
             self.finished = true;
@@ -58,7 +58,7 @@ impl State {
         if self.run_id.is_none() {
             self.run_id = chunk.common().and_then(|c| c.run_id.clone());
         }
-        let is_error_frame = ev.event.as_deref() == Some("error");
+        let is_error_frame = ev.event == Some("error");
         self.stopped |= matches!(chunk, LettaMessage::StopReason { .. });
         self.queue.push_back(Ok(chunk));
         // Background runs send no [DONE] after an error frame: it ends the stream.
@@ -127,9 +127,9 @@ pub fn chunks(
             let body = st.body.as_mut()?;
             match body.next().await {
                 Some(Ok(bytes)) => {
-                    for ev in st.decoder.push(&bytes) {
-                        st.event(ev);
-                    }
+                    let mut decoder = std::mem::take(&mut st.decoder);
+                    decoder.push_with(&bytes, |ev| st.event(ev));
+                    st.decoder = decoder;
                 }
                 end => {
                     if st.finished || st.stopped {
