@@ -143,16 +143,32 @@ impl SseDecoder {
     }
 
     /// Feed bytes; `f` sees every event completed by them, borrowed (the hot path of streams).
-    pub fn push_with(&mut self, bytes: &[u8], mut f: impl FnMut(SseEventRef<'_>)) {
-        if self.buf.is_empty() {
-            // The usual case: read lines straight from the input, keep only a cut-off tail.
-            let used = read_lines(&mut self.pending, bytes, &mut f);
-            self.buf.extend_from_slice(&bytes[used..]);
-        } else {
-            self.buf.extend_from_slice(bytes);
+    pub fn push_with(&mut self, mut bytes: &[u8], mut f: impl FnMut(SseEventRef<'_>)) {
+        if !self.buf.is_empty() {
+            // Finish the line cut off by the last read; only that much is copied.
+            let Some(i) = memchr::memchr2(b'\n', b'\r', bytes) else {
+                self.buf.extend_from_slice(bytes);
+                return;
+            };
+            let mut cut = i + 1;
+            if bytes[i] == b'\r' && bytes.get(cut) == Some(&b'\n') {
+                cut += 1;
+            }
+            self.buf.extend_from_slice(&bytes[..cut]);
+            bytes = &bytes[cut..];
             let used = read_lines(&mut self.pending, &self.buf, &mut f);
             self.buf.drain(..used);
+            if !self.buf.is_empty() {
+                // A lone CR still waiting for its LF.
+                self.buf.extend_from_slice(bytes);
+                let used = read_lines(&mut self.pending, &self.buf, &mut f);
+                self.buf.drain(..used);
+                return;
+            }
         }
+        // The usual case: read lines straight from the input, keep only a cut-off tail.
+        let used = read_lines(&mut self.pending, bytes, &mut f);
+        self.buf.extend_from_slice(&bytes[used..]);
     }
 }
 
