@@ -171,7 +171,7 @@ async fn dispatch(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
             if cli.session.prompt.is_some() {
                 return headless(cli, ctx).await;
             }
-            bail!("the chat view is not yet available in this build; use -p PROMPT");
+            return chat(cli, ctx).await;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -187,22 +187,22 @@ pub fn new_agent_request(model: Option<String>) -> CreateAgent {
     }
 }
 
-async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
-    let mut prompt = cli.session.prompt.clone().unwrap_or_default();
-    if prompt.trim().is_empty() {
-        std::io::stdin()
-            .read_to_string(&mut prompt)
-            .context("reading the prompt from stdin")?;
-    }
-    if prompt.trim().is_empty() {
-        eprintln!("error: -p needs a prompt (as an argument or on stdin)");
-        return Ok(ExitCode::from(2));
-    }
-    let backend = open_backend(&ctx)?;
-    let store = SessionStore::new(&ctx.paths.settings_file(), &cwd()?, ctx.choice.server_key());
+/// A session ready for turns: the backend, the conversation and the permission checker.
+struct Prepared {
+    backend: Arc<dyn Backend>,
+    session: crate::session::Session,
+    checker: Checker,
+    model: Option<String>,
+    cwd: std::path::PathBuf,
+}
+
+async fn prepare(cli: &Cli, ctx: &AppContext) -> anyhow::Result<Prepared> {
+    let backend = open_backend(ctx)?;
+    let cwd = cwd()?;
+    let store = SessionStore::new(&ctx.paths.settings_file(), &cwd, ctx.choice.server_key());
     let flags = StartupFlags {
         new: cli.session.new,
-        resume: false,
+        resume: cli.session.resume,
         conv: cli.session.conv.clone(),
         agent: cli.session.agent.clone(),
         new_agent: cli.session.new_agent,
@@ -213,12 +213,13 @@ async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
     })
     .await?;
     let Opened::Session { session, warnings } = opened else {
-        bail!("--resume needs the chat view");
+        bail!(
+            "the conversation browser (--resume) is not available in this build yet; pass --conv ID"
+        );
     };
     for w in warnings {
         eprintln!("warning: {w}");
     }
-    let cwd = cwd()?;
     let mode_flag = if cli.session.yolo {
         Some(crate::cli::PermissionMode::Unrestricted)
     } else {
@@ -232,7 +233,6 @@ async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
         &cli.session.allowed_tools,
         &cli.session.disallowed_tools,
     )?;
-    let mode = checker.mode;
     let model = match &cli.session.model {
         Some(m) => Some(m.clone()),
         None => backend
@@ -241,25 +241,92 @@ async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
             .ok()
             .and_then(|a| a.model),
     };
+    Ok(Prepared {
+        backend,
+        session,
+        checker,
+        model,
+        cwd,
+    })
+}
+
+async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
+    if !crate::tui::term::is_interactive() {
+        eprintln!(
+            "error: the chat view needs a terminal; use -p PROMPT for one turn, or --plain for a line-mode REPL"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    if cli.session.plain {
+        bail!("the plain REPL (--plain) is not available in this build yet; use -p PROMPT");
+    }
+    let p = prepare(&cli, &ctx).await?;
+    let agent_name = p
+        .backend
+        .get_agent(&p.session.agent_id)
+        .await
+        .map(|a| a.name)
+        .unwrap_or_else(|_| p.session.agent_id.clone());
+    let banner = crate::tui::cells::BannerInfo {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        agent: format!("{agent_name} ({})", p.session.agent_id),
+        model: p.model.clone().unwrap_or_else(|| "(none set)".into()),
+        backend: match &ctx.choice {
+            BackendChoice::Remote { base_url, .. } => base_url.clone(),
+            BackendChoice::Local => "local (embedded engine)".into(),
+        },
+        cwd: p.cwd.display().to_string(),
+        conversation: p.session.conversation_id.clone(),
+    };
+    let setup = crate::tui::ChatSetup {
+        backend: p.backend,
+        session: p.session,
+        checker: Arc::new(std::sync::Mutex::new(p.checker)),
+        opts: TurnOptions {
+            override_model: cli.session.model.clone(),
+            max_steps: cli.session.max_turns,
+        },
+        banner,
+        cwd: p.cwd,
+        data_dir: ctx.paths.data.clone(),
+    };
+    let summary = crate::tui::run(setup).await?;
+    print!("{}", summary.text());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
+    let mut prompt = cli.session.prompt.clone().unwrap_or_default();
+    if prompt.trim().is_empty() {
+        std::io::stdin()
+            .read_to_string(&mut prompt)
+            .context("reading the prompt from stdin")?;
+    }
+    if prompt.trim().is_empty() {
+        eprintln!("error: -p needs a prompt (as an argument or on stdin)");
+        return Ok(ExitCode::from(2));
+    }
+    let p = prepare(&cli, &ctx).await?;
+    let mode = p.checker.mode;
     let driver = TurnDriver {
-        backend: backend.clone(),
-        tools: Arc::new(ToolContext::new(cwd.clone())),
-        checker: Arc::new(std::sync::Mutex::new(checker)),
+        backend: p.backend.clone(),
+        tools: Arc::new(ToolContext::new(p.cwd.clone())),
+        checker: Arc::new(std::sync::Mutex::new(p.checker)),
         approver: Arc::new(NoOneToAsk),
-        project_dir: cwd.clone(),
+        project_dir: p.cwd.clone(),
     };
     let opts = TurnOptions {
         override_model: cli.session.model.clone(),
         max_steps: cli.session.max_turns,
     };
     let init = crate::headless::InitInfo {
-        model,
-        cwd: cwd.display().to_string(),
+        model: p.model,
+        cwd: p.cwd.display().to_string(),
         permission_mode: mode,
     };
     Ok(crate::headless::run(
         &driver,
-        &session,
+        &p.session,
         &prompt,
         &opts,
         cli.session.output_format,

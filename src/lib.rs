@@ -22,4 +22,5 @@ pub mod settings;
 pub mod sse;
 pub mod startup;
 pub mod tools;
+pub mod tui;
 pub mod turn;

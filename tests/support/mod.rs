@@ -6,6 +6,7 @@ pub mod chunks;
 pub mod fixtures;
 pub mod llm;
 pub mod proxy;
+pub mod pty;
 pub mod real_llm;
 pub mod servers;
 

@@ -1,0 +1,393 @@
+//! The chat view: a ratatui UI on an inline viewport. Finished transcript items go into the
+//! terminal's own scrollback (`insert_before`); the live area holds the streaming message, the
+//! status line and the input box.
+
+pub mod approval;
+pub mod cells;
+pub mod composer;
+pub mod diff;
+pub mod highlight;
+pub mod history;
+pub mod markdown;
+pub mod popup;
+pub mod stream;
+pub mod term;
+pub mod view;
+pub mod wrap;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures_util::StreamExt;
+use ratatui::backend::{Backend, CrosstermBackend};
+use ratatui::buffer::Buffer;
+use ratatui::style::Color;
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Widget};
+use ratatui::{Terminal, TerminalOptions, Viewport};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::permissions::Checker;
+use crate::session::Session;
+use crate::tools::ToolContext;
+use crate::turn::{
+    ApprovalAnswer, Approver, ToolCallInfo, TurnDriver, TurnEvent, TurnOptions, TurnResult,
+};
+use cells::BannerInfo;
+use view::{Action, ChatView};
+
+/// Frames are drawn at most this often.
+const FRAME: Duration = Duration::from_millis(16);
+
+/// Everything the chat view needs.
+pub struct ChatSetup {
+    pub backend: Arc<dyn crate::backend::Backend>,
+    pub session: Session,
+    pub checker: Arc<Mutex<Checker>>,
+    pub opts: TurnOptions,
+    pub banner: BannerInfo,
+    pub cwd: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+/// What the exit summary prints.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub duration: Duration,
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    pub agent_id: String,
+    pub conversation_id: String,
+}
+
+impl Summary {
+    /// The lines printed after the terminal is restored.
+    pub fn text(&self) -> String {
+        let secs = self.duration.as_secs();
+        format!(
+            "Session: {}m {}s · {} tokens in, {} tokens out\nResume this agent:        letta --agent {}\nResume this conversation: letta --conv {}\n",
+            secs / 60,
+            secs % 60,
+            self.tokens_in,
+            self.tokens_out,
+            self.agent_id,
+            self.conversation_id
+        )
+    }
+}
+
+enum AppEvent {
+    TurnDone(Result<TurnResult, String>),
+    Approval {
+        call: ToolCallInfo,
+        reason: String,
+        rule: String,
+        reply: oneshot::Sender<ApprovalAnswer>,
+    },
+    BashDone(Vec<Line<'static>>),
+    Files(Arc<Vec<String>>),
+}
+
+/// Approval questions go to the UI loop, which answers through a oneshot.
+struct UiApprover(mpsc::UnboundedSender<AppEvent>);
+
+#[async_trait]
+impl Approver for UiApprover {
+    async fn ask(&self, call: &ToolCallInfo, reason: &str, rule: &str) -> ApprovalAnswer {
+        let (reply, rx) = oneshot::channel();
+        let sent = self.0.send(AppEvent::Approval {
+            call: call.clone(),
+            reason: reason.to_string(),
+            rule: rule.to_string(),
+            reply,
+        });
+        if sent.is_err() {
+            return ApprovalAnswer::No { reason: None };
+        }
+        rx.await.unwrap_or(ApprovalAnswer::No { reason: None })
+    }
+}
+
+/// Height of the live area for a terminal of `rows`.
+pub fn live_height(rows: u16) -> u16 {
+    (rows * 2 / 5).clamp(10, 16).min(rows)
+}
+
+/// Remove colours (for `NO_COLOR`), keeping bold, dim and the like.
+fn strip_colors(buf: &mut Buffer) {
+    for cell in buf.content.iter_mut() {
+        cell.fg = Color::Reset;
+        cell.bg = Color::Reset;
+    }
+}
+
+/// Write pending transcript lines into scrollback, then draw the live area.
+pub fn draw<B: Backend>(
+    term: &mut Terminal<B>,
+    view: &mut ChatView,
+    no_color: bool,
+) -> Result<(), B::Error> {
+    let lines = view.take_history();
+    for chunk in lines.chunks(200) {
+        let chunk = chunk.to_vec();
+        term.insert_before(chunk.len() as u16, |buf| {
+            Paragraph::new(chunk).render(buf.area, buf);
+            if no_color {
+                strip_colors(buf);
+            }
+        })?;
+    }
+    term.draw(|f| {
+        view.draw(f);
+        if no_color {
+            strip_colors(f.buffer_mut());
+        }
+    })?;
+    Ok(())
+}
+
+fn log(data_dir: &std::path::Path, msg: &str) {
+    let path = data_dir.join("letta.log");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(f, "{} {msg}", chrono::Utc::now().to_rfc3339());
+    }
+}
+
+/// Run the chat view until the user exits. The terminal is restored before this returns.
+pub async fn run(setup: ChatSetup) -> std::io::Result<Summary> {
+    term::install_panic_hook();
+    term::enable()?;
+    let out = run_inner(setup).await;
+    term::restore();
+    out
+}
+
+async fn run_inner(setup: ChatSetup) -> std::io::Result<Summary> {
+    let started = Instant::now();
+    highlight::warm_up();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let (cols, rows) = crossterm::terminal::size()?;
+    let backend = CrosstermBackend::new(std::io::stdout());
+    let mut terminal = Terminal::with_options(
+        backend,
+        TerminalOptions {
+            viewport: Viewport::Inline(live_height(rows)),
+        },
+    )?;
+    let hist_file = history::file(&setup.data_dir, &setup.cwd);
+    let mode = setup.checker.lock().map(|c| c.mode).unwrap_or_default();
+    let mut view = ChatView::new(
+        &setup.banner,
+        setup.cwd.clone(),
+        mode,
+        cols,
+        history::load(&hist_file),
+    );
+    view.light = highlight::light_background();
+
+    let (app_tx, mut app_rx) = mpsc::unbounded_channel::<AppEvent>();
+    let (turn_tx, mut turn_rx) = mpsc::unbounded_channel::<TurnEvent>();
+    let driver = Arc::new(TurnDriver {
+        backend: setup.backend.clone(),
+        tools: Arc::new(ToolContext::new(setup.cwd.clone())),
+        checker: setup.checker.clone(),
+        approver: Arc::new(UiApprover(app_tx.clone())),
+        project_dir: setup.cwd.clone(),
+    });
+    {
+        let (tx, root) = (app_tx.clone(), setup.cwd.clone());
+        tokio::task::spawn_blocking(move || {
+            let _ = tx.send(AppEvent::Files(Arc::new(popup::list_files(&root))));
+        });
+    }
+    let mut events = EventStream::new();
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut cancel: Option<CancellationToken> = None;
+    let mut turn_task: Option<tokio::task::JoinHandle<()>> = None;
+    let mut dirty = true;
+    let mut last_draw = Instant::now() - FRAME;
+    let mut first_frame = true;
+
+    let start_turn = |text: String, view: &mut ChatView, cancel: &mut Option<CancellationToken>| {
+        view.begin_turn(&text);
+        let token = CancellationToken::new();
+        *cancel = Some(token.clone());
+        let (driver, session, opts, tx, ttx) = (
+            driver.clone(),
+            setup.session.clone(),
+            setup.opts.clone(),
+            app_tx.clone(),
+            turn_tx.clone(),
+        );
+        tokio::spawn(async move {
+            let r = driver.run(&session, &text, &opts, &ttx, &token).await;
+            let _ = tx.send(AppEvent::TurnDone(r.map_err(|e| e.to_string())));
+        })
+    };
+
+    loop {
+        if dirty && last_draw.elapsed() >= FRAME {
+            crossterm::execute!(
+                std::io::stdout(),
+                crossterm::terminal::BeginSynchronizedUpdate
+            )?;
+            let r = draw(&mut terminal, &mut view, no_color);
+            crossterm::execute!(
+                std::io::stdout(),
+                crossterm::terminal::EndSynchronizedUpdate
+            )?;
+            if let Err(e) = r {
+                log(&setup.data_dir, &format!("draw failed: {e}"));
+            }
+            dirty = false;
+            last_draw = Instant::now();
+            if first_frame {
+                first_frame = false;
+                if std::env::var_os("LETTA_TEST_PANIC").is_some() {
+                    // Test hook: proves the panic hook restores the terminal.
+                    std::panic::panic_any("forced test panic");
+                }
+            }
+        }
+        let wait = if dirty {
+            FRAME.saturating_sub(last_draw.elapsed())
+        } else if view.is_busy() {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_secs(3600)
+        };
+        let mut actions = Vec::new();
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => { actions = view.key(k); dirty = true; }
+                Some(Ok(Event::Paste(s))) => { view.paste(&s); dirty = true; }
+                Some(Ok(Event::Resize(c, _))) => { view.width = c; let _ = terminal.autoresize(); dirty = true; }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => { log(&setup.data_dir, &format!("terminal input failed: {e}")); actions.push(Action::Exit); }
+                None => actions.push(Action::Exit),
+            },
+            Some(ev) = turn_rx.recv() => {
+                view.turn_event(ev);
+                while let Ok(ev) = turn_rx.try_recv() {
+                    view.turn_event(ev);
+                }
+                dirty = true;
+            }
+            Some(ev) = app_rx.recv() => {
+                dirty = true;
+                match ev {
+                    AppEvent::TurnDone(r) => {
+                        while let Ok(ev) = turn_rx.try_recv() {
+                            view.turn_event(ev);
+                        }
+                        cancel = None;
+                        turn_task = None;
+                        if let Some(next) = view.end_turn(r) {
+                            turn_task = Some(start_turn(next, &mut view, &mut cancel));
+                        }
+                    }
+                    AppEvent::Approval { call, reason, rule, reply } => {
+                        view.approval = Some(approval::Approval::new(call, reason, rule, &setup.cwd, view.width as usize, reply));
+                    }
+                    AppEvent::BashDone(lines) => view.push_lines(lines),
+                    AppEvent::Files(f) => view.set_files(f),
+                }
+            }
+            _ = sigterm.recv() => actions.push(Action::Exit),
+            _ = sighup.recv() => actions.push(Action::Exit),
+            _ = tokio::time::sleep(wait) => { dirty = true; }
+        }
+        let mut exit = false;
+        for a in actions {
+            match a {
+                Action::Send(text) => turn_task = Some(start_turn(text, &mut view, &mut cancel)),
+                Action::Bash(cmd) => {
+                    let (tx, cwd, w) = (app_tx.clone(), setup.cwd.clone(), view.width as usize);
+                    view.push_lines(cells::user(&format!("!{cmd}"), w));
+                    tokio::spawn(async move {
+                        let out = tokio::process::Command::new("bash")
+                            .arg("-c")
+                            .arg(&cmd)
+                            .current_dir(&cwd)
+                            .stdin(std::process::Stdio::null())
+                            .output()
+                            .await;
+                        let lines = match out {
+                            Ok(o) => {
+                                let mut text = String::from_utf8_lossy(&o.stdout).into_owned();
+                                text.push_str(&String::from_utf8_lossy(&o.stderr));
+                                let text = crate::tools::cap_text(&text, 30_000);
+                                if o.status.success() {
+                                    cells::info(&text, w)
+                                } else {
+                                    cells::error(
+                                        &format!("exit {}\n{text}", o.status.code().unwrap_or(-1)),
+                                        w,
+                                    )
+                                }
+                            }
+                            Err(e) => cells::error(&format!("could not run bash: {e}"), w),
+                        };
+                        let _ = tx.send(AppEvent::BashDone(lines));
+                    });
+                }
+                Action::Interrupt => {
+                    if let Some(c) = &cancel {
+                        c.cancel();
+                    }
+                }
+                Action::Mode(m) => {
+                    if let Ok(mut c) = setup.checker.lock() {
+                        c.mode = m;
+                    }
+                }
+                Action::Remember(text) => {
+                    if let Err(e) = history::append(&hist_file, &text) {
+                        log(
+                            &setup.data_dir,
+                            &format!("saving input history failed: {e}"),
+                        );
+                    }
+                }
+                Action::Suspend => {
+                    term::suspend()?;
+                    let _ = terminal.clear();
+                    dirty = true;
+                }
+                Action::Exit => exit = true,
+            }
+        }
+        if exit {
+            break;
+        }
+    }
+    // Leave the conversation valid: interrupt a running turn and let it answer its calls.
+    if let (Some(c), Some(t)) = (cancel, turn_task) {
+        c.cancel();
+        view.approval = None;
+        let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+    }
+    let _ = draw(&mut terminal, &mut view, no_color);
+    // Leave the cursor below the live area so the summary starts on a clean line.
+    let area = terminal.get_frame().area();
+    terminal.set_cursor_position((0, area.bottom().saturating_sub(1)))?;
+    let mut out = std::io::stdout();
+    writeln!(out)?;
+    Ok(Summary {
+        duration: started.elapsed(),
+        tokens_in: view.tokens_in,
+        tokens_out: view.tokens_out,
+        agent_id: setup.session.agent_id.clone(),
+        conversation_id: setup.session.conversation_id.clone(),
+    })
+}

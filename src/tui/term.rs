@@ -1,0 +1,69 @@
+//! Terminal setup and restore, in one place. Restore is idempotent and runs on normal exit,
+//! on error, on panic (the hook restores first, then prints) and on signals.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossterm::event::{
+    DisableBracketedPaste, EnableBracketedPaste, KeyboardEnhancementFlags,
+    PopKeyboardEnhancementFlags, PushKeyboardEnhancementFlags,
+};
+use crossterm::terminal;
+
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Raw mode, bracketed paste and key disambiguation (so Shift+Enter is seen where the
+/// terminal can tell it apart).
+pub fn enable() -> std::io::Result<()> {
+    terminal::enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    let mut out = std::io::stdout();
+    crossterm::execute!(
+        out,
+        EnableBracketedPaste,
+        PushKeyboardEnhancementFlags(KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES)
+    )?;
+    Ok(())
+}
+
+/// Put the terminal back as it was. Safe to call any number of times, from anywhere.
+pub fn restore() {
+    if !ACTIVE.swap(false, Ordering::SeqCst) {
+        return;
+    }
+    let mut out = std::io::stdout();
+    let _ = crossterm::execute!(
+        out,
+        PopKeyboardEnhancementFlags,
+        DisableBracketedPaste,
+        crossterm::cursor::Show,
+        crossterm::style::ResetColor
+    );
+    let _ = terminal::disable_raw_mode();
+    let _ = out.flush();
+}
+
+/// Restore the terminal before any panic message is printed.
+pub fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+    }));
+}
+
+/// Ctrl+Z: give the terminal back, stop, and take it again when resumed (`fg`).
+pub fn suspend() -> std::io::Result<()> {
+    restore();
+    // SAFETY: raising a signal on ourselves; the process stops here until SIGCONT.
+    unsafe {
+        libc::raise(libc::SIGTSTP);
+    }
+    enable()
+}
+
+/// Whether both ends of the session are terminals (the chat view needs both).
+pub fn is_interactive() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
+}

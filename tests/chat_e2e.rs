@@ -1,0 +1,139 @@
+//! The chat view end to end: the real binary in a PTY, against the engine and a scripted LLM.
+
+mod support;
+
+use support::bin::Sandbox;
+use support::llm::{Reply, ScriptedLlm};
+use support::pty::Pty;
+
+fn spawn(sb: &Sandbox, args: &[&str], extra_env: &[(&str, &str)]) -> Pty {
+    let mut env = sb.env.clone();
+    env.push(("LETTA_HOME".into(), sb.home.path().display().to_string()));
+    for (k, v) in extra_env {
+        env.push((k.to_string(), v.to_string()));
+    }
+    Pty::spawn(
+        env!("CARGO_BIN_EXE_letta"),
+        args,
+        sb.project.path(),
+        &env,
+        100,
+        30,
+    )
+}
+
+/// Whether the PTY is back in cooked mode (canonical input and echo).
+fn cooked(p: &Pty) -> bool {
+    let fd = p.master_fd();
+    // SAFETY: tcgetattr fills the termios we own from a descriptor we hold open.
+    unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        assert_eq!(libc::tcgetattr(fd, &mut t), 0);
+        t.c_lflag & libc::ICANON != 0 && t.c_lflag & libc::ECHO != 0
+    }
+}
+
+#[test]
+fn talk_approve_an_edit_interrupt_and_exit() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    std::fs::write(sb.project.path().join("notes.txt"), "alpha\nbeta\ngamma\n").unwrap();
+    let mut p = spawn(&sb, &["-m", "openai/gpt-test"], &[]);
+    p.wait_text("conversation");
+    p.wait_text("›");
+
+    // A streamed reply with a code block.
+    llm.push([Reply::Text(
+        "Here is code:\n\n```rust\nfn main() {}\n```\n\nDone.".into(),
+    )]);
+    p.send("hello\r");
+    p.wait_text("Done.");
+    let t = p.transcript();
+    assert!(t.contains("› hello"), "{t}");
+    assert!(t.contains("  fn main() {}"), "{t}");
+
+    // An Edit asks first and shows the diff; approving runs it.
+    let args =
+        serde_json::json!({"file_path": "notes.txt", "old_string": "beta", "new_string": "BETA"})
+            .to_string();
+    llm.push([
+        Reply::Tools {
+            text: String::new(),
+            calls: vec![("call-1".into(), "Edit".into(), args)],
+        },
+        Reply::Text("Edited.".into()),
+    ]);
+    p.send("please edit\r");
+    p.wait_text("Update notes.txt?");
+    let s = p.screen();
+    assert!(s.contains("- beta") && s.contains("+ BETA"), "{s}");
+    p.send("1");
+    p.wait_text("Edited.");
+    assert_eq!(
+        std::fs::read_to_string(sb.project.path().join("notes.txt")).unwrap(),
+        "alpha\nBETA\ngamma\n"
+    );
+    let t = p.transcript();
+    assert!(
+        t.contains("Updated notes.txt with 1 addition and 1 removal"),
+        "{t}"
+    );
+
+    // A long reply is interrupted with Esc, then the next message works.
+    llm.push([Reply::Slow {
+        text: "slow ".repeat(200),
+        delay_ms: 30,
+    }]);
+    p.send("go slow\r");
+    p.wait_text("esc to interrupt");
+    p.wait_text("slow slow");
+    p.send("\x1b");
+    p.wait_text("Interrupted");
+    llm.push([Reply::Text("back again".into())]);
+    p.send("once more\r");
+    p.wait_text("back again");
+
+    // Ctrl-C twice exits; the terminal is cooked again and the summary printed.
+    p.send("\x03");
+    p.wait_text("Press Ctrl-C again to exit");
+    p.send("\x03");
+    assert_eq!(p.wait_exit(), 0);
+    assert!(cooked(&p), "the terminal was left in raw mode");
+    let t = p.transcript();
+    assert!(
+        t.contains("Resume this conversation: letta --conv default"),
+        "{t}"
+    );
+    assert!(
+        t.contains("Resume this agent:        letta --agent agent-"),
+        "{t}"
+    );
+}
+
+#[test]
+fn a_panic_restores_the_terminal() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let mut p = spawn(
+        &sb,
+        &["-m", "openai/gpt-test"],
+        &[("LETTA_TEST_PANIC", "1")],
+    );
+    let code = p.wait_exit();
+    assert_ne!(code, 0);
+    assert!(cooked(&p), "the terminal was left in raw mode");
+    assert!(p.transcript().contains("forced test panic"));
+}
+
+#[test]
+fn no_terminal_no_chat_view() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let o = sb.run(&[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("-p PROMPT") && err.contains("--plain"),
+        "{err}"
+    );
+}
