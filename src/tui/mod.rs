@@ -15,6 +15,9 @@ pub mod term;
 pub mod view;
 pub mod wrap;
 
+#[cfg(test)]
+mod tests;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
