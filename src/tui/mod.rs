@@ -220,6 +220,7 @@ async fn run_inner(setup: ChatSetup) -> std::io::Result<Summary> {
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
     let mut first_frame = true;
+    let mut urgent = false;
 
     let start_turn = |text: String, view: &mut ChatView, cancel: &mut Option<CancellationToken>| {
         view.begin_turn(&text);
@@ -239,7 +240,9 @@ async fn run_inner(setup: ChatSetup) -> std::io::Result<Summary> {
     };
 
     loop {
-        if dirty && last_draw.elapsed() >= FRAME {
+        // Keys draw at once (typing must feel instant); streams are coalesced to FRAME.
+        if dirty && (urgent || last_draw.elapsed() >= FRAME) {
+            urgent = false;
             crossterm::execute!(
                 std::io::stdout(),
                 crossterm::terminal::BeginSynchronizedUpdate
@@ -272,8 +275,8 @@ async fn run_inner(setup: ChatSetup) -> std::io::Result<Summary> {
         let mut actions = Vec::new();
         tokio::select! {
             ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => { actions = view.key(k); dirty = true; }
-                Some(Ok(Event::Paste(s))) => { view.paste(&s); dirty = true; }
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => { actions = view.key(k); dirty = true; urgent = true; }
+                Some(Ok(Event::Paste(s))) => { view.paste(&s); dirty = true; urgent = true; }
                 Some(Ok(Event::Resize(c, _))) => { view.width = c; let _ = terminal.autoresize(); dirty = true; }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => { log(&setup.data_dir, &format!("terminal input failed: {e}")); actions.push(Action::Exit); }

@@ -23,8 +23,9 @@ pub struct MdStream {
 struct Scan {
     /// Start of the held block (open fence or a table still growing); `None` when nothing is held.
     hold: Option<usize>,
-    /// The last blank line outside a fence: a segment may end there.
-    boundary: Option<usize>,
+    /// The start of the last line a new segment may begin at, and whether a blank line is owed
+    /// before it (the line before was blank, a heading, a fence or a table row).
+    boundary: Option<(usize, bool)>,
 }
 
 fn is_fence(line: &str) -> bool {
@@ -36,27 +37,42 @@ fn is_table_row(line: &str) -> bool {
     line.trim_start().starts_with('|')
 }
 
+/// A line that renders the same alone as after what came before: it starts a block at the
+/// left margin (not a continuation, a nested item or a setext underline).
+fn starts_block(line: &str) -> bool {
+    let Some(c) = line.chars().next() else {
+        return false;
+    };
+    !c.is_whitespace()
+        && !is_table_row(line)
+        && !line.trim_end().chars().all(|c| c == '=' || c == '-')
+}
+
 fn scan(src: &str, from: usize, to: usize) -> Scan {
     let mut fence: Option<usize> = None;
     let mut table: Option<usize> = None;
     let mut boundary = None;
+    let mut prev_blank_like = false;
     let mut at = from;
     for line in src[from..to].split_inclusive('\n') {
         let body = line.trim_end_matches(['\n', '\r']);
+        if fence.is_none() && at > from && starts_block(body) && !is_fence(body) {
+            boundary = Some((at, prev_blank_like));
+        }
         if is_fence(body) {
             fence = match fence {
                 Some(_) => None,
                 None => Some(at),
             };
             table = None;
+            prev_blank_like = true;
         } else if fence.is_none() {
             if is_table_row(body) {
                 table.get_or_insert(at);
+                prev_blank_like = true;
             } else {
                 table = None;
-                if body.trim().is_empty() {
-                    boundary = Some(at + line.len());
-                }
+                prev_blank_like = body.trim().is_empty() || body.starts_with('#');
             }
         }
         at += line.len();
@@ -92,10 +108,11 @@ impl MdStream {
         let mut out = Vec::new();
         let s = scan(&self.src, self.seg_start, end);
         let hold = s.hold.unwrap_or(end);
-        if let Some(b) = s.boundary.filter(|b| *b <= hold) {
-            // Finish the segment that ends at the blank line, then start a new one.
+        if let Some((b, blank)) = s.boundary.filter(|(b, _)| *b <= hold) {
+            // Finish the segment that ends there, then start a new one: each render then
+            // covers only the lines since, not the whole message.
             self.emit(self.seg_start, b, width, light, &mut out);
-            if self.any {
+            if self.any && blank {
                 self.owe_blank = true;
             }
             self.seg_start = b;

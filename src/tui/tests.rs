@@ -290,3 +290,19 @@ fn control_sequences_are_made_visible() {
     let screen = s.show();
     assert!(screen.contains("evil ␛[2J␛]0;title^G text"), "{screen}");
 }
+
+#[test]
+fn no_color_leaves_no_colour() {
+    let d = tempfile::tempdir().unwrap();
+    let mut s = Screen::new(80, 24, d.path());
+    s.say("```rust\nfn main() {}\n```\n");
+    let _ = s.view.end_turn(Ok(Default::default()));
+    draw(&mut s.term, &mut s.view, true).unwrap();
+    let buf = s.term.backend().buffer();
+    assert!(
+        buf.content
+            .iter()
+            .all(|c| c.fg == ratatui::style::Color::Reset && c.bg == ratatui::style::Color::Reset)
+    );
+    assert!(s.term.backend().to_string().contains("fn main() {}"));
+}

@@ -160,6 +160,42 @@ impl Pty {
         }
     }
 
+    /// Wait until `cond(everything written so far)` holds.
+    pub fn wait_for_raw(&self, what: &str, cond: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + TIMEOUT;
+        let (lock, cv) = &*self.shared;
+        let mut s = lock.lock().unwrap();
+        loop {
+            if cond(&String::from_utf8_lossy(&s.raw)) {
+                return;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || s.eof {
+                panic!(
+                    "timed out waiting for {what}; screen:\n{}",
+                    s.parser.screen().contents()
+                );
+            }
+            s = cv.wait_timeout(s, left).unwrap().0;
+        }
+    }
+
+    /// Resize the terminal (the program gets SIGWINCH).
+    pub fn resize(&self, cols: u16, rows: u16) {
+        self._master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        self.shared.0.lock().unwrap().parser.screen_mut().set_size(
+            std::num::NonZeroU16::new(rows).unwrap(),
+            std::num::NonZeroU16::new(cols).unwrap(),
+        );
+    }
+
     /// Wait for `needle` on screen.
     pub fn wait_text(&self, needle: &str) {
         self.wait_for(needle, |s| s.contains(needle));
