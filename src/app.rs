@@ -163,7 +163,7 @@ async fn dispatch(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
             .await?;
             eprintln!("letta server stopped");
         }
-        Some(Command::Connect(_)) => bail!("letta connect is not yet available in this build"),
+        Some(Command::Connect(args)) => return connect_cmd(args, &ctx).await,
         Some(Command::Completions { .. }) => {}
         None => {
             // Sessions are remembered per project; a corrupt file stops us before anything runs.
@@ -193,6 +193,8 @@ struct Prepared {
     session: crate::session::Session,
     checker: Checker,
     model: Option<String>,
+    /// `-m`, resolved to a full handle.
+    model_flag: Option<String>,
     cwd: std::path::PathBuf,
 }
 
@@ -207,7 +209,24 @@ async fn prepare(cli: &Cli, ctx: &AppContext) -> anyhow::Result<Prepared> {
         agent: cli.session.agent.clone(),
         new_agent: cli.session.new_agent,
     };
-    let model = cli.session.model.clone();
+    // `-m` may be a short name; it is resolved against the configured providers' models.
+    let model_flag = match &cli.session.model {
+        Some(m) => Some(
+            crate::connect::resolve_model_with(backend.as_ref(), m)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?,
+        ),
+        None => None,
+    };
+    if let Some(m) = &model_flag
+        && ctx.settings.default_model.is_none()
+    {
+        // The first model a user names becomes the default for new agents.
+        let mut s = GlobalSettings::load(&ctx.paths.settings_file())?;
+        s.default_model = Some(m.clone());
+        s.save(&ctx.paths.settings_file())?;
+    }
+    let model = model_flag.clone();
     let opened = session::open(backend.as_ref(), &store, flags, || {
         new_agent_request(model.clone())
     })
@@ -233,7 +252,7 @@ async fn prepare(cli: &Cli, ctx: &AppContext) -> anyhow::Result<Prepared> {
         &cli.session.allowed_tools,
         &cli.session.disallowed_tools,
     )?;
-    let model = match &cli.session.model {
+    let model = match &model_flag {
         Some(m) => Some(m.clone()),
         None => backend
             .get_agent(&session.agent_id)
@@ -246,6 +265,7 @@ async fn prepare(cli: &Cli, ctx: &AppContext) -> anyhow::Result<Prepared> {
         session,
         checker,
         model,
+        model_flag,
         cwd,
     })
 }
@@ -283,7 +303,7 @@ async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
         session: p.session,
         checker: Arc::new(std::sync::Mutex::new(p.checker)),
         opts: TurnOptions {
-            override_model: cli.session.model.clone(),
+            override_model: p.model_flag.clone(),
             max_steps: cli.session.max_turns,
         },
         banner,
@@ -316,7 +336,7 @@ async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
         project_dir: p.cwd.clone(),
     };
     let opts = TurnOptions {
-        override_model: cli.session.model.clone(),
+        override_model: p.model_flag.clone(),
         max_steps: cli.session.max_turns,
     };
     let init = crate::headless::InitInfo {
@@ -333,4 +353,96 @@ async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
         init,
     )
     .await)
+}
+
+/// `letta connect …`: check, then save; `--list` shows what is configured.
+async fn connect_cmd(args: crate::cli::ConnectArgs, ctx: &AppContext) -> anyhow::Result<ExitCode> {
+    use crate::connect::{self, Target};
+    let env = |k: &str| std::env::var(k).ok();
+    if args.list {
+        for l in connect::list_lines(&env, &ctx.settings) {
+            println!("{l}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let name = args.provider.clone().unwrap_or_default();
+    let Some(target) = Target::parse(&name) else {
+        eprintln!(
+            "error: unknown provider {name:?}; use openai, anthropic, ollama, letta or local"
+        );
+        return Ok(ExitCode::from(2));
+    };
+    if target == Target::Local {
+        return crate::local_model::connect(&ctx.paths).await;
+    }
+    // The key: given, or named by --api-key-env, or the provider's usual variable.
+    let (key, key_env) = match (&args.api_key, &args.api_key_env) {
+        (Some(k), _) => (Some(k.clone()), None),
+        (None, Some(var)) => match env(var).filter(|v| !v.trim().is_empty()) {
+            Some(k) => (Some(k), Some(var.clone())),
+            None => bail!("{var} is not set (named by --api-key-env)"),
+        },
+        (None, None) => match target
+            .key_var()
+            .and_then(|v| env(v).filter(|k| !k.trim().is_empty()).map(|k| (k, v)))
+        {
+            Some((k, var)) => (Some(k), Some(var.to_string())),
+            None => (None, None),
+        },
+    };
+    let file = ctx.paths.settings_file();
+    if target == Target::Letta {
+        let url = args
+            .base_url
+            .clone()
+            .unwrap_or_else(|| target.default_url().into());
+        if let Err(why) = connect::check_letta(&url, key.clone()).await {
+            eprintln!("error: {why}");
+            return Ok(ExitCode::from(1));
+        }
+        connect::save_letta(&file, &url, key.as_deref())?;
+        println!(
+            "Connected to the Letta server at {url}{}",
+            key.as_deref()
+                .map(|k| format!(" (key {})", connect::mask(k)))
+                .unwrap_or_default()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if key.is_none()
+        && matches!(target, Target::OpenAi | Target::Anthropic)
+        && args.base_url.is_none()
+    {
+        eprintln!(
+            "error: {} needs a key: pass --api-key-env VAR (or --api-key KEY), or set {}",
+            target.name(),
+            target.key_var().unwrap_or("its key")
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let spec = connect::spec(target, args.base_url.as_deref(), key.clone());
+    let models = match connect::check_provider(&spec).await {
+        Ok(m) => m,
+        Err(why) => {
+            eprintln!("error: {why}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let first = models.first().map(|m| format!("{}/{m}", spec.name));
+    connect::save_provider(&file, &spec, key_env.as_deref(), first.as_deref())?;
+    println!(
+        "Connected {} at {} ({} model{}){}",
+        spec.name,
+        spec.base_url,
+        models.len(),
+        if models.len() == 1 { "" } else { "s" },
+        key.as_deref()
+            .map(|k| format!(", key {}", connect::mask(k)))
+            .unwrap_or_default()
+    );
+    let saved = GlobalSettings::load(&file)?;
+    if let Some(m) = saved.default_model {
+        println!("Default model for new agents: {m} (change with -m or `letta model list`)");
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -62,7 +62,15 @@ impl ProviderRegistry {
     pub fn from_env(env: &dyn Fn(&str) -> Option<String>, settings: &GlobalSettings) -> Self {
         let get = |k: &str| env(k).filter(|v| !v.trim().is_empty());
         let mut specs = BTreeMap::new();
+        let mut managed: Vec<(String, Arc<dyn LlmProvider>)> = Vec::new();
         for (name, p) in &settings.providers {
+            if p.extra.get("kind").and_then(|k| k.as_str()) == Some(crate::local_model::KIND) {
+                // The offline model: started on first use.
+                if let Some(m) = crate::local_model::LocalModel::from_config(&p.extra) {
+                    managed.push((name.clone(), Arc::new(m)));
+                }
+                continue;
+            }
             let kind = if name == "anthropic"
                 || p.extra.get("kind").and_then(|k| k.as_str()) == Some("anthropic")
             {
@@ -142,7 +150,17 @@ impl ProviderRegistry {
                 },
             );
         }
-        Self::from_specs(specs.into_values().collect())
+        let mut reg = Self::from_specs(specs.into_values().collect());
+        for (name, p) in managed {
+            if !reg.specs.contains_key(&name) {
+                reg.insert(&name, p);
+                if let Some(s) = reg.specs.get_mut(&name) {
+                    s.base_url = "127.0.0.1 (started by letta)".into();
+                    s.source = "settings";
+                }
+            }
+        }
+        reg
     }
 
     /// A registry of exactly these providers.

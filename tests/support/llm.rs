@@ -198,7 +198,21 @@ fn error_response(status: u16, body: String) -> Response {
     r
 }
 
-async fn models() -> Response {
+/// The key every scripted endpoint rejects, to test "the key was rejected".
+pub const REJECTED_KEY: &str = "sk-wrong";
+
+async fn models(headers: HeaderMap) -> Response {
+    let auth = headers
+        .get("authorization")
+        .or_else(|| headers.get("x-api-key"))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if auth.ends_with(REJECTED_KEY) {
+        return error_response(
+            401,
+            json!({"error": {"message": "invalid api key"}}).to_string(),
+        );
+    }
     axum::Json(json!({"object": "list", "data": [{"id": "gpt-test"}, {"id": "gpt-other"}]}))
         .into_response()
 }
