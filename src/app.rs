@@ -280,6 +280,19 @@ async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
     if cli.session.plain {
         bail!("the plain REPL (--plain) is not available in this build yet; use -p PROMPT");
     }
+    let env = |k: &str| std::env::var(k).ok();
+    let mut ctx = ctx;
+    let mut events = None;
+    if crate::tui::first_run::needed(&ctx.choice, &env, &ctx.settings) {
+        let (outcome, stream) = crate::tui::first_run::run(&ctx.paths).await?;
+        if outcome == crate::tui::first_run::Outcome::Exit {
+            return Ok(ExitCode::SUCCESS);
+        }
+        events = Some(stream);
+        // Connected: what was saved decides the backend and providers from here on.
+        ctx.settings = GlobalSettings::load(&ctx.paths.settings_file())?;
+        ctx.choice = BackendChoice::resolve(cli.session.backend, &env, &ctx.settings);
+    }
     let p = prepare(&cli, &ctx).await?;
     let agent_name = p
         .backend
@@ -310,7 +323,7 @@ async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
         cwd: p.cwd,
         data_dir: ctx.paths.data.clone(),
     };
-    let summary = crate::tui::run(setup).await?;
+    let summary = crate::tui::run(setup, events).await?;
     print!("{}", summary.text());
     Ok(ExitCode::SUCCESS)
 }

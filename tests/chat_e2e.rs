@@ -22,6 +22,11 @@ fn spawn(sb: &Sandbox, args: &[&str], extra_env: &[(&str, &str)]) -> Pty {
     )
 }
 
+/// Wait until no turn is running (the reply can be on screen a moment before the turn ends).
+fn wait_idle(p: &Pty) {
+    p.wait_for("the turn to end", |s| !s.contains("esc to interrupt"));
+}
+
 /// Whether the PTY is back in cooked mode (canonical input and echo).
 fn cooked(p: &Pty) -> bool {
     let fd = p.master_fd();
@@ -94,6 +99,7 @@ fn talk_approve_an_edit_interrupt_and_exit() {
     p.wait_text("back again");
 
     // Ctrl-C twice exits; the terminal is cooked again and the summary printed.
+    wait_idle(&p);
     p.send("\x03");
     p.wait_text("Press Ctrl-C again to exit");
     p.send("\x03");
@@ -173,6 +179,7 @@ fn bash_mode_paste_queue_mode_history_and_sigterm() {
     p.send("\x1b[Z");
     p.wait_text("accept edits");
 
+    wait_idle(&p);
     p.send("/exit\r");
     assert_eq!(p.wait_exit(), 0);
 
@@ -224,6 +231,55 @@ fn ctrl_z_suspends_and_resumes_and_resize_rewraps() {
             .lines()
             .all(|l| l.trim_end().chars().count() <= 50)
     );
+    wait_idle(&p);
+    p.send("\x03\x03");
+    assert_eq!(p.wait_exit(), 0);
+}
+
+#[test]
+fn first_run_connects_an_openai_compatible_endpoint() {
+    let llm = ScriptedLlm::start_in_background();
+    let mut sb = Sandbox::new(&llm.openai_url());
+    sb.env.clear();
+    // No Ollama to find: point detection at a closed port.
+    sb.env
+        .push(("OLLAMA_PROBE_URL".into(), "http://127.0.0.1:9".into()));
+    let mut p = spawn(&sb, &[], &[]);
+    p.wait_text("Connect a model to start");
+    p.send("2");
+    p.wait_text("openai base URL");
+    p.send("\x15");
+    p.send(&format!("{}\r", llm.openai_url()));
+    p.wait_text("openai API key");
+    p.send(&format!("{}\r", support::llm::REJECTED_KEY));
+    p.wait_text("✗ the key was rejected");
+    // Only the last 4 characters of a key are ever shown.
+    p.send("sk-good-key-1234");
+    p.wait_text("••••••••••••1234");
+    assert!(!p.screen().contains("sk-good"));
+    p.send("\r");
+    p.wait_text("Pick a model");
+    p.wait_text("gpt-other");
+    p.send("\x1b[B\r");
+    p.wait_text("conversation");
+    p.send("hello\r");
+    p.wait_text("echo: hello");
+    assert_eq!(llm.last_body()["model"], "gpt-other");
+    wait_idle(&p);
+    p.send("\x03\x03");
+    assert_eq!(p.wait_exit(), 0);
+    let s: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sb.home.path().join("settings.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(s["providers"]["openai"]["apiKey"], "sk-good-key-1234");
+    assert_eq!(s["defaultModel"], "openai/gpt-other");
+
+    // A second start goes straight to the chat.
+    let mut p = spawn(&sb, &[], &[]);
+    p.wait_text("conversation");
+    assert!(!p.transcript().contains("Connect a model"));
+    wait_idle(&p);
     p.send("\x03\x03");
     assert_eq!(p.wait_exit(), 0);
 }

@@ -3,9 +3,11 @@
 //! status line and the input box.
 
 pub mod approval;
+pub mod backend;
 pub mod cells;
 pub mod composer;
 pub mod diff;
+pub mod first_run;
 pub mod highlight;
 pub mod history;
 pub mod markdown;
@@ -26,7 +28,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures_util::StreamExt;
-use ratatui::backend::{Backend, CrosstermBackend};
+use ratatui::backend::Backend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
 use ratatui::text::Line;
@@ -135,15 +137,28 @@ pub fn draw<B: Backend>(
     view: &mut ChatView,
     no_color: bool,
 ) -> Result<(), B::Error> {
-    let lines = view.take_history();
-    for chunk in lines.chunks(200) {
-        let chunk = chunk.to_vec();
-        term.insert_before(chunk.len() as u16, |buf| {
+    // The frame's width, not the last Resize event's: a resize is applied at the next draw,
+    // and text must be laid out for the width it is drawn at.
+    if let Ok(size) = term.size() {
+        view.width = size.width;
+    }
+    let mut lines = view.take_history();
+    while !lines.is_empty() {
+        let rest = lines.split_off(lines.len().min(200));
+        let chunk = std::mem::replace(&mut lines, rest);
+        let n = chunk.len() as u16;
+        let kept = chunk.clone();
+        let r = term.insert_before(n, |buf| {
             Paragraph::new(chunk).render(buf.area, buf);
             if no_color {
                 strip_colors(buf);
             }
-        })?;
+        });
+        if let Err(e) = r {
+            // Nothing is lost: what could not be written is tried again next frame.
+            view.unshift_history(kept.into_iter().chain(lines).collect());
+            return Err(e);
+        }
     }
     term.draw(|f| {
         view.draw(f);
@@ -166,20 +181,23 @@ fn log(data_dir: &std::path::Path, msg: &str) {
 }
 
 /// Run the chat view until the user exits. The terminal is restored before this returns.
-pub async fn run(setup: ChatSetup) -> std::io::Result<Summary> {
+///
+/// `events` is the input stream of a screen that ran before (first run): crossterm allows
+/// only one reader, and a second one would wait for input the first has taken.
+pub async fn run(setup: ChatSetup, events: Option<EventStream>) -> std::io::Result<Summary> {
     term::install_panic_hook();
     term::enable()?;
-    let out = run_inner(setup).await;
+    let out = run_inner(setup, events).await;
     term::restore();
     out
 }
 
-async fn run_inner(setup: ChatSetup) -> std::io::Result<Summary> {
+async fn run_inner(setup: ChatSetup, events: Option<EventStream>) -> std::io::Result<Summary> {
     let started = Instant::now();
     highlight::warm_up();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let (cols, rows) = crossterm::terminal::size()?;
-    let backend = CrosstermBackend::new(std::io::stdout());
+    let backend = backend::Tracked::new();
     let mut terminal = Terminal::with_options(
         backend,
         TerminalOptions {
@@ -212,7 +230,8 @@ async fn run_inner(setup: ChatSetup) -> std::io::Result<Summary> {
             let _ = tx.send(AppEvent::Files(Arc::new(popup::list_files(&root))));
         });
     }
-    let mut events = EventStream::new();
+    // Created after the terminal: the inline viewport asks for the cursor position first.
+    let mut events = events.unwrap_or_default();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut cancel: Option<CancellationToken> = None;
@@ -277,7 +296,13 @@ async fn run_inner(setup: ChatSetup) -> std::io::Result<Summary> {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => { actions = view.key(k); dirty = true; urgent = true; }
                 Some(Ok(Event::Paste(s))) => { view.paste(&s); dirty = true; urgent = true; }
-                Some(Ok(Event::Resize(c, _))) => { view.width = c; let _ = terminal.autoresize(); dirty = true; }
+                Some(Ok(Event::Resize(c, _))) => {
+                    view.width = c;
+                    if let Err(e) = terminal.autoresize() {
+                        log(&setup.data_dir, &format!("resize failed: {e}"));
+                    }
+                    dirty = true;
+                }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => { log(&setup.data_dir, &format!("terminal input failed: {e}")); actions.push(Action::Exit); }
                 None => actions.push(Action::Exit),

@@ -128,6 +128,12 @@ impl ChatView {
         std::mem::take(&mut self.out)
     }
 
+    /// Put lines back at the front of the scrollback queue (a write failed).
+    pub fn unshift_history(&mut self, mut lines: Vec<Line<'static>>) {
+        lines.append(&mut self.out);
+        self.out = lines;
+    }
+
     pub fn set_files(&mut self, files: Arc<Vec<String>>) {
         self.files = files;
     }

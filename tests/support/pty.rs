@@ -154,6 +154,9 @@ impl Pty {
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() || s.eof {
+                if let Some(path) = std::env::var_os("LETTA_PTY_DUMP") {
+                    let _ = std::fs::write(path, &s.raw);
+                }
                 panic!("timed out waiting for {what}; screen:\n{text}");
             }
             s = cv.wait_timeout(s, left).unwrap().0;
@@ -182,6 +185,12 @@ impl Pty {
 
     /// Resize the terminal (the program gets SIGWINCH).
     pub fn resize(&self, cols: u16, rows: u16) {
+        // Both under the lock, so no output is read at one size and shown at the other.
+        let mut s = self.shared.0.lock().unwrap();
+        s.parser.screen_mut().set_size(
+            std::num::NonZeroU16::new(rows).unwrap(),
+            std::num::NonZeroU16::new(cols).unwrap(),
+        );
         self._master
             .resize(PtySize {
                 rows,
@@ -190,10 +199,6 @@ impl Pty {
                 pixel_height: 0,
             })
             .unwrap();
-        self.shared.0.lock().unwrap().parser.screen_mut().set_size(
-            std::num::NonZeroU16::new(rows).unwrap(),
-            std::num::NonZeroU16::new(cols).unwrap(),
-        );
     }
 
     /// Wait for `needle` on screen.

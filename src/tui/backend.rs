@@ -1,0 +1,133 @@
+//! The crossterm backend, able to take over the cursor position from a screen that came
+//! before it (the first-run screen hands over to the chat view).
+//!
+//! Asking the terminal (`ESC [6n`) after an `EventStream` has existed races crossterm's event
+//! reader (its thread holds the input lock, and the answer times out), so the screen that
+//! ends says where it left the cursor instead.
+
+use std::io::{self, Stdout};
+use std::sync::Mutex;
+
+use ratatui::backend::{Backend, ClearType, CrosstermBackend, WindowSize};
+use ratatui::buffer::Cell;
+use ratatui::layout::{Position, Size};
+
+static HANDOVER: Mutex<Option<Position>> = Mutex::new(None);
+
+/// Where the next terminal's cursor is, as the screen that just ended left it.
+pub fn hand_over(p: Position) {
+    if let Ok(mut h) = HANDOVER.lock() {
+        *h = Some(p);
+    }
+}
+
+/// Where letta last put the cursor.
+static LAST_SET: Mutex<Option<Position>> = Mutex::new(None);
+
+fn take_handover() -> Option<Position> {
+    HANDOVER.lock().ok().and_then(|mut h| h.take())
+}
+
+/// `CrosstermBackend<Stdout>` that takes a handed-over cursor position instead of asking.
+pub struct Tracked {
+    inner: CrosstermBackend<Stdout>,
+}
+
+impl Tracked {
+    pub fn new() -> Self {
+        Self {
+            inner: CrosstermBackend::new(io::stdout()),
+        }
+    }
+}
+
+impl Default for Tracked {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Backend for Tracked {
+    type Error = io::Error;
+
+    fn draw<'a, I>(&mut self, content: I) -> io::Result<()>
+    where
+        I: Iterator<Item = (u16, u16, &'a Cell)>,
+    {
+        self.inner.draw(content)
+    }
+
+    fn append_lines(&mut self, n: u16) -> io::Result<()> {
+        self.inner.append_lines(n)
+    }
+
+    fn hide_cursor(&mut self) -> io::Result<()> {
+        self.inner.hide_cursor()
+    }
+
+    fn show_cursor(&mut self) -> io::Result<()> {
+        self.inner.show_cursor()
+    }
+
+    fn get_cursor_position(&mut self) -> io::Result<Position> {
+        if let Some(p) = take_handover() {
+            return Ok(p);
+        }
+        // Once letta has placed the cursor, it knows where it is; asking the terminal while
+        // input is read would race the reader (and ratatui asks on every resize).
+        let last = LAST_SET.lock().ok().and_then(|l| *l);
+        match last {
+            Some(mut p) => {
+                let rows = self.inner.size().map(|s| s.height).unwrap_or(u16::MAX);
+                p.y = p.y.min(rows.saturating_sub(1));
+                Ok(p)
+            }
+            None => self.inner.get_cursor_position(),
+        }
+    }
+
+    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> io::Result<()> {
+        let p = position.into();
+        self.inner.set_cursor_position(p)?;
+        if let Ok(mut l) = LAST_SET.lock() {
+            *l = Some(p);
+        }
+        Ok(())
+    }
+
+    fn clear(&mut self) -> io::Result<()> {
+        self.inner.clear()
+    }
+
+    fn clear_region(&mut self, clear_type: ClearType) -> io::Result<()> {
+        self.inner.clear_region(clear_type)
+    }
+
+    fn size(&self) -> io::Result<Size> {
+        self.inner.size()
+    }
+
+    fn window_size(&mut self) -> io::Result<WindowSize> {
+        self.inner.window_size()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Backend::flush(&mut self.inner)
+    }
+
+    fn scroll_region_up(
+        &mut self,
+        region: std::ops::Range<u16>,
+        line_count: u16,
+    ) -> io::Result<()> {
+        self.inner.scroll_region_up(region, line_count)
+    }
+
+    fn scroll_region_down(
+        &mut self,
+        region: std::ops::Range<u16>,
+        line_count: u16,
+    ) -> io::Result<()> {
+        self.inner.scroll_region_down(region, line_count)
+    }
+}
