@@ -149,8 +149,24 @@ async fn dispatch(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
             command: ModelCommand::List,
         }) => {
             let backend = open_backend(&ctx)?;
+            // Marked: this project's agent's model, and the default for new agents.
+            let current = match project_agent(&ctx)? {
+                Some(a) => backend.get_agent(&a).await.ok().and_then(|a| a.model),
+                None => None,
+            };
             for m in backend.list_models().await? {
-                println!("{}", m.handle);
+                let mut marks = Vec::new();
+                if current.as_deref() == Some(m.handle.as_str()) {
+                    marks.push("current");
+                }
+                if ctx.settings.default_model.as_deref() == Some(m.handle.as_str()) {
+                    marks.push("default");
+                }
+                if marks.is_empty() {
+                    println!("  {}", m.handle);
+                } else {
+                    println!("* {} ({})", m.handle, marks.join(", "));
+                }
             }
         }
         Some(Command::Server(args)) => {

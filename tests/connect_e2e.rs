@@ -196,6 +196,26 @@ fn short_model_names_resolve() {
     assert_eq!(llm.last_body()["model"], "gpt-other");
     // The first model named is remembered for new agents.
     assert_eq!(settings(&sb)["defaultModel"], "openai/gpt-other");
+    // `letta model list` marks the project's current model and the default.
+    let (stdout, _) = out(&sb.run(&["model", "list"]));
+    assert!(
+        stdout.contains("* openai/gpt-other (current, default)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  openai/gpt-test\n"), "{stdout}");
+
+    // A model the provider rejects: named, with how to list the valid ones.
+    llm.push([support::llm::Reply::Error {
+        status: 404,
+        body: r#"{"error":{"message":"The model `nope` does not exist"}}"#.into(),
+    }]);
+    let o = sb.run(&["-p", "hi", "-m", "openai/nope"]);
+    assert!(!o.status.success());
+    let all = format!("{}{}", out(&o).0, out(&o).1);
+    assert!(
+        all.contains("nope") && all.contains("letta model list"),
+        "{all}"
+    );
 }
 
 #[test]
