@@ -145,9 +145,7 @@ pub async fn check_letta(base_url: &str, api_key: Option<String>) -> Result<(), 
         Ok(_) => Ok(()),
         Err(crate::backend::BackendError::Unauthorized(_)) => Err("the key was rejected".into()),
         Err(e) if e.http_status() == 403 => Err("the key was rejected".into()),
-        Err(crate::backend::BackendError::Network(d))
-            if d.contains("connect") || d.contains("listening") =>
-        {
+        Err(crate::backend::BackendError::Network(d)) if d.contains("nothing is listening") => {
             Err(format!("nothing is listening at {base_url}"))
         }
         Err(e) => Err(format!("{base_url} did not answer as a Letta server: {e}")),

@@ -1,9 +1,9 @@
-//! The crossterm backend, able to take over the cursor position from a screen that came
-//! before it (the first-run screen hands over to the chat view).
+//! The crossterm backend, asking the terminal for the cursor position only once, at start.
 //!
-//! Asking the terminal (`ESC [6n`) after an `EventStream` has existed races crossterm's event
-//! reader (its thread holds the input lock, and the answer times out), so the screen that
-//! ends says where it left the cursor instead.
+//! Asking (`ESC [6n`) while an `EventStream` reads input races crossterm's event reader (its
+//! thread holds the input lock, and the answer times out), and ratatui asks on every resize.
+//! So later answers are where letta last put the cursor, and a screen that ends (first run)
+//! hands its position over to the next.
 
 use std::io::{self, Stdout};
 use std::sync::Mutex;
@@ -28,7 +28,7 @@ fn take_handover() -> Option<Position> {
     HANDOVER.lock().ok().and_then(|mut h| h.take())
 }
 
-/// `CrosstermBackend<Stdout>` that takes a handed-over cursor position instead of asking.
+/// `CrosstermBackend<Stdout>` that answers cursor queries itself after the first.
 pub struct Tracked {
     inner: CrosstermBackend<Stdout>,
 }

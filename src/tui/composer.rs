@@ -73,12 +73,16 @@ impl Composer {
         self.cursor = self.text.len();
     }
 
-    /// Record a sent input for Up/Down (consecutive duplicates are kept once).
-    pub fn remember(&mut self, entry: &str) {
-        if self.history.last().map(String::as_str) != Some(entry) && !entry.trim().is_empty() {
+    /// Record a sent input for Up/Down (consecutive duplicates are kept once); whether it
+    /// was new.
+    pub fn remember(&mut self, entry: &str) -> bool {
+        let new =
+            self.history.last().map(String::as_str) != Some(entry) && !entry.trim().is_empty();
+        if new {
             self.history.push(entry.to_string());
         }
         self.hist_pos = self.history.len();
+        new
     }
 
     pub fn insert_str(&mut self, s: &str) {

@@ -262,7 +262,7 @@ async fn run_inner(paths: &Paths, slot: &mut Option<EventStream>) -> std::io::Re
 
 type Term = Terminal<super::backend::Tracked>;
 
-async fn busy(s: &mut Screen, t: &mut Term, what: &str) -> std::io::Result<()> {
+fn busy(s: &mut Screen, t: &mut Term, what: &str) -> std::io::Result<()> {
     s.step = Step::Busy(what.into());
     s.error = None;
     t.draw(|f| f.render_widget(Paragraph::new(s.lines()), f.area()))?;
@@ -305,8 +305,7 @@ async fn key(
                         s,
                         t,
                         "Setting up the offline model (about a minute the first time)…",
-                    )
-                    .await?;
+                    )?;
                     return local(s, paths).await;
                 }
                 Target::Anthropic => ask(s, target, Field::Key, ""),
@@ -383,7 +382,7 @@ async fn check(
     settings: &Path,
     t: &mut Term,
 ) -> std::io::Result<Option<Outcome>> {
-    busy(s, t, "Checking the connection…").await?;
+    busy(s, t, "Checking the connection…")?;
     let url = (!s.url.is_empty()).then(|| s.url.clone());
     if target == Target::Letta {
         let url = url.unwrap_or_else(|| target.default_url().into());

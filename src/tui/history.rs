@@ -32,9 +32,10 @@ pub fn load(path: &Path) -> Vec<String> {
     v.split_off(skip)
 }
 
-/// Append an entry unless it repeats the last one.
+/// Append an entry (the composer already skips a repeat of the last one; [`load`] drops
+/// repeats two sessions may have written).
 pub fn append(path: &Path, entry: &str) -> std::io::Result<()> {
-    if entry.trim().is_empty() || load(path).last().map(String::as_str) == Some(entry) {
+    if entry.trim().is_empty() {
         return Ok(());
     }
     if let Some(dir) = path.parent() {

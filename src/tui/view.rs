@@ -425,9 +425,12 @@ impl ChatView {
             return Vec::new();
         }
         let typed = self.composer.text().to_string();
-        self.composer.remember(&typed);
+        let new = self.composer.remember(&typed);
         self.composer.clear();
-        let mut acts = vec![Action::Remember(typed)];
+        let mut acts = Vec::new();
+        if new {
+            acts.push(Action::Remember(typed));
+        }
         if let Some(cmd) = text.strip_prefix('!') {
             acts.push(Action::Bash(cmd.trim().to_string()));
         } else if let Some(cmd) = text.strip_prefix('/') {
