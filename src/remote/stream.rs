@@ -116,50 +116,55 @@ pub fn chunks(
         stopped: false,
         resumes: 0,
     };
-    Box::pin(futures_util::stream::unfold(st, |mut st| async move {
-        loop {
-            if let Some(item) = st.queue.pop_front() {
-                return Some((item, st));
-            }
-            if st.finished {
-                return None;
-            }
-            let body = st.body.as_mut()?;
-            match body.next().await {
-                Some(Ok(bytes)) => {
-                    let mut decoder = std::mem::take(&mut st.decoder);
-                    decoder.push_with(&bytes, |ev| st.event(ev));
-                    st.decoder = decoder;
+    // Boxed: `unfold` moves its state in and out for every item, and a pointer is cheaper
+    // to move than the state.
+    Box::pin(futures_util::stream::unfold(
+        Box::new(st),
+        |mut st| async move {
+            loop {
+                if let Some(item) = st.queue.pop_front() {
+                    return Some((item, st));
                 }
-                end => {
-                    if st.finished || st.stopped {
-                        st.finished = true;
-                        continue;
+                if st.finished {
+                    return None;
+                }
+                let body = st.body.as_mut()?;
+                match body.next().await {
+                    Some(Ok(bytes)) => {
+                        let mut decoder = std::mem::take(&mut st.decoder);
+                        decoder.push_with(&bytes, |ev| st.event(ev));
+                        st.decoder = decoder;
                     }
-                    // The body ended early (a dropped connection or an error): re-attach.
-                    let cause = match end {
-                        Some(Err(e)) => e.to_string(),
-                        _ => "the connection closed".to_string(),
-                    };
-                    if st.resumes >= MAX_RESUMES {
-                        st.finished = true;
-                        st.body = None;
-                        let e = BackendError::Network(format!(
-                            "the stream broke ({cause}) and could not be resumed after {MAX_RESUMES} tries; your message was sent and is kept"
-                        ));
-                        return Some((Err(e), st));
-                    }
-                    st.resumes += 1;
-                    if let Err(e) = st.reattach().await {
-                        st.finished = true;
-                        st.body = None;
-                        let e = BackendError::Network(format!(
-                            "the stream broke ({cause}) and resuming it failed: {e}; your message was sent and is kept"
-                        ));
-                        return Some((Err(e), st));
+                    end => {
+                        if st.finished || st.stopped {
+                            st.finished = true;
+                            continue;
+                        }
+                        // The body ended early (a dropped connection or an error): re-attach.
+                        let cause = match end {
+                            Some(Err(e)) => e.to_string(),
+                            _ => "the connection closed".to_string(),
+                        };
+                        if st.resumes >= MAX_RESUMES {
+                            st.finished = true;
+                            st.body = None;
+                            let e = BackendError::Network(format!(
+                                "the stream broke ({cause}) and could not be resumed after {MAX_RESUMES} tries; your message was sent and is kept"
+                            ));
+                            return Some((Err(e), st));
+                        }
+                        st.resumes += 1;
+                        if let Err(e) = st.reattach().await {
+                            st.finished = true;
+                            st.body = None;
+                            let e = BackendError::Network(format!(
+                                "the stream broke ({cause}) and resuming it failed: {e}; your message was sent and is kept"
+                            ));
+                            return Some((Err(e), st));
+                        }
                     }
                 }
             }
-        }
-    }))
+        },
+    ))
 }
