@@ -336,6 +336,7 @@ async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
             max_steps: cli.session.max_turns,
         },
         banner,
+        store: SessionStore::new(&ctx.paths.settings_file(), &p.cwd, ctx.choice.server_key()),
         cwd: p.cwd,
         data_dir: ctx.paths.data.clone(),
     };

@@ -283,3 +283,54 @@ fn first_run_connects_an_openai_compatible_endpoint() {
     p.send("\x03\x03");
     assert_eq!(p.wait_exit(), 0);
 }
+
+#[test]
+fn fork_then_resume_back_each_conversation_keeps_its_own_messages() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let mut p = spawn(&sb, &["-m", "openai/gpt-test"], &[]);
+    p.wait_text("conversation");
+    p.send("alpha\r");
+    p.wait_text("echo: alpha");
+    wait_idle(&p);
+
+    p.send("/fork side branch\r");
+    p.wait_text("Forked conversation conv-");
+    let forked = sb.project_session()["conversationId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(forked.starts_with("conv-"), "{forked}");
+    p.send("beta\r");
+    p.wait_text("echo: beta");
+    let body = llm.last_body().to_string();
+    assert!(
+        body.contains("alpha") && body.contains("beta"),
+        "the fork carries the history"
+    );
+    wait_idle(&p);
+
+    p.send("/resume default\r");
+    p.wait_text("Resumed conversation \"default\" (default)");
+    p.send("gamma\r");
+    p.wait_text("echo: gamma");
+    let body = llm.last_body().to_string();
+    assert!(body.contains("alpha") && body.contains("gamma"), "{body}");
+    assert!(
+        !body.contains("beta"),
+        "the original does not see the fork's messages"
+    );
+    assert_eq!(sb.project_session()["conversationId"], "default");
+
+    // The fork got its title; an unknown command is not sent to the agent.
+    let requests = llm.requests().len();
+    p.send("/frobnicate\r");
+    p.wait_text("Unknown command /frobnicate — try /help");
+    assert_eq!(llm.requests().len(), requests);
+    p.send("/resume\r");
+    p.wait_text("side branch");
+    wait_idle(&p);
+    p.send("\x03\x03");
+    assert_eq!(p.wait_exit(), 0);
+    assert!(p.transcript().contains("letta --conv default"));
+}

@@ -5,6 +5,7 @@
 pub mod approval;
 pub mod backend;
 pub mod cells;
+pub mod commands;
 pub mod composer;
 pub mod diff;
 pub mod first_run;
@@ -58,6 +59,8 @@ pub struct ChatSetup {
     pub banner: BannerInfo,
     pub cwd: PathBuf,
     pub data_dir: PathBuf,
+    /// Where a switch to another conversation is remembered.
+    pub store: crate::session::SessionStore,
 }
 
 /// What the exit summary prints.
@@ -95,6 +98,7 @@ enum AppEvent {
         reply: oneshot::Sender<ApprovalAnswer>,
     },
     BashDone(Vec<Line<'static>>),
+    CommandDone(commands::Outcome),
     Files(Arc<Vec<String>>),
 }
 
@@ -180,6 +184,28 @@ fn log(data_dir: &std::path::Path, msg: &str) {
     }
 }
 
+/// Run a backend command off the UI task; its outcome comes back as an event.
+fn spawn_command(
+    cmd: commands::Cmd,
+    setup: &ChatSetup,
+    session: &crate::session::Session,
+    view: &ChatView,
+    tx: &mpsc::UnboundedSender<AppEvent>,
+) {
+    let ctx = commands::Ctx {
+        backend: setup.backend.clone(),
+        session: session.clone(),
+        checker: setup.checker.clone(),
+        cwd: setup.cwd.clone(),
+        width: view.width as usize,
+        light: view.light,
+    };
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let _ = tx.send(AppEvent::CommandDone(commands::run(cmd, ctx).await));
+    });
+}
+
 /// Run the chat view until the user exits. The terminal is restored before this returns.
 ///
 /// `events` is the input stream of a screen that ran before (first run): crossterm allows
@@ -239,15 +265,21 @@ async fn run_inner(setup: ChatSetup, events: Option<EventStream>) -> std::io::Re
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
     let mut first_frame = true;
+    let mut session = setup.session.clone();
+    // Commands that change state wait for a running turn to end.
+    let mut deferred: Vec<commands::Cmd> = Vec::new();
     let mut urgent = false;
 
-    let start_turn = |text: String, view: &mut ChatView, cancel: &mut Option<CancellationToken>| {
+    let start_turn = |text: String,
+                      session: &crate::session::Session,
+                      view: &mut ChatView,
+                      cancel: &mut Option<CancellationToken>| {
         view.begin_turn(&text);
         let token = CancellationToken::new();
         *cancel = Some(token.clone());
         let (driver, session, opts, tx, ttx) = (
             driver.clone(),
-            setup.session.clone(),
+            session.clone(),
             setup.opts.clone(),
             app_tx.clone(),
             turn_tx.clone(),
@@ -324,13 +356,25 @@ async fn run_inner(setup: ChatSetup, events: Option<EventStream>) -> std::io::Re
                         cancel = None;
                         turn_task = None;
                         if let Some(next) = view.end_turn(r) {
-                            turn_task = Some(start_turn(next, &mut view, &mut cancel));
+                            turn_task = Some(start_turn(next, &session, &mut view, &mut cancel));
+                        } else {
+                            for cmd in std::mem::take(&mut deferred) {
+                                spawn_command(cmd, &setup, &session, &view, &app_tx);
+                            }
                         }
                     }
                     AppEvent::Approval { call, reason, rule, reply } => {
                         view.approval = Some(approval::Approval::new(call, reason, rule, &setup.cwd, view.width as usize, reply));
                     }
                     AppEvent::BashDone(lines) => view.push_lines(lines),
+                    AppEvent::CommandDone(commands::Outcome::Lines(lines)) => view.push_lines(lines),
+                    AppEvent::CommandDone(commands::Outcome::Switch { session: next, lines }) => {
+                        if let Err(e) = setup.store.persist(&next) {
+                            log(&setup.data_dir, &format!("remembering the session failed: {e}"));
+                        }
+                        session = next;
+                        view.push_lines(lines);
+                    }
                     AppEvent::Files(f) => view.set_files(f),
                 }
             }
@@ -341,7 +385,9 @@ async fn run_inner(setup: ChatSetup, events: Option<EventStream>) -> std::io::Re
         let mut exit = false;
         for a in actions {
             match a {
-                Action::Send(text) => turn_task = Some(start_turn(text, &mut view, &mut cancel)),
+                Action::Send(text) => {
+                    turn_task = Some(start_turn(text, &session, &mut view, &mut cancel))
+                }
                 Action::Bash(cmd) => {
                     let (tx, cwd, w) = (app_tx.clone(), setup.cwd.clone(), view.width as usize);
                     view.push_lines(cells::user(&format!("!{cmd}"), w));
@@ -396,6 +442,14 @@ async fn run_inner(setup: ChatSetup, events: Option<EventStream>) -> std::io::Re
                     dirty = true;
                 }
                 Action::Exit => exit = true,
+                Action::Command(cmd) if view.is_busy() => {
+                    view.push_lines(cells::info(
+                        "(runs when the turn ends)",
+                        view.width as usize,
+                    ));
+                    deferred.push(cmd);
+                }
+                Action::Command(cmd) => spawn_command(cmd, &setup, &session, &view, &app_tx),
             }
         }
         if exit {
@@ -418,7 +472,7 @@ async fn run_inner(setup: ChatSetup, events: Option<EventStream>) -> std::io::Re
         duration: started.elapsed(),
         tokens_in: view.tokens_in,
         tokens_out: view.tokens_out,
-        agent_id: setup.session.agent_id.clone(),
-        conversation_id: setup.session.conversation_id.clone(),
+        agent_id: session.agent_id.clone(),
+        conversation_id: session.conversation_id.clone(),
     })
 }

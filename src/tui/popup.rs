@@ -5,6 +5,36 @@ use std::path::Path;
 /// The slash commands the chat view knows, with what each does.
 pub const COMMANDS: &[(&str, &str)] = &[
     ("help", "All commands with one-line descriptions"),
+    (
+        "new",
+        "New conversation with the same agent and memory: /new [title]",
+    ),
+    (
+        "fork",
+        "Branch this conversation and switch to the branch: /fork [title]",
+    ),
+    (
+        "resume",
+        "Switch to a conversation: /resume ID (without ID: the recent ones)",
+    ),
+    (
+        "clear",
+        "Start a fresh conversation (the old one stays in /resume)",
+    ),
+    ("rename", "/rename convo TITLE or /rename agent NAME"),
+    ("model", "List models, or set one: /model [handle]"),
+    (
+        "search",
+        "Search all of this agent's conversations: /search QUERY",
+    ),
+    (
+        "remember",
+        "Ask the agent to store something in memory: /remember [text]",
+    ),
+    (
+        "permissions",
+        "The permission mode and rules in force, with their sources",
+    ),
     ("usage", "Tokens and steps this session"),
     ("exit", "Exit, with the resume summary"),
 ];
@@ -92,7 +122,7 @@ mod tests {
             })
         );
         assert_eq!(kind("plain", 5), None);
-        assert_eq!(commands("e"), vec![COMMANDS[2]]);
+        assert_eq!(commands("e").first().map(|c| c.0), Some("exit"));
         let all = vec![
             "src/main.rs".to_string(),
             "README.md".into(),

@@ -35,6 +35,8 @@ pub enum Action {
     Mode(PermissionMode),
     /// Persist this input in the project's history.
     Remember(String),
+    /// A command that needs the backend.
+    Command(super::commands::Cmd),
 }
 
 /// The last collapsed item, for Ctrl+O.
@@ -283,6 +285,7 @@ impl ChatView {
         match self.popup() {
             Some(Kind::Command(q)) => popup::commands(&q)
                 .into_iter()
+                .take(popup::MAX_ROWS)
                 .map(|(n, d)| (format!("/{n}"), d.to_string()))
                 .collect(),
             Some(Kind::File { query, .. }) => popup::files(&self.files, &query)
@@ -444,30 +447,30 @@ impl ChatView {
     }
 
     fn command(&mut self, line: &str) -> Vec<Action> {
-        let name = line.split_whitespace().next().unwrap_or("");
+        use super::commands::{Parsed, parse};
         let w = self.w();
-        match name {
-            "exit" | "quit" => return vec![Action::Exit],
-            "help" => {
-                let mut text = String::from("Commands:\n");
-                for (n, d) in popup::COMMANDS {
-                    text.push_str(&format!("  /{n:<10} {d}\n"));
-                }
-                text.push_str("Keys: enter sends · shift+enter, alt+enter or ctrl+j for a newline · ! runs a shell command · @ completes a path\n");
-                text.push_str("      esc interrupts · shift+tab cycles the permission mode · ctrl+o expands the last result · ctrl+c twice exits");
-                self.push_lines(cells::info(&text, w));
-            }
-            "usage" => {
+        match parse(line) {
+            Ok(Parsed::Local("exit")) => return vec![Action::Exit],
+            Ok(Parsed::Local("usage")) => {
                 let text = format!(
                     "This session: {} tokens in, {} tokens out, {} steps",
                     self.tokens_in, self.tokens_out, self.steps
                 );
                 self.push_lines(cells::info(&text, w));
             }
-            _ => self.push_lines(cells::error(
-                &format!("Unknown command /{name} — try /help"),
-                w,
-            )),
+            Ok(Parsed::Local(_)) => {
+                let mut text = String::from("Commands:\n");
+                for (n, d) in popup::COMMANDS {
+                    text.push_str(&format!("  /{n:<12} {d}\n"));
+                }
+                text.push_str("Keys: enter sends · shift+enter, alt+enter or ctrl+j for a newline · ! runs a shell command · @ completes a path\n");
+                text.push_str("      esc interrupts · shift+tab cycles the permission mode · ctrl+o expands the last result · ctrl+c twice exits");
+                self.push_lines(cells::info(&text, w));
+            }
+            Ok(Parsed::Send(text)) if self.is_busy() => self.queued.push(text),
+            Ok(Parsed::Send(text)) => return vec![Action::Send(text)],
+            Ok(Parsed::Backend(cmd)) => return vec![Action::Command(cmd)],
+            Err(e) => self.push_lines(cells::error(&e, w)),
         }
         Vec::new()
     }
@@ -537,8 +540,14 @@ impl ChatView {
             )));
         }
         let rows = self.popup_rows();
-        for (i, (name, desc)) in rows.iter().enumerate() {
-            let sel = i == self.popup_sel.min(rows.len() - 1);
+        let selected = self.popup_sel.min(rows.len().saturating_sub(1));
+        // The rows that fit, scrolled so the selected one is among them.
+        let fit = (bottom.saturating_sub(area.y) as usize)
+            .saturating_sub(near.len())
+            .max(1);
+        let first = (selected + 1).saturating_sub(fit);
+        for (i, (name, desc)) in rows.iter().enumerate().skip(first).take(fit) {
+            let sel = i == selected;
             let style = if sel {
                 Style::default()
                     .fg(Color::Cyan)
