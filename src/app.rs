@@ -287,19 +287,16 @@ async fn prepare(cli: &Cli, ctx: &AppContext) -> anyhow::Result<Prepared> {
 }
 
 async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
-    if !crate::tui::term::is_interactive() {
+    if !cli.session.plain && !crate::tui::term::is_interactive() {
         eprintln!(
             "error: the chat view needs a terminal; use -p PROMPT for one turn, or --plain for a line-mode REPL"
         );
         return Ok(ExitCode::from(2));
     }
-    if cli.session.plain {
-        bail!("the plain REPL (--plain) is not available in this build yet; use -p PROMPT");
-    }
     let env = |k: &str| std::env::var(k).ok();
     let mut ctx = ctx;
     let mut events = None;
-    if crate::tui::first_run::needed(&ctx.choice, &env, &ctx.settings) {
+    if !cli.session.plain && crate::tui::first_run::needed(&ctx.choice, &env, &ctx.settings) {
         let (outcome, stream) = crate::tui::first_run::run(&ctx.paths).await?;
         if outcome == crate::tui::first_run::Outcome::Exit {
             return Ok(ExitCode::SUCCESS);
@@ -340,7 +337,12 @@ async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
         cwd: p.cwd,
         data_dir: ctx.paths.data.clone(),
     };
-    let summary = crate::tui::run(setup, events).await?;
+    let summary = if cli.session.plain {
+        let store = setup.store.clone();
+        crate::plain::run(setup, store).await?
+    } else {
+        crate::tui::run(setup, events).await?
+    };
     print!("{}", summary.text());
     Ok(ExitCode::SUCCESS)
 }

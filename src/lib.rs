@@ -15,6 +15,7 @@ pub mod local;
 pub mod local_model;
 pub mod paths;
 pub mod permissions;
+pub mod plain;
 pub mod protocol;
 pub mod remote;
 pub mod safe_text;

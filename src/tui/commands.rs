@@ -87,6 +87,8 @@ pub fn parse(line: &str) -> Result<Parsed, String> {
 /// What a command produced.
 pub enum Outcome {
     Lines(Vec<Line<'static>>),
+    /// A model was chosen: it replaces the session's `-m` override.
+    ModelSet(Vec<Line<'static>>),
     /// Continue in another conversation: a confirmation, then its recent messages.
     Switch {
         session: Session,
@@ -424,7 +426,9 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
                 .map(|_| "this conversation")
             };
             match r {
-                Ok(what) => info(format!("Model for {what}: {handle}")),
+                Ok(what) => {
+                    Outcome::ModelSet(cells::info(&format!("Model for {what}: {handle}"), width))
+                }
                 Err(e) => err(e.to_string()),
             }
         }

@@ -266,12 +266,14 @@ async fn run_inner(setup: ChatSetup, events: Option<EventStream>) -> std::io::Re
     let mut last_draw = Instant::now() - FRAME;
     let mut first_frame = true;
     let mut session = setup.session.clone();
+    let mut opts = setup.opts.clone();
     // Commands that change state wait for a running turn to end.
     let mut deferred: Vec<commands::Cmd> = Vec::new();
     let mut urgent = false;
 
     let start_turn = |text: String,
                       session: &crate::session::Session,
+                      opts: &TurnOptions,
                       view: &mut ChatView,
                       cancel: &mut Option<CancellationToken>| {
         view.begin_turn(&text);
@@ -280,7 +282,7 @@ async fn run_inner(setup: ChatSetup, events: Option<EventStream>) -> std::io::Re
         let (driver, session, opts, tx, ttx) = (
             driver.clone(),
             session.clone(),
-            setup.opts.clone(),
+            opts.clone(),
             app_tx.clone(),
             turn_tx.clone(),
         );
@@ -356,7 +358,7 @@ async fn run_inner(setup: ChatSetup, events: Option<EventStream>) -> std::io::Re
                         cancel = None;
                         turn_task = None;
                         if let Some(next) = view.end_turn(r) {
-                            turn_task = Some(start_turn(next, &session, &mut view, &mut cancel));
+                            turn_task = Some(start_turn(next, &session, &opts, &mut view, &mut cancel));
                         } else {
                             for cmd in std::mem::take(&mut deferred) {
                                 spawn_command(cmd, &setup, &session, &view, &app_tx);
@@ -368,6 +370,10 @@ async fn run_inner(setup: ChatSetup, events: Option<EventStream>) -> std::io::Re
                     }
                     AppEvent::BashDone(lines) => view.push_lines(lines),
                     AppEvent::CommandDone(commands::Outcome::Lines(lines)) => view.push_lines(lines),
+                    AppEvent::CommandDone(commands::Outcome::ModelSet(lines)) => {
+                        opts.override_model = None;
+                        view.push_lines(lines);
+                    }
                     AppEvent::CommandDone(commands::Outcome::Switch { session: next, lines }) => {
                         if let Err(e) = setup.store.persist(&next) {
                             log(&setup.data_dir, &format!("remembering the session failed: {e}"));
@@ -386,7 +392,7 @@ async fn run_inner(setup: ChatSetup, events: Option<EventStream>) -> std::io::Re
         for a in actions {
             match a {
                 Action::Send(text) => {
-                    turn_task = Some(start_turn(text, &session, &mut view, &mut cancel))
+                    turn_task = Some(start_turn(text, &session, &opts, &mut view, &mut cancel))
                 }
                 Action::Bash(cmd) => {
                     let (tx, cwd, w) = (app_tx.clone(), setup.cwd.clone(), view.width as usize);

@@ -1,0 +1,364 @@
+//! The plain REPL (`letta --plain`): a line editor (rustyline on a terminal, plain lines from
+//! a pipe), replies streamed as plain text, approvals answered by typing, and the same slash
+//! commands, with lists shown as numbered choices. For dumb terminals, screen readers and
+//! slow links.
+
+use std::io::{BufRead, Write};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::backend::ConversationQuery;
+use crate::protocol::{LettaMessage, ListParams};
+use crate::session::{Session, SessionStore};
+use crate::tui::commands::{self, Cmd, Parsed};
+use crate::tui::{ChatSetup, Summary, cells, history};
+use crate::turn::{ApprovalAnswer, Approver, ToolCallInfo, TurnDriver, TurnEvent};
+
+/// Where lines come from: an editor on a terminal, or a pipe.
+trait Lines: Send {
+    /// The next line, or `None` at the end of input.
+    fn read(&mut self, prompt: &str) -> Option<String>;
+    fn remember(&mut self, _line: &str) {}
+}
+
+struct Editor(rustyline::DefaultEditor);
+
+impl Lines for Editor {
+    fn read(&mut self, prompt: &str) -> Option<String> {
+        match self.0.readline(prompt) {
+            Ok(l) => Some(l),
+            // Ctrl-C on an empty line gives a fresh prompt rather than quitting.
+            Err(rustyline::error::ReadlineError::Interrupted) => Some(String::new()),
+            Err(_) => None,
+        }
+    }
+    fn remember(&mut self, line: &str) {
+        let _ = self.0.add_history_entry(line);
+    }
+}
+
+struct Piped(std::io::Stdin);
+
+impl Lines for Piped {
+    fn read(&mut self, prompt: &str) -> Option<String> {
+        print!("{prompt}");
+        let _ = std::io::stdout().flush();
+        let mut s = String::new();
+        match self.0.lock().read_line(&mut s) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => {
+                println!("{}", s.trim_end());
+                Some(s.trim_end_matches(['\n', '\r']).to_string())
+            }
+        }
+    }
+}
+
+type Shared = Arc<Mutex<Box<dyn Lines>>>;
+
+async fn read(lines: &Shared, prompt: &str) -> Option<String> {
+    let (lines, prompt) = (lines.clone(), prompt.to_string());
+    tokio::task::spawn_blocking(move || lines.lock().ok()?.read(&prompt))
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Questions are asked on the same line source as the prompts.
+struct Ask(Shared);
+
+#[async_trait]
+impl Approver for Ask {
+    async fn ask(&self, call: &ToolCallInfo, reason: &str, rule: &str) -> ApprovalAnswer {
+        println!(
+            "? {} needs approval ({reason})",
+            cells::call_title(call, std::path::Path::new(""))
+        );
+        let q = format!("  y = yes, a = yes and don't ask again ({rule}), n or a reason = no › ");
+        match read(&self.0, &q).await.as_deref().map(str::trim) {
+            Some("y" | "yes") => ApprovalAnswer::Yes,
+            Some("a" | "always") => ApprovalAnswer::YesAlways(rule.to_string()),
+            Some("n" | "no" | "") | None => ApprovalAnswer::No { reason: None },
+            Some(why) => ApprovalAnswer::No {
+                reason: Some(why.to_string()),
+            },
+        }
+    }
+}
+
+fn print_lines(lines: &[ratatui::text::Line]) {
+    let mut out = std::io::stdout().lock();
+    for l in lines {
+        let _ = writeln!(out, "{}", l.to_string().trim_end());
+    }
+}
+
+/// Print a turn's events as plain text.
+fn print_event(ev: &TurnEvent, at_line_start: &mut bool, cwd: &std::path::Path) {
+    let mut out = std::io::stdout().lock();
+    let mut line = |s: String, start: &mut bool| {
+        if !*start {
+            let _ = writeln!(out);
+        }
+        let _ = writeln!(out, "{s}");
+        *start = true;
+    };
+    match ev {
+        TurnEvent::Assistant { delta, .. } => {
+            let text = crate::safe_text::neutralise(delta);
+            let _ = write!(out, "{text}");
+            *at_line_start = text.ends_with('\n');
+        }
+        TurnEvent::Reasoning { .. } | TurnEvent::Chunk(_) | TurnEvent::AutoApproved { .. } => {}
+        TurnEvent::ToolStarted { call } => {
+            line(format!("⏺ {}", cells::call_title(call, cwd)), at_line_start)
+        }
+        TurnEvent::ToolFinished { output, .. } => {
+            let text = crate::safe_text::neutralise(&output.text);
+            let n = text.lines().count();
+            for (i, l) in text.lines().take(cells::COLLAPSED_LINES).enumerate() {
+                line(
+                    format!("{}{l}", if i == 0 { "  ⎿  " } else { "     " }),
+                    at_line_start,
+                );
+            }
+            if n > cells::COLLAPSED_LINES {
+                line(
+                    format!("     … {} more lines", n - cells::COLLAPSED_LINES),
+                    at_line_start,
+                );
+            }
+        }
+        TurnEvent::Denied { call, reason } => line(
+            format!("⏺ {} — not run: {reason}", cells::call_title(call, cwd)),
+            at_line_start,
+        ),
+        TurnEvent::Error { message } => line(
+            format!("✗ {}", crate::safe_text::neutralise(message)),
+            at_line_start,
+        ),
+    }
+    let _ = out.flush();
+}
+
+/// Pick from a numbered list; `None` when nothing was picked.
+async fn pick(lines: &Shared, items: &[(String, String)]) -> Option<String> {
+    for (i, (_, label)) in items.iter().enumerate() {
+        println!("  {}. {label}", i + 1);
+    }
+    let answer = read(lines, "number (enter to cancel) › ").await?;
+    let n: usize = answer.trim().parse().ok()?;
+    items.get(n.checked_sub(1)?).map(|(v, _)| v.clone())
+}
+
+/// Run the REPL until `/exit` or the end of input.
+pub async fn run(setup: ChatSetup, store: SessionStore) -> std::io::Result<Summary> {
+    use std::io::IsTerminal;
+    let started = std::time::Instant::now();
+    let hist = history::file(&setup.data_dir, &setup.cwd);
+    let lines: Shared = if std::io::stdin().is_terminal() {
+        let mut ed = rustyline::DefaultEditor::new().map_err(std::io::Error::other)?;
+        for h in history::load(&hist) {
+            let _ = ed.add_history_entry(h);
+        }
+        Arc::new(Mutex::new(Box::new(Editor(ed))))
+    } else {
+        Arc::new(Mutex::new(Box::new(Piped(std::io::stdin()))))
+    };
+    let driver = TurnDriver {
+        backend: setup.backend.clone(),
+        tools: Arc::new(crate::tools::ToolContext::new(setup.cwd.clone())),
+        checker: setup.checker.clone(),
+        approver: Arc::new(Ask(lines.clone())),
+        project_dir: setup.cwd.clone(),
+    };
+    let b = &setup.banner;
+    println!(
+        "letta {} · agent {} · model {} · {} · conversation {}",
+        b.version, b.agent, b.model, b.backend, b.conversation
+    );
+    println!("/help for commands, /exit to quit");
+    let mut session: Session = setup.session.clone();
+    let mut opts = setup.opts.clone();
+    let (mut tokens_in, mut tokens_out) = (0u64, 0u64);
+    while let Some(input) = read(&lines, "› ").await {
+        let input = input.trim().to_string();
+        if input.is_empty() {
+            continue;
+        }
+        if let Ok(mut l) = lines.lock() {
+            l.remember(&input);
+        }
+        let _ = history::append(&hist, &input);
+        if let Some(cmd) = input.strip_prefix('!') {
+            let out = tokio::process::Command::new("bash")
+                .arg("-c")
+                .arg(cmd)
+                .current_dir(&setup.cwd)
+                .output()
+                .await;
+            match out {
+                Ok(o) => {
+                    print!(
+                        "{}{}",
+                        crate::safe_text::neutralise(&String::from_utf8_lossy(&o.stdout)),
+                        crate::safe_text::neutralise(&String::from_utf8_lossy(&o.stderr))
+                    );
+                }
+                Err(e) => println!("✗ could not run bash: {e}"),
+            }
+            continue;
+        }
+        let text = if let Some(line) = input.strip_prefix('/') {
+            let cmd = match commands::parse(line) {
+                Ok(Parsed::Local("exit")) => break,
+                Ok(Parsed::Local("usage")) => {
+                    println!("This session: {tokens_in} tokens in, {tokens_out} tokens out");
+                    continue;
+                }
+                Ok(Parsed::Local(_)) => {
+                    for (n, d) in crate::tui::popup::COMMANDS {
+                        println!("  /{n:<12} {d}");
+                    }
+                    continue;
+                }
+                Ok(Parsed::Send(t)) => Some(t),
+                Ok(Parsed::Backend(c)) => {
+                    let c = match c {
+                        // Lists become numbered choices.
+                        Cmd::Resume(None) => {
+                            let q = ConversationQuery {
+                                agent_id: Some(session.agent_id.clone()),
+                                page: ListParams::latest(10),
+                                summary_search: None,
+                            };
+                            let items: Vec<(String, String)> =
+                                match setup.backend.list_conversations(q).await {
+                                    Ok(list) => list
+                                        .into_iter()
+                                        .map(|c| {
+                                            let label = format!(
+                                                "{}  {}",
+                                                c.id,
+                                                c.summary.clone().unwrap_or_default()
+                                            );
+                                            (c.id, label)
+                                        })
+                                        .collect(),
+                                    Err(e) => {
+                                        println!("✗ {e}");
+                                        continue;
+                                    }
+                                };
+                            match pick(&lines, &items).await {
+                                Some(id) => Cmd::Resume(Some(id)),
+                                None => continue,
+                            }
+                        }
+                        Cmd::Model(None) => {
+                            let items: Vec<(String, String)> =
+                                match setup.backend.list_models().await {
+                                    Ok(m) => m
+                                        .into_iter()
+                                        .map(|m| (m.handle.clone(), m.handle))
+                                        .collect(),
+                                    Err(e) => {
+                                        println!("✗ {e}");
+                                        continue;
+                                    }
+                                };
+                            match pick(&lines, &items).await {
+                                Some(h) => Cmd::Model(Some(h)),
+                                None => continue,
+                            }
+                        }
+                        other => other,
+                    };
+                    let ctx = commands::Ctx {
+                        backend: setup.backend.clone(),
+                        session: session.clone(),
+                        checker: setup.checker.clone(),
+                        cwd: setup.cwd.clone(),
+                        width: 100,
+                        light: false,
+                    };
+                    match commands::run(c, ctx).await {
+                        commands::Outcome::Lines(l) => print_lines(&l),
+                        commands::Outcome::ModelSet(l) => {
+                            opts.override_model = None;
+                            print_lines(&l);
+                        }
+                        commands::Outcome::Switch {
+                            session: next,
+                            lines: l,
+                        } => {
+                            let _ = store.persist(&next);
+                            session = next;
+                            print_lines(&l);
+                        }
+                    }
+                    None
+                }
+                Err(e) => {
+                    println!("✗ {e}");
+                    None
+                }
+            };
+            match cmd {
+                Some(t) => t,
+                None => continue,
+            }
+        } else {
+            input
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel::<TurnEvent>();
+        let cwd = setup.cwd.clone();
+        let printer = tokio::spawn(async move {
+            let mut start = true;
+            let (mut i, mut o) = (0, 0);
+            while let Some(ev) = rx.recv().await {
+                if let TurnEvent::Chunk(c) = &ev
+                    && let LettaMessage::Usage(u) = c.as_ref()
+                {
+                    i += u.prompt_tokens;
+                    o += u.completion_tokens;
+                }
+                print_event(&ev, &mut start, &cwd);
+            }
+            if !start {
+                println!();
+            }
+            (i, o)
+        });
+        let cancel = CancellationToken::new();
+        let ctrl_c = {
+            let c = cancel.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    c.cancel();
+                }
+            })
+        };
+        let r = driver.run(&session, &text, &opts, &tx, &cancel).await;
+        ctrl_c.abort();
+        drop(tx);
+        let (i, o) = printer.await.unwrap_or((0, 0));
+        tokens_in += i;
+        tokens_out += o;
+        match r {
+            Ok(r) if r.interrupted => println!("✗ Interrupted"),
+            Ok(_) => {}
+            Err(e) => println!("✗ {e}"),
+        }
+    }
+    Ok(Summary {
+        duration: started.elapsed(),
+        tokens_in,
+        tokens_out,
+        agent_id: session.agent_id,
+        conversation_id: session.conversation_id,
+    })
+}

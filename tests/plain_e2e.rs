@@ -1,0 +1,116 @@
+//! `letta --plain` through piped stdin: replies, typed approvals, slash commands and numbered
+//! choices, against the engine and a scripted LLM.
+
+mod support;
+
+use std::io::Write;
+use std::process::Stdio;
+
+use support::bin::Sandbox;
+use support::llm::{Reply, ScriptedLlm};
+
+fn run_plain(sb: &Sandbox, input: &str) -> (String, String, Option<i32>) {
+    let mut child = sb
+        .cmd(&["--plain", "-m", "openai/gpt-test"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+        o.status.code(),
+    )
+}
+
+#[test]
+fn plain_repl_talks_approves_and_runs_commands() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    std::fs::write(sb.project.path().join("notes.txt"), "alpha\nbeta\n").unwrap();
+    let args =
+        serde_json::json!({"file_path": "notes.txt", "old_string": "beta", "new_string": "BETA"})
+            .to_string();
+    llm.push([
+        Reply::Text("Hi there.".into()),
+        Reply::Tools {
+            text: String::new(),
+            calls: vec![("call-1".into(), "Edit".into(), args)],
+        },
+        Reply::Text("Edited.".into()),
+    ]);
+    let input = "hello\nplease edit\ny\n/fork side\nin the fork\n/model\n2\nafter model\n/nope\n!echo from-bash\n/exit\n";
+    let (stdout, stderr, code) = run_plain(&sb, input);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("Hi there."), "{stdout}");
+    assert!(
+        stdout.contains("Update(notes.txt) needs approval"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Edited."), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(sb.project.path().join("notes.txt")).unwrap(),
+        "alpha\nBETA\n"
+    );
+    assert!(stdout.contains("Forked conversation conv-"), "{stdout}");
+    assert!(stdout.contains("echo: in the fork"), "{stdout}");
+    assert!(
+        stdout.contains("1. openai/gpt-test") && stdout.contains("2. openai/gpt-other"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Model for this conversation: openai/gpt-other"),
+        "{stdout}"
+    );
+    assert_eq!(llm.last_body()["model"], "gpt-other");
+    assert!(
+        stdout.contains("Unknown command /nope — try /help"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("from-bash"), "{stdout}");
+    assert!(
+        stdout.contains("Resume this conversation: letta --conv conv-"),
+        "{stdout}"
+    );
+    // The fork is remembered for this project.
+    assert!(
+        sb.project_session()["conversationId"]
+            .as_str()
+            .unwrap()
+            .starts_with("conv-")
+    );
+}
+
+#[test]
+fn plain_denial_with_a_reason_reaches_the_agent() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let args = serde_json::json!({"command": "rm -rf build"}).to_string();
+    llm.push([
+        Reply::Tools {
+            text: String::new(),
+            calls: vec![("call-9".into(), "Bash".into(), args)],
+        },
+        Reply::Text("Understood.".into()),
+    ]);
+    let (stdout, stderr, code) = run_plain(&sb, "clean up\nkeep the build folder\n");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("Bash(rm -rf build) needs approval"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Understood."), "{stdout}");
+    assert!(
+        llm.last_body()
+            .to_string()
+            .contains("keep the build folder")
+    );
+}
