@@ -194,22 +194,16 @@ pub async fn run(setup: ChatSetup, store: SessionStore) -> std::io::Result<Summa
         }
         let _ = history::append(&hist, &input);
         if let Some(cmd) = input.strip_prefix('!') {
-            let out = tokio::process::Command::new("bash")
-                .arg("-c")
-                .arg(cmd)
-                .current_dir(&setup.cwd)
-                .output()
-                .await;
-            match out {
-                Ok(o) => {
-                    print!(
-                        "{}{}",
-                        crate::safe_text::neutralise(&String::from_utf8_lossy(&o.stdout)),
-                        crate::safe_text::neutralise(&String::from_utf8_lossy(&o.stderr))
-                    );
-                }
-                Err(e) => println!("✗ could not run bash: {e}"),
-            }
+            let args = serde_json::json!({ "command": cmd }).to_string();
+            let out = crate::tools::run(
+                &crate::tui::bash_ctx(setup.cwd.clone()),
+                "Bash",
+                &args,
+                &CancellationToken::new(),
+            )
+            .await;
+            let text = crate::safe_text::neutralise(&out.text);
+            println!("{}{}", if out.ok { "" } else { "✗ " }, text.trim_end());
             continue;
         }
         let text = if let Some(line) = input.strip_prefix('/') {

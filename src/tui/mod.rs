@@ -184,6 +184,11 @@ fn log(data_dir: &std::path::Path, msg: &str) {
     }
 }
 
+/// A tool context for `!` commands, which run as the user's own and never ask.
+pub fn bash_ctx(cwd: PathBuf) -> Arc<ToolContext> {
+    Arc::new(ToolContext::new(cwd))
+}
+
 /// Run a backend command off the UI task; its outcome comes back as an event.
 fn spawn_command(
     cmd: commands::Cmd,
@@ -398,28 +403,18 @@ async fn run_inner(setup: ChatSetup, events: Option<EventStream>) -> std::io::Re
                     let (tx, cwd, w) = (app_tx.clone(), setup.cwd.clone(), view.width as usize);
                     view.push_lines(cells::user(&format!("!{cmd}"), w));
                     tokio::spawn(async move {
-                        let out = tokio::process::Command::new("bash")
-                            .arg("-c")
-                            .arg(&cmd)
-                            .current_dir(&cwd)
-                            .stdin(std::process::Stdio::null())
-                            .output()
-                            .await;
-                        let lines = match out {
-                            Ok(o) => {
-                                let mut text = String::from_utf8_lossy(&o.stdout).into_owned();
-                                text.push_str(&String::from_utf8_lossy(&o.stderr));
-                                let text = crate::tools::cap_text(&text, 30_000);
-                                if o.status.success() {
-                                    cells::info(&text, w)
-                                } else {
-                                    cells::error(
-                                        &format!("exit {}\n{text}", o.status.code().unwrap_or(-1)),
-                                        w,
-                                    )
-                                }
-                            }
-                            Err(e) => cells::error(&format!("could not run bash: {e}"), w),
+                        // The Bash tool itself: output capped, binary described, process group killed on timeout.
+                        let out = crate::tools::run(
+                            &bash_ctx(cwd),
+                            "Bash",
+                            &serde_json::json!({"command": cmd}).to_string(),
+                            &CancellationToken::new(),
+                        )
+                        .await;
+                        let lines = if out.ok {
+                            cells::info(&out.text, w)
+                        } else {
+                            cells::error(&out.text, w)
                         };
                         let _ = tx.send(AppEvent::BashDone(lines));
                     });
