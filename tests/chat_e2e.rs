@@ -199,7 +199,7 @@ fn bash_mode_paste_queue_mode_history_and_sigterm() {
 }
 
 #[test]
-fn ctrl_z_suspends_and_resumes_and_resize_rewraps() {
+fn ctrl_z_suspends_and_resumes() {
     let llm = ScriptedLlm::start_in_background();
     let sb = Sandbox::new(&llm.openai_url());
     let mut p = spawn(&sb, &["-m", "openai/gpt-test"], &[]);
@@ -218,9 +218,27 @@ fn ctrl_z_suspends_and_resumes_and_resize_rewraps() {
         raw.matches("\x1b[?2004h").count() >= 2
     });
     assert!(!cooked(&p));
+    // And it still works.
+    p.send("still here\r");
+    p.wait_text("echo: still here");
+    wait_idle(&p);
+    p.send("\x03\x03");
+    assert_eq!(p.wait_exit(), 0);
+}
+
+#[test]
+fn a_resize_rewraps_new_text() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let mut p = spawn(&sb, &["-m", "openai/gpt-test"], &[]);
+    p.wait_text("conversation");
 
     // A narrower terminal: new text wraps to the new width.
     p.resize(50, 30);
+    // Typed once the new size is drawn, so the reply is laid out for it.
+    p.wait_for("the redraw at the new width", |s| {
+        s.lines().any(|l| l.trim_end() == "─".repeat(50))
+    });
     llm.push([Reply::Text("word ".repeat(30))]);
     p.send("wrap please\r");
     p.wait_for("the wrapped reply", |s| {
@@ -333,4 +351,54 @@ fn fork_then_resume_back_each_conversation_keeps_its_own_messages() {
     p.send("\x03\x03");
     assert_eq!(p.wait_exit(), 0);
     assert!(p.transcript().contains("letta --conv default"));
+}
+
+#[test]
+fn two_terminals_one_agent_in_parallel_share_memory() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let mut a = spawn(&sb, &["-m", "openai/gpt-test"], &[]);
+    a.wait_text("conversation default");
+    let mut b = spawn(&sb, &["--new"], &[]);
+    b.wait_text("conversation conv-");
+    let b_conv = sb.project_session()["conversationId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Both talk at once.
+    a.send("from A\r");
+    b.send("from B\r");
+    a.wait_text("echo: from A");
+    b.wait_text("echo: from B");
+    wait_idle(&a);
+    wait_idle(&b);
+
+    // A memory edit made through one conversation is seen from the other.
+    let args = serde_json::json!({"label": "human", "new_string": "Prefers tabs over spaces."})
+        .to_string();
+    llm.push([
+        Reply::Tools {
+            text: String::new(),
+            calls: vec![("call-m".into(), "memory_insert".into(), args)],
+        },
+        Reply::Text("Noted.".into()),
+    ]);
+    a.send("/remember I prefer tabs\r");
+    a.wait_text("Noted.");
+    b.send("/memory\r");
+    b.wait_text("Prefers tabs over spaces.");
+
+    wait_idle(&a);
+    a.send("\x03\x03");
+    assert_eq!(a.wait_exit(), 0);
+    wait_idle(&b);
+    b.send("\x03\x03");
+    assert_eq!(b.wait_exit(), 0);
+
+    // A bare `letta` reopens the last conversation used in this project.
+    let mut c = spawn(&sb, &[], &[]);
+    c.wait_text(&format!("conversation {b_conv}"));
+    c.send("\x03\x03");
+    assert_eq!(c.wait_exit(), 0);
 }

@@ -82,7 +82,13 @@ impl Backend for Tracked {
                 p.y = p.y.min(rows.saturating_sub(1));
                 Ok(p)
             }
-            None => self.inner.get_cursor_position(),
+            None => {
+                let p = self.inner.get_cursor_position()?;
+                if let Ok(mut l) = LAST_SET.lock() {
+                    *l = Some(p);
+                }
+                Ok(p)
+            }
         }
     }
 

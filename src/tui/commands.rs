@@ -30,6 +30,7 @@ pub enum Cmd {
     Model(Option<String>),
     Search(String),
     Permissions,
+    Memory,
 }
 
 /// What a typed `/…` line is.
@@ -63,6 +64,7 @@ pub fn parse(line: &str) -> Result<Parsed, String> {
         "resume" => Parsed::Backend(Cmd::Resume(arg)),
         "model" => Parsed::Backend(Cmd::Model(arg)),
         "permissions" => Parsed::Backend(Cmd::Permissions),
+        "memory" => Parsed::Backend(Cmd::Memory),
         "search" => match arg {
             Some(q) => Parsed::Backend(Cmd::Search(q)),
             None => return Err("/search needs a query: /search QUERY".into()),
@@ -451,6 +453,22 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
                         h.conversation_id,
                         h.role,
                         cells::fit(&text, width.saturating_sub(40))
+                    ));
+                }
+                info(t.trim_end().to_string())
+            }
+            Err(e) => err(e.to_string()),
+        },
+        Cmd::Memory => match b.list_blocks(&session.agent_id).await {
+            Ok(blocks) => {
+                let mut t = String::from("The agent's memory (shared by all its conversations):\n");
+                for bl in blocks {
+                    let limit = bl.limit.map(|l| format!("/{l}")).unwrap_or_default();
+                    t.push_str(&format!(
+                        "── {} ({}{limit} chars) ──\n{}\n",
+                        bl.label,
+                        bl.value.chars().count(),
+                        bl.value.trim_end()
                     ));
                 }
                 info(t.trim_end().to_string())

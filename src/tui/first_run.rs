@@ -5,8 +5,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use futures_util::StreamExt;
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::input::Input;
 use ratatui::backend::Backend as _;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -197,16 +198,16 @@ async fn detect_ollama() -> Option<(String, usize)> {
 
 /// Run the screen until connected or exited. The terminal is restored before it returns.
 /// The input stream comes back for the chat view to go on reading (there can be only one).
-pub async fn run(paths: &Paths) -> std::io::Result<(Outcome, EventStream)> {
+pub async fn run(paths: &Paths) -> std::io::Result<(Outcome, Input)> {
     term::install_panic_hook();
     term::enable()?;
     let mut events = None;
     let r = run_inner(paths, &mut events).await;
     term::restore();
-    Ok((r?, events.unwrap_or_default()))
+    Ok((r?, events.unwrap_or_else(Input::start)))
 }
 
-async fn run_inner(paths: &Paths, slot: &mut Option<EventStream>) -> std::io::Result<Outcome> {
+async fn run_inner(paths: &Paths, slot: &mut Option<Input>) -> std::io::Result<Outcome> {
     let mut terminal = Terminal::with_options(
         super::backend::Tracked::new(),
         TerminalOptions {
@@ -224,7 +225,7 @@ async fn run_inner(paths: &Paths, slot: &mut Option<EventStream>) -> std::io::Re
     terminal.draw(|f| f.render_widget(Paragraph::new(s.lines()), f.area()))?;
     s.ollama = detect_ollama().await;
     s.step = Step::Choose;
-    let events = slot.insert(EventStream::new());
+    let events = slot.insert(Input::start());
     loop {
         terminal.draw(|f| f.render_widget(Paragraph::new(s.lines()), f.area()))?;
         let Some(Ok(ev)) = events.next().await else {

@@ -11,6 +11,7 @@ pub mod diff;
 pub mod first_run;
 pub mod highlight;
 pub mod history;
+pub mod input;
 pub mod markdown;
 pub mod popup;
 pub mod stream;
@@ -27,8 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use crossterm::event::{Event, EventStream, KeyEventKind};
-use futures_util::StreamExt;
+use crossterm::event::{Event, KeyEventKind};
 use ratatui::backend::Backend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
@@ -215,7 +215,7 @@ fn spawn_command(
 ///
 /// `events` is the input stream of a screen that ran before (first run): crossterm allows
 /// only one reader, and a second one would wait for input the first has taken.
-pub async fn run(setup: ChatSetup, events: Option<EventStream>) -> std::io::Result<Summary> {
+pub async fn run(setup: ChatSetup, events: Option<input::Input>) -> std::io::Result<Summary> {
     term::install_panic_hook();
     term::enable()?;
     let out = run_inner(setup, events).await;
@@ -223,7 +223,7 @@ pub async fn run(setup: ChatSetup, events: Option<EventStream>) -> std::io::Resu
     out
 }
 
-async fn run_inner(setup: ChatSetup, events: Option<EventStream>) -> std::io::Result<Summary> {
+async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::Result<Summary> {
     let started = Instant::now();
     highlight::warm_up();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -262,7 +262,7 @@ async fn run_inner(setup: ChatSetup, events: Option<EventStream>) -> std::io::Re
         });
     }
     // Created after the terminal: the inline viewport asks for the cursor position first.
-    let mut events = events.unwrap_or_default();
+    let mut events = events.unwrap_or_else(input::Input::start);
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut cancel: Option<CancellationToken> = None;
@@ -270,6 +270,10 @@ async fn run_inner(setup: ChatSetup, events: Option<EventStream>) -> std::io::Re
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
     let mut first_frame = true;
+    // A resize signal can be missed; the size is also checked a few times a second.
+    let mut size_check = tokio::time::interval(Duration::from_millis(250));
+    size_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last_size = (cols, rows);
     let mut session = setup.session.clone();
     let mut opts = setup.opts.clone();
     // Commands that change state wait for a running turn to end.
@@ -335,7 +339,8 @@ async fn run_inner(setup: ChatSetup, events: Option<EventStream>) -> std::io::Re
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => { actions = view.key(k); dirty = true; urgent = true; }
                 Some(Ok(Event::Paste(s))) => { view.paste(&s); dirty = true; urgent = true; }
-                Some(Ok(Event::Resize(c, _))) => {
+                Some(Ok(Event::Resize(c, r))) => {
+                    last_size = (c, r);
                     view.width = c;
                     if let Err(e) = terminal.autoresize() {
                         log(&setup.data_dir, &format!("resize failed: {e}"));
@@ -387,6 +392,14 @@ async fn run_inner(setup: ChatSetup, events: Option<EventStream>) -> std::io::Re
                         view.push_lines(lines);
                     }
                     AppEvent::Files(f) => view.set_files(f),
+                }
+            }
+            _ = size_check.tick() => {
+                if let Ok(size) = crossterm::terminal::size()
+                    && size != last_size
+                {
+                    last_size = size;
+                    dirty = true;
                 }
             }
             _ = sigterm.recv() => actions.push(Action::Exit),

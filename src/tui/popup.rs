@@ -32,6 +32,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "Ask the agent to store something in memory: /remember [text]",
     ),
     (
+        "memory",
+        "Show the agent's memory blocks, shared by its conversations",
+    ),
+    (
         "permissions",
         "The permission mode and rules in force, with their sources",
     ),

@@ -84,7 +84,7 @@ impl Pty {
                         Ok(n) => n,
                     };
                     let (lock, cv) = &*shared;
-                    let mut s = lock.lock().unwrap();
+                    let mut s = lock.lock().unwrap_or_else(|e| e.into_inner());
                     s.parser.process(&buf[..n]);
                     s.raw.extend_from_slice(&buf[..n]);
                     tail.extend_from_slice(&buf[..n]);
@@ -95,7 +95,7 @@ impl Pty {
                     if queries > 0 {
                         let (row, col) = s.parser.screen().cursor_position();
                         let answer = format!("\x1b[{};{}R", row + 1, col + 1);
-                        let mut w = writer.lock().unwrap();
+                        let mut w = writer.lock().unwrap_or_else(|e| e.into_inner());
                         for _ in 0..queries {
                             let _ = w.write_all(answer.as_bytes());
                         }
@@ -104,7 +104,7 @@ impl Pty {
                     cv.notify_all();
                 }
                 let (lock, cv) = &*shared;
-                lock.lock().unwrap().eof = true;
+                lock.lock().unwrap_or_else(|e| e.into_inner()).eof = true;
                 cv.notify_all();
             });
         }
@@ -118,17 +118,24 @@ impl Pty {
 
     /// The visible screen as text.
     pub fn screen(&self) -> String {
-        self.shared.0.lock().unwrap().parser.screen().contents()
+        self.shared
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .parser
+            .screen()
+            .contents()
     }
 
     /// Everything written so far, as text (scrolled-off lines included).
     pub fn raw(&self) -> String {
-        String::from_utf8_lossy(&self.shared.0.lock().unwrap().raw).into_owned()
+        String::from_utf8_lossy(&self.shared.0.lock().unwrap_or_else(|e| e.into_inner()).raw)
+            .into_owned()
     }
 
     /// Scrollback plus the screen, as text.
     pub fn transcript(&self) -> String {
-        let mut s = self.shared.0.lock().unwrap();
+        let mut s = self.shared.0.lock().unwrap_or_else(|e| e.into_inner());
         let screen = s.parser.screen_mut();
         let mut lines = Vec::new();
         let total = screen.scrollback_len();
@@ -146,7 +153,7 @@ impl Pty {
     pub fn wait_for(&self, what: &str, cond: impl Fn(&str) -> bool) {
         let deadline = Instant::now() + TIMEOUT;
         let (lock, cv) = &*self.shared;
-        let mut s = lock.lock().unwrap();
+        let mut s = lock.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             let text = s.parser.screen().contents();
             if cond(&text) {
@@ -167,7 +174,7 @@ impl Pty {
     pub fn wait_for_raw(&self, what: &str, cond: impl Fn(&str) -> bool) {
         let deadline = Instant::now() + TIMEOUT;
         let (lock, cv) = &*self.shared;
-        let mut s = lock.lock().unwrap();
+        let mut s = lock.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if cond(&String::from_utf8_lossy(&s.raw)) {
                 return;
@@ -186,7 +193,7 @@ impl Pty {
     /// Resize the terminal (the program gets SIGWINCH).
     pub fn resize(&self, cols: u16, rows: u16) {
         // Both under the lock, so no output is read at one size and shown at the other.
-        let mut s = self.shared.0.lock().unwrap();
+        let mut s = self.shared.0.lock().unwrap_or_else(|e| e.into_inner());
         s.parser.screen_mut().set_size(
             std::num::NonZeroU16::new(rows).unwrap(),
             std::num::NonZeroU16::new(cols).unwrap(),
@@ -208,7 +215,7 @@ impl Pty {
 
     /// Type bytes.
     pub fn send(&self, bytes: &str) {
-        let mut w = self.writer.lock().unwrap();
+        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         w.write_all(bytes.as_bytes()).unwrap();
         w.flush().unwrap();
     }
@@ -220,7 +227,7 @@ impl Pty {
             if let Some(st) = self.child.try_wait().unwrap() {
                 // Let the reader drain what was written before the exit.
                 let (lock, cv) = &*self.shared;
-                let mut s = lock.lock().unwrap();
+                let mut s = lock.lock().unwrap_or_else(|e| e.into_inner());
                 while !s.eof && Instant::now() < deadline {
                     s = cv.wait_timeout(s, Duration::from_millis(200)).unwrap().0;
                 }
@@ -232,7 +239,7 @@ impl Pty {
                 self.screen()
             );
             let (lock, cv) = &*self.shared;
-            let s = lock.lock().unwrap();
+            let s = lock.lock().unwrap_or_else(|e| e.into_inner());
             let _ = cv.wait_timeout(s, Duration::from_millis(50)).unwrap();
         }
     }
