@@ -21,6 +21,8 @@ const GGUF_SHA256: &str = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea37
 const SERVE_PY: &str = include_str!("../assets/local_model_serve.py");
 /// The model id the server answers to.
 pub const MODEL: &str = "smollm2";
+/// Tokens an answer may take when the request sets no limit.
+const MAX_TOKENS: u32 = 256;
 /// What `settings.providers.local.kind` says for this provider.
 pub const KIND: &str = "local-model";
 
@@ -255,7 +257,9 @@ impl LocalModel {
 
 #[async_trait]
 impl LlmProvider for LocalModel {
-    async fn stream(&self, req: ChatRequest) -> Result<LlmStream, LlmError> {
+    async fn stream(&self, mut req: ChatRequest) -> Result<LlmStream, LlmError> {
+        // A 135M model rarely stops by itself; an answer is capped unless the caller set a cap.
+        req.max_tokens.get_or_insert(MAX_TOKENS);
         self.api().await?.stream(req).await
     }
 
