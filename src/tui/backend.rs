@@ -1,9 +1,9 @@
 //! The crossterm backend, asking the terminal for the cursor position only once, at start.
 //!
-//! Asking (`ESC [6n`) while an `EventStream` reads input races crossterm's event reader (its
-//! thread holds the input lock, and the answer times out), and ratatui asks on every resize.
-//! So later answers are where letta last put the cursor, and a screen that ends (first run)
-//! hands its position over to the next.
+//! Asking (`ESC [6n`) while input is being read races crossterm's input reader (the
+//! reader holds the input lock, and the answer times out), and ratatui asks on every resize.
+//! So later answers are where letta last put the cursor, also across terminals: the chat view
+//! starts where the first-run screen left it.
 
 use std::io::{self, Stdout};
 use std::sync::Mutex;
@@ -12,21 +12,8 @@ use ratatui::backend::{Backend, ClearType, CrosstermBackend, WindowSize};
 use ratatui::buffer::Cell;
 use ratatui::layout::{Position, Size};
 
-static HANDOVER: Mutex<Option<Position>> = Mutex::new(None);
-
-/// Where the next terminal's cursor is, as the screen that just ended left it.
-pub fn hand_over(p: Position) {
-    if let Ok(mut h) = HANDOVER.lock() {
-        *h = Some(p);
-    }
-}
-
 /// Where letta last put the cursor.
 static LAST_SET: Mutex<Option<Position>> = Mutex::new(None);
-
-fn take_handover() -> Option<Position> {
-    HANDOVER.lock().ok().and_then(|mut h| h.take())
-}
 
 /// `CrosstermBackend<Stdout>` that answers cursor queries itself after the first.
 pub struct Tracked {
@@ -70,9 +57,6 @@ impl Backend for Tracked {
     }
 
     fn get_cursor_position(&mut self) -> io::Result<Position> {
-        if let Some(p) = take_handover() {
-            return Ok(p);
-        }
         // Once letta has placed the cursor, it knows where it is; asking the terminal while
         // input is read would race the reader (and ratatui asks on every resize).
         let last = LAST_SET.lock().ok().and_then(|l| *l);

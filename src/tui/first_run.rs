@@ -251,11 +251,9 @@ async fn run_inner(paths: &Paths, slot: &mut Option<Input>) -> std::io::Result<O
             let last = area.bottom().saturating_sub(1);
             terminal.set_cursor_position((0, last))?;
             terminal.backend_mut().append_lines(1)?;
+            // Recorded as the last position set, which the chat view's terminal starts from.
             let rows = terminal.size()?.height;
-            super::backend::hand_over(ratatui::layout::Position::new(
-                0,
-                (last + 1).min(rows.saturating_sub(1)),
-            ));
+            terminal.set_cursor_position((0, (last + 1).min(rows.saturating_sub(1))))?;
             return Ok(done);
         }
     }
