@@ -168,19 +168,7 @@ impl Approval {
             )));
         }
         for (i, c) in choices.iter().enumerate() {
-            let sel = i == self.selected;
-            let text = cells::fit(
-                &format!("{} {}. {c}", if sel { "❯" } else { " " }, i + 1),
-                width,
-            );
-            let style = if sel {
-                Style::default()
-                    .fg(Color::Cyan)
-                    .add_modifier(Modifier::BOLD)
-            } else {
-                Style::default()
-            };
-            out.push(Line::from(Span::styled(text, style)));
+            out.push(cells::choice(i, i == self.selected, c, width));
         }
         if let Some(t) = &self.typing {
             out.push(Line::from(vec![

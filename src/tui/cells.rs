@@ -20,6 +20,33 @@ fn dim() -> Style {
     Style::default().add_modifier(Modifier::DIM)
 }
 
+/// How the selected row of a list or popup looks.
+pub fn selected_style(selected: bool) -> Style {
+    if selected {
+        Style::default()
+            .fg(Color::Cyan)
+            .add_modifier(Modifier::BOLD)
+    } else {
+        Style::default()
+    }
+}
+
+/// Choice `i` (shown 1-based) of a numbered list, marked when selected, cut to `width`.
+pub fn choice(i: usize, selected: bool, text: &str, width: usize) -> Line<'static> {
+    let mark = if selected { "❯" } else { " " };
+    Line::from(Span::styled(
+        fit(&format!("{mark} {}. {text}", i + 1), width),
+        selected_style(selected),
+    ))
+}
+
+/// The current text of the file a call names (empty when it does not exist yet).
+fn file_text(args: &Value, cwd: &Path) -> String {
+    let path = args.get("file_path").and_then(Value::as_str).unwrap_or("");
+    // `join` keeps an absolute path as it is.
+    std::fs::read_to_string(cwd.join(path)).unwrap_or_default()
+}
+
 /// What the welcome banner shows.
 #[derive(Debug, Clone, Default)]
 pub struct BannerInfo {
@@ -264,13 +291,7 @@ fn edits(call: &ToolCallInfo, current: &str, after: bool) -> Vec<(String, String
 /// The diff an Edit, MultiEdit or Write would make, for the approval prompt (file unchanged yet).
 pub fn preview(call: &ToolCallInfo, cwd: &Path, width: usize) -> Vec<Line<'static>> {
     let args = call.args();
-    let path = args.get("file_path").and_then(Value::as_str).unwrap_or("");
-    let full = if Path::new(path).is_absolute() {
-        Path::new(path).to_path_buf()
-    } else {
-        cwd.join(path)
-    };
-    let current = std::fs::read_to_string(&full).unwrap_or_default();
+    let current = file_text(&args, cwd);
     match call.name.as_str() {
         "Write" => {
             let new = args.get("content").and_then(Value::as_str).unwrap_or("");
@@ -312,12 +333,7 @@ pub fn call_result(
     match call.name.as_str() {
         "Edit" | "MultiEdit" => {
             let path = args.get("file_path").and_then(Value::as_str).unwrap_or("");
-            let full = if Path::new(path).is_absolute() {
-                Path::new(path).to_path_buf()
-            } else {
-                cwd.join(path)
-            };
-            let current = std::fs::read_to_string(&full).unwrap_or_default();
+            let current = file_text(&args, cwd);
             let mut body = Vec::new();
             let mut counts = diff::Counts::default();
             for (o, n, at) in edits(call, &current, true) {

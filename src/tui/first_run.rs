@@ -14,6 +14,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::{Terminal, TerminalOptions, Viewport};
 
+use super::cells;
 use super::composer::{Composer, Edit};
 use super::term;
 use crate::connect::{self, Target};
@@ -89,13 +90,9 @@ impl Screen {
             )),
             Line::from(Span::styled("Connect a model to start:", bold)),
         ];
-        let row = |i: usize, sel: usize, text: String| {
-            let s = if i == sel { accent } else { Style::default() };
-            Line::from(Span::styled(
-                format!("{} {}. {text}", if i == sel { "❯" } else { " " }, i + 1),
-                s,
-            ))
-        };
+        // Not cut here: the screen's paragraph clips at the terminal's width.
+        let row =
+            |i: usize, sel: usize, text: String| cells::choice(i, i == sel, &text, usize::MAX);
         match &self.step {
             Step::Choose => {
                 for (i, (t, label)) in CHOICES.iter().enumerate() {

@@ -71,14 +71,7 @@ impl ChatView {
             .max(1);
         let first = (selected + 1).saturating_sub(fit);
         for (i, (name, desc)) in rows.iter().enumerate().skip(first).take(fit) {
-            let sel = i == selected;
-            let style = if sel {
-                Style::default()
-                    .fg(Color::Cyan)
-                    .add_modifier(Modifier::BOLD)
-            } else {
-                Style::default()
-            };
+            let style = cells::selected_style(i == selected);
             let text = if desc.is_empty() {
                 format!("  {name}")
             } else {
