@@ -1,6 +1,9 @@
 //! Engine and startup benchmarks; prints a table. `cargo bench --bench engine` runs the full
 //! sizes; under `cargo test` it runs a quick smoke pass so the code stays working.
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +14,7 @@ use letta::llm::{
     ChatRequest, LlmError, LlmEvent, LlmProvider, LlmStream, ModelInfo, ProviderRegistry,
 };
 use letta::local::Engine;
-use letta::local::store::{NewMessage, Store, new_id, now};
+use letta::local::store::{NewMessage, Store};
 use letta::protocol::*;
 
 /// A provider that answers instantly with `n` one-word text deltas.
@@ -43,26 +46,7 @@ fn msg(conv: &str, agent: &str, i: usize, words: &[&str]) -> NewMessage {
         words[(i * 7) % words.len()],
         words[(i * 13) % words.len()]
     );
-    let id = new_id("message");
-    let body = serde_json::to_string(&LettaMessage::User(SimpleMessage {
-        common: MessageCommon {
-            id: Some(id.clone()),
-            ..Default::default()
-        },
-        content: text.as_str().into(),
-        extra: Default::default(),
-    }))
-    .unwrap();
-    NewMessage {
-        id,
-        conversation_id: conv.into(),
-        agent_id: agent.into(),
-        message_type: "user_message".into(),
-        body,
-        text,
-        created_at: now(),
-        ..Default::default()
-    }
+    support::seed::user_message(conv, agent, text)
 }
 
 const WORDS: &[&str] = &[

@@ -6,12 +6,9 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use letta::local::store::{NewMessage, Store, new_id, now};
-use letta::protocol::{LettaMessage, MessageCommon, SimpleMessage};
+use letta::local::store::{NewMessage, Store};
 use support::bin::Sandbox;
 use support::llm::{Reply, ScriptedLlm};
 use support::pty::Pty;
@@ -101,17 +98,8 @@ fn main() {
     row("idle RSS after start", format!("{rss:.1} MB"), "< 20 MB");
 
     // The engine runs in its own `letta server` process, so the UI's CPU is measured alone.
-    let mut server = sb
-        .cmd(&["server", "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().rsplit(' ').next().unwrap().to_string();
+    let server = sb.start_server(&[]);
+    let url = server.url.clone();
 
     // A conversation with `messages` messages, opened through the server.
     let (agent, conv) = {
@@ -122,27 +110,8 @@ fn main() {
         let conv = store.create_conversation(&agent.id, None, None).unwrap();
         let batch: Vec<NewMessage> = (0..messages)
             .map(|i| {
-                let id = new_id("message");
                 let text = format!("message number {i} of the long conversation");
-                let body = serde_json::to_string(&LettaMessage::User(SimpleMessage {
-                    common: MessageCommon {
-                        id: Some(id.clone()),
-                        ..Default::default()
-                    },
-                    content: text.as_str().into(),
-                    extra: Default::default(),
-                }))
-                .unwrap();
-                NewMessage {
-                    id,
-                    conversation_id: conv.id.clone(),
-                    agent_id: agent.id.clone(),
-                    message_type: "user_message".into(),
-                    body,
-                    text,
-                    created_at: now(),
-                    ..Default::default()
-                }
+                support::seed::user_message(&conv.id, &agent.id, text)
             })
             .collect();
         store.append_messages(&batch).unwrap();
@@ -210,6 +179,5 @@ fn main() {
         format!("{:.2} ms", lat[lat.len() * 9 / 10].as_secs_f64() * 1e3),
         "",
     );
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 }

@@ -3,8 +3,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use support::bin::{Sandbox, out};
 use support::llm::ScriptedLlm;
@@ -50,17 +49,8 @@ fn official_python_sdk_works_against_letta_server() {
     let llm = ScriptedLlm::start_in_background();
     let sb = Sandbox::new(&llm.openai_url());
     sb.settings(serde_json::json!({"defaultModel": "openai/gpt-test"}));
-    let mut server = sb
-        .cmd(&["server", "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().rsplit(' ').next().unwrap().to_string();
+    let server = sb.start_server(&[]);
+    let url = server.url.clone();
 
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/sdk_check.py");
     let o = Command::new(&py)
@@ -68,8 +58,7 @@ fn official_python_sdk_works_against_letta_server() {
         .env("LETTA_BASE_URL", &url)
         .output()
         .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let (stdout, stderr) = out(&o);
     assert!(o.status.success(), "sdk script failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("sdk ok"));

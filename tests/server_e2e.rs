@@ -3,41 +3,14 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 
-use support::bin::{Sandbox, out};
+use support::bin::{Sandbox, ServerProc, out};
 use support::llm::{Reply, ScriptedLlm};
 
-/// A running `letta server`; killed on drop.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(sb: &Sandbox, extra: &[&str]) -> Server {
+fn start(sb: &Sandbox, extra: &[&str]) -> ServerProc {
     sb.settings(serde_json::json!({"defaultModel": "openai/gpt-test"}));
-    let mut args = vec!["server", "--port", "0"];
-    args.extend_from_slice(extra);
-    let mut child = sb
-        .cmd(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().rsplit(' ').next().unwrap().to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
-    Server { child, url }
+    sb.start_server(extra)
 }
 
 fn get(url: &str, token: Option<&str>) -> (u16, String) {

@@ -1,7 +1,8 @@
 //! Running the real `letta` binary in a temp home and project.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 /// A temp `LETTA_HOME` and project folder, with provider env pointing at a scripted server.
 pub struct Sandbox {
@@ -61,12 +62,44 @@ impl Sandbox {
         self.cmd(args).output().unwrap()
     }
 
+    /// Start `letta server --port 0 EXTRA…` on this sandbox; returns once it listens.
+    pub fn start_server(&self, extra: &[&str]) -> ServerProc {
+        let mut args = vec!["server", "--port", "0"];
+        args.extend_from_slice(extra);
+        let mut child = self
+            .cmd(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line.trim().rsplit(' ').next().unwrap().to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+        ServerProc { child, url }
+    }
+
     /// This project's remembered session for the embedded engine.
     pub fn project_session(&self) -> serde_json::Value {
         let p = self.project.path().join(".letta/settings.local.json");
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
         v["sessionsByServer"]["local"].clone()
+    }
+}
+
+/// A running `letta server`; killed on drop.
+pub struct ServerProc {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -1,0 +1,28 @@
+//! Rows written straight into a store, for tests and benchmarks that need a long history.
+
+use letta::local::store::{NewMessage, new_id, now};
+use letta::protocol::{LettaMessage, MessageCommon, SimpleMessage};
+
+/// A user message of `conv` as the engine would store it.
+pub fn user_message(conv: &str, agent: &str, text: String) -> NewMessage {
+    let id = new_id("message");
+    let body = serde_json::to_string(&LettaMessage::User(SimpleMessage {
+        common: MessageCommon {
+            id: Some(id.clone()),
+            ..Default::default()
+        },
+        content: text.as_str().into(),
+        extra: Default::default(),
+    }))
+    .unwrap();
+    NewMessage {
+        id,
+        conversation_id: conv.into(),
+        agent_id: agent.into(),
+        message_type: "user_message".into(),
+        body,
+        text,
+        created_at: now(),
+        ..Default::default()
+    }
+}
