@@ -212,6 +212,8 @@ struct Prepared {
     /// `-m`, resolved to a full handle.
     model_flag: Option<String>,
     cwd: std::path::PathBuf,
+    /// `--resume`: the chat opens on the conversation browser.
+    browse: bool,
 }
 
 async fn prepare(cli: &Cli, ctx: &AppContext) -> anyhow::Result<Prepared> {
@@ -247,10 +249,9 @@ async fn prepare(cli: &Cli, ctx: &AppContext) -> anyhow::Result<Prepared> {
         new_agent_request(model.clone())
     })
     .await?;
-    let Opened::Session { session, warnings } = opened else {
-        bail!(
-            "the conversation browser (--resume) is not available in this build yet; pass --conv ID"
-        );
+    let (session, warnings, browse) = match opened {
+        Opened::Session { session, warnings } => (session, warnings, false),
+        Opened::Browse { session } => (session, Vec::new(), true),
     };
     for w in warnings {
         eprintln!("warning: {w}");
@@ -283,6 +284,7 @@ async fn prepare(cli: &Cli, ctx: &AppContext) -> anyhow::Result<Prepared> {
         model,
         model_flag,
         cwd,
+        browse,
     })
 }
 
@@ -336,6 +338,8 @@ async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
         store: SessionStore::new(&ctx.paths.settings_file(), &p.cwd, ctx.choice.server_key()),
         cwd: p.cwd,
         data_dir: ctx.paths.data.clone(),
+        settings_file: ctx.paths.settings_file(),
+        browse: p.browse,
     };
     let summary = if cli.session.plain {
         let store = setup.store.clone();
@@ -359,6 +363,10 @@ async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let p = prepare(&cli, &ctx).await?;
+    if p.browse {
+        eprintln!("error: --resume opens the conversation browser; with -p, pass --conv ID");
+        return Ok(ExitCode::from(2));
+    }
     let mode = p.checker.mode;
     let driver = TurnDriver {
         backend: p.backend.clone(),

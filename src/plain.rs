@@ -184,29 +184,61 @@ pub async fn run(setup: ChatSetup, store: SessionStore) -> std::io::Result<Summa
     let mut session: Session = setup.session.clone();
     let mut opts = setup.opts.clone();
     let (mut tokens_in, mut tokens_out) = (0u64, 0u64);
-    while let Some(input) = read(&lines, "› ").await {
-        let input = input.trim().to_string();
-        if input.is_empty() {
-            continue;
+    // Calls an earlier process left unanswered are asked again before anything else.
+    let mut waiting = commands::pending_calls(setup.backend.as_ref(), &session).await;
+    if setup.browse {
+        // `--resume`: choose the conversation first; nothing chosen keeps the last one.
+        println!("Resume a previous conversation:");
+        if let Some(cmd) = choose(Cmd::Resume(None), &setup, &session, &lines).await {
+            let ctx = commands::Ctx {
+                backend: setup.backend.clone(),
+                session: session.clone(),
+                checker: setup.checker.clone(),
+                cwd: setup.cwd.clone(),
+                width: 100,
+                light: false,
+            };
+            if let commands::Outcome::Switch {
+                session: next,
+                lines: l,
+                pending,
+                ..
+            } = commands::run(cmd, ctx).await
+            {
+                let _ = store.persist(&next);
+                session = next;
+                print_lines(&l);
+                waiting = pending;
+            }
         }
-        if let Ok(mut l) = lines.lock() {
-            l.remember(&input);
-        }
-        let _ = history::append(&hist, &input);
-        if let Some(cmd) = input.strip_prefix('!') {
-            let args = serde_json::json!({ "command": cmd }).to_string();
-            let out = crate::tools::run(
-                &crate::tui::bash_ctx(setup.cwd.clone()),
-                "Bash",
-                &args,
-                &CancellationToken::new(),
-            )
-            .await;
-            let text = crate::safe_text::neutralise(&out.text);
-            println!("{}{}", if out.ok { "" } else { "✗ " }, text.trim_end());
-            continue;
-        }
-        let text = if let Some(line) = input.strip_prefix('/') {
+    }
+    loop {
+        let work = if !waiting.is_empty() {
+            println!("This conversation was waiting for an answer:");
+            Work::Pending(std::mem::take(&mut waiting))
+        } else {
+            let Some(input) = read(&lines, "› ").await else {
+                break;
+            };
+            let input = input.trim().to_string();
+            if input.is_empty() {
+                continue;
+            }
+            if let Ok(mut l) = lines.lock() {
+                l.remember(&input);
+            }
+            let _ = history::append(&hist, &input);
+            if let Some(cmd) = input.strip_prefix('!') {
+                shell(cmd, &setup.cwd).await;
+                continue;
+            }
+            let Some(line) = input.strip_prefix('/') else {
+                let (i, o) =
+                    run_turn(&driver, &session, Work::Text(input), &opts, &setup.cwd).await;
+                tokens_in += i;
+                tokens_out += o;
+                continue;
+            };
             let cmd = match commands::parse(line) {
                 Ok(Parsed::Local("exit")) => break,
                 Ok(Parsed::Local("usage")) => {
@@ -219,134 +251,53 @@ pub async fn run(setup: ChatSetup, store: SessionStore) -> std::io::Result<Summa
                     }
                     continue;
                 }
-                Ok(Parsed::Send(t)) => Some(t),
-                Ok(Parsed::Backend(c)) => {
-                    let c = match c {
-                        // Lists become numbered choices.
-                        Cmd::Resume(None) => {
-                            let q = ConversationQuery {
-                                agent_id: Some(session.agent_id.clone()),
-                                page: ListParams::latest(10),
-                                summary_search: None,
-                            };
-                            let items: Vec<(String, String)> =
-                                match setup.backend.list_conversations(q).await {
-                                    Ok(list) => list
-                                        .into_iter()
-                                        .map(|c| {
-                                            let label = format!(
-                                                "{}  {}",
-                                                c.id,
-                                                c.summary.clone().unwrap_or_default()
-                                            );
-                                            (c.id, label)
-                                        })
-                                        .collect(),
-                                    Err(e) => {
-                                        println!("✗ {e}");
-                                        continue;
-                                    }
-                                };
-                            match pick(&lines, &items).await {
-                                Some(id) => Cmd::Resume(Some(id)),
-                                None => continue,
-                            }
-                        }
-                        Cmd::Model(None) => {
-                            let items: Vec<(String, String)> =
-                                match setup.backend.list_models().await {
-                                    Ok(m) => m
-                                        .into_iter()
-                                        .map(|m| (m.handle.clone(), m.handle))
-                                        .collect(),
-                                    Err(e) => {
-                                        println!("✗ {e}");
-                                        continue;
-                                    }
-                                };
-                            match pick(&lines, &items).await {
-                                Some(h) => Cmd::Model(Some(h)),
-                                None => continue,
-                            }
-                        }
-                        other => other,
-                    };
-                    let ctx = commands::Ctx {
-                        backend: setup.backend.clone(),
-                        session: session.clone(),
-                        checker: setup.checker.clone(),
-                        cwd: setup.cwd.clone(),
-                        width: 100,
-                        light: false,
-                    };
-                    match commands::run(c, ctx).await {
-                        commands::Outcome::Lines(l) => print_lines(&l),
-                        commands::Outcome::ModelSet(l) => {
-                            opts.override_model = None;
-                            print_lines(&l);
-                        }
-                        commands::Outcome::Switch {
-                            session: next,
-                            lines: l,
-                        } => {
-                            let _ = store.persist(&next);
-                            session = next;
-                            print_lines(&l);
-                        }
-                    }
-                    None
+                Ok(Parsed::Send(t)) => {
+                    let (i, o) =
+                        run_turn(&driver, &session, Work::Text(t), &opts, &setup.cwd).await;
+                    tokens_in += i;
+                    tokens_out += o;
+                    continue;
                 }
+                Ok(Parsed::Backend(c)) => c,
                 Err(e) => {
                     println!("✗ {e}");
-                    None
+                    continue;
                 }
             };
-            match cmd {
-                Some(t) => t,
-                None => continue,
-            }
-        } else {
-            input
-        };
-        let (tx, mut rx) = mpsc::unbounded_channel::<TurnEvent>();
-        let cwd = setup.cwd.clone();
-        let printer = tokio::spawn(async move {
-            let mut start = true;
-            let (mut i, mut o) = (0, 0);
-            while let Some(ev) = rx.recv().await {
-                if let TurnEvent::Chunk(c) = &ev
-                    && let LettaMessage::Usage(u) = c.as_ref()
-                {
-                    i += u.prompt_tokens;
-                    o += u.completion_tokens;
+            let Some(cmd) = choose(cmd, &setup, &session, &lines).await else {
+                continue;
+            };
+            let ctx = commands::Ctx {
+                backend: setup.backend.clone(),
+                session: session.clone(),
+                checker: setup.checker.clone(),
+                cwd: setup.cwd.clone(),
+                width: 100,
+                light: false,
+            };
+            match commands::run(cmd, ctx).await {
+                commands::Outcome::Lines(l) => print_lines(&l),
+                commands::Outcome::ModelSet(l) => {
+                    opts.override_model = None;
+                    print_lines(&l);
                 }
-                print_event(&ev, &mut start, &cwd);
-            }
-            if !start {
-                println!();
-            }
-            (i, o)
-        });
-        let cancel = CancellationToken::new();
-        let ctrl_c = {
-            let c = cancel.clone();
-            tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    c.cancel();
+                commands::Outcome::Switch {
+                    session: next,
+                    lines: l,
+                    pending,
+                    ..
+                } => {
+                    let _ = store.persist(&next);
+                    session = next;
+                    print_lines(&l);
+                    waiting = pending;
                 }
-            })
+            }
+            continue;
         };
-        let r = driver.run(&session, &text, &opts, &tx, &cancel).await;
-        ctrl_c.abort();
-        drop(tx);
-        let (i, o) = printer.await.unwrap_or((0, 0));
+        let (i, o) = run_turn(&driver, &session, work, &opts, &setup.cwd).await;
         tokens_in += i;
         tokens_out += o;
-        match r {
-            Ok(r) if r.interrupted => println!("✗ Interrupted"),
-            Ok(_) => {}
-            Err(e) => println!("✗ {e}"),
-        }
     }
     Ok(Summary {
         duration: started.elapsed(),
@@ -355,4 +306,156 @@ pub async fn run(setup: ChatSetup, store: SessionStore) -> std::io::Result<Summa
         agent_id: session.agent_id,
         conversation_id: session.conversation_id,
     })
+}
+
+/// What a turn starts from.
+enum Work {
+    Text(String),
+    Pending(Vec<ToolCallInfo>),
+}
+
+/// A `!` command, run as the user's own.
+async fn shell(cmd: &str, cwd: &std::path::Path) {
+    let args = serde_json::json!({ "command": cmd }).to_string();
+    let out = crate::tools::run(
+        &crate::tui::bash_ctx(cwd.to_path_buf()),
+        "Bash",
+        &args,
+        &CancellationToken::new(),
+    )
+    .await;
+    let text = crate::safe_text::neutralise(&out.text);
+    println!("{}{}", if out.ok { "" } else { "✗ " }, text.trim_end());
+}
+
+/// Lists become numbered choices; `None` when nothing was chosen.
+async fn choose(cmd: Cmd, setup: &ChatSetup, session: &Session, lines: &Shared) -> Option<Cmd> {
+    let b = setup.backend.as_ref();
+    let items: Result<Vec<(String, String)>, String> = match &cmd {
+        Cmd::Resume(None) => {
+            let q = ConversationQuery {
+                agent_id: Some(session.agent_id.clone()),
+                page: ListParams {
+                    limit: Some(10),
+                    order: Some(crate::protocol::Order::Desc),
+                    order_by: Some("last_message_at".into()),
+                    ..Default::default()
+                },
+                summary_search: None,
+            };
+            b.list_conversations(q)
+                .await
+                .map(|list| {
+                    list.into_iter()
+                        .filter(|c| c.last_message_at.is_some())
+                        .map(|c| {
+                            let cur = if c.id == session.conversation_id {
+                                " (current)"
+                            } else {
+                                ""
+                            };
+                            let label =
+                                format!("{}  {}{cur}", c.id, c.summary.clone().unwrap_or_default());
+                            (c.id, label)
+                        })
+                        .collect()
+                })
+                .map_err(|e| e.to_string())
+        }
+        Cmd::Model(None) => b
+            .list_models()
+            .await
+            .map(|m| {
+                m.into_iter()
+                    .map(|m| (m.handle.clone(), m.handle))
+                    .collect()
+            })
+            .map_err(|e| e.to_string()),
+        Cmd::Agents => b
+            .list_agents(Default::default())
+            .await
+            .map(|list| {
+                list.into_iter()
+                    .map(|a| {
+                        let cur = if a.id == session.agent_id {
+                            " (current)"
+                        } else {
+                            ""
+                        };
+                        let label = format!("{}  {}{cur}", a.id, a.name);
+                        (a.id, label)
+                    })
+                    .collect()
+            })
+            .map_err(|e| e.to_string()),
+        _ => return Some(cmd),
+    };
+    let items = match items {
+        Ok(i) => i,
+        Err(e) => {
+            println!("✗ {e}");
+            return None;
+        }
+    };
+    let picked = pick(lines, &items).await?;
+    Some(match cmd {
+        Cmd::Resume(None) => Cmd::Resume(Some(picked)),
+        Cmd::Model(None) => Cmd::Model(Some(picked)),
+        _ => Cmd::SwitchAgent(picked),
+    })
+}
+
+/// Run one turn, printing as it streams; returns the tokens in and out.
+async fn run_turn(
+    driver: &TurnDriver,
+    session: &Session,
+    work: Work,
+    opts: &crate::turn::TurnOptions,
+    cwd: &std::path::Path,
+) -> (u64, u64) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<TurnEvent>();
+    let cwd = cwd.to_path_buf();
+    let printer = tokio::spawn(async move {
+        let mut start = true;
+        let (mut i, mut o) = (0, 0);
+        while let Some(ev) = rx.recv().await {
+            if let TurnEvent::Chunk(c) = &ev
+                && let LettaMessage::Usage(u) = c.as_ref()
+            {
+                i += u.prompt_tokens;
+                o += u.completion_tokens;
+            }
+            print_event(&ev, &mut start, &cwd);
+        }
+        if !start {
+            println!();
+        }
+        (i, o)
+    });
+    let cancel = CancellationToken::new();
+    let ctrl_c = {
+        let c = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                c.cancel();
+            }
+        })
+    };
+    let r = match work {
+        Work::Text(text) => driver.run(session, &text, opts, &tx, &cancel).await,
+        Work::Pending(calls) => {
+            driver
+                .run_pending(session, &calls, opts, &tx, &cancel)
+                .await
+        }
+    };
+    ctrl_c.abort();
+    drop(tx);
+    let counts = printer.await.unwrap_or((0, 0));
+    match r {
+        Ok(r) if r.interrupted => println!("✗ Interrupted"),
+        Ok(_) => {}
+        Err(e) => println!("✗ {e}"),
+    }
+    counts
 }

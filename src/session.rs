@@ -24,9 +24,9 @@ pub enum Opened {
         session: Session,
         warnings: Vec<String>,
     },
-    Browse {
-        agent_id: String,
-    },
+    /// Show the conversation browser; `session` is where Esc leaves the user (the project's
+    /// last conversation with that agent, else its default one).
+    Browse { session: Session },
 }
 
 /// Startup failed.
@@ -102,7 +102,25 @@ pub async fn open(
     }
     let decision = startup::resolve(&input)?;
     let (agent_id, choice) = match decision.target {
-        Target::Browse { agent_id } => return Ok(Opened::Browse { agent_id }),
+        Target::Browse { agent_id } => {
+            let conversation_id = input
+                .project_session
+                .as_ref()
+                .filter(|p| {
+                    p.agent_id == agent_id
+                        && input
+                            .existing_conversations
+                            .contains_key(&p.conversation_id)
+                })
+                .map(|p| p.conversation_id.clone())
+                .unwrap_or_else(|| DEFAULT_CONVERSATION.to_string());
+            return Ok(Opened::Browse {
+                session: Session {
+                    agent_id,
+                    conversation_id,
+                },
+            });
+        }
         Target::Open {
             agent_id,
             conversation,

@@ -345,12 +345,52 @@ fn fork_then_resume_back_each_conversation_keeps_its_own_messages() {
     p.send("/frobnicate\r");
     p.wait_text("Unknown command /frobnicate — try /help");
     assert_eq!(llm.requests().len(), requests);
+    // The browser: newest activity first, the one in use marked, previews and times.
     p.send("/resume\r");
+    p.wait_text("Resume a previous conversation");
     p.wait_text("side branch");
+    p.wait_text("└ you: beta");
+    let screen = p.screen();
+    assert!(
+        screen.contains("default (the agent's default conversation) (current)"),
+        "{screen}"
+    );
+    assert!(screen.contains("Active just now · Created"), "{screen}");
+    assert!(
+        screen.find("default (the").unwrap() < screen.find("side branch").unwrap(),
+        "{screen}"
+    );
+    // Typing filters; Esc clears the search, then closes.
+    p.send("zzz");
+    p.wait_text("Nothing matches \"zzz\"");
+    p.send("\x1b");
+    p.wait_text("side branch");
+    p.send("\x1b[B\r");
+    p.wait_text(&format!("Resumed conversation \"side branch\" ({forked})"));
+    assert_eq!(sb.project_session()["conversationId"], forked.as_str());
+    p.send("delta\r");
+    p.wait_text("echo: delta");
+    let body = llm.last_body().to_string();
+    assert!(body.contains("beta") && !body.contains("gamma"), "{body}");
     wait_idle(&p);
     p.send("\x03\x03");
     assert_eq!(p.wait_exit(), 0);
-    assert!(p.transcript().contains("letta --conv default"));
+    assert!(p.transcript().contains(&format!("letta --conv {forked}")));
+
+    // `letta --resume` opens the browser; Enter continues the chosen conversation.
+    let mut p = spawn(&sb, &["--resume"], &[]);
+    p.wait_text("Resume a previous conversation");
+    p.wait_text(&format!("side branch  ({forked}) (current)"));
+    p.send("\x1b[B\r");
+    p.wait_text("Resumed conversation \"default\" (default)");
+    p.wait_text("echo: gamma");
+    p.send("epsilon\r");
+    p.wait_text("echo: epsilon");
+    let body = llm.last_body().to_string();
+    assert!(body.contains("gamma") && !body.contains("delta"), "{body}");
+    wait_idle(&p);
+    p.send("\x03\x03");
+    assert_eq!(p.wait_exit(), 0);
 }
 
 #[test]
@@ -359,7 +399,7 @@ fn two_terminals_one_agent_in_parallel_share_memory() {
     let sb = Sandbox::new(&llm.openai_url());
     let mut a = spawn(&sb, &["-m", "openai/gpt-test"], &[]);
     a.wait_text("conversation default");
-    let mut b = spawn(&sb, &["--new"], &[]);
+    let mut b = spawn(&sb, &["--new"], &[("EDITOR", "sed -i s/tabs/TABS/")]);
     b.wait_text("conversation conv-");
     let b_conv = sb.project_session()["conversationId"]
         .as_str()
@@ -386,8 +426,18 @@ fn two_terminals_one_agent_in_parallel_share_memory() {
     ]);
     a.send("/remember I prefer tabs\r");
     a.wait_text("Noted.");
+    // The memory viewer: a tab per block; `e` edits the block in $EDITOR.
     b.send("/memory\r");
+    b.wait_text("Memory (shared by all of this agent's conversations)");
+    b.send("\x1b[C");
     b.wait_text("Prefers tabs over spaces.");
+    b.send("e");
+    b.wait_text("Saved the human block");
+    b.wait_text("Prefers TABS over spaces.");
+    b.send("\x1b");
+    b.wait_for("the chat to come back", |s| {
+        s.contains("esc to interrupt") || s.contains("›")
+    });
 
     wait_idle(&a);
     a.send("\x03\x03");

@@ -13,9 +13,9 @@ use async_trait::async_trait;
 use futures_util::Stream;
 
 use crate::protocol::{
-    Agent, Block, BlockUpdate, Conversation, CreateAgent, CreateConversation, ForkParams, Health,
-    LettaMessage, ListParams, LlmModel, Run, SearchHit, SearchRequest, SendMessageRequest,
-    UpdateAgent, UpdateConversation,
+    Agent, Block, BlockUpdate, Compaction, ContextWindow, Conversation, CreateAgent,
+    CreateConversation, ForkParams, Health, LettaMessage, ListParams, LlmModel, Run, SearchHit,
+    SearchRequest, SendMessageRequest, UpdateAgent, UpdateConversation,
 };
 
 /// A stream of chunks for one run, ending after `stop_reason` and `usage_statistics`.
@@ -102,4 +102,13 @@ pub trait Backend: Send + Sync {
     async fn get_run(&self, run_id: &str) -> Result<Run>;
 
     async fn search_messages(&self, req: SearchRequest) -> Result<Vec<SearchHit>>;
+
+    /// Summarise a conversation's older messages now.
+    async fn compact(&self, conversation_id: &str, agent_id: Option<&str>) -> Result<Compaction>;
+    /// How the context window of a conversation (`None`: the agent's default) is used.
+    async fn context_window(
+        &self,
+        agent_id: &str,
+        conversation_id: Option<&str>,
+    ) -> Result<ContextWindow>;
 }

@@ -39,6 +39,9 @@ pub fn system_body(id: &str, text: &str) -> String {
     serde_json::to_string(&m).unwrap_or_default()
 }
 
+/// How a summary of compacted messages starts, as the model sees it.
+pub const SUMMARY_PREFIX: &str = "Summary of the earlier part of this conversation:";
+
 /// Turn stored in-context messages into provider messages.
 pub fn to_chat(rows: &[MessageRow]) -> Vec<ChatMessage> {
     let mut system = Vec::new();
@@ -53,7 +56,7 @@ pub fn to_chat(rows: &[MessageRow]) -> Vec<ChatMessage> {
         match m {
             LettaMessage::System(s) => system.push(ChatMessage::System(s.content.to_text())),
             LettaMessage::Summary(e) => summaries.push(ChatMessage::User(format!(
-                "Summary of the earlier part of this conversation:\n{}",
+                "{SUMMARY_PREFIX}\n{}",
                 e.extra.get("summary").and_then(Value::as_str).unwrap_or("")
             ))),
             LettaMessage::User(u) => {

@@ -137,29 +137,6 @@ impl Engine {
         self.hub.wait_idle(grace).await
     }
 
-    /// Summarise a conversation now (the `/compact` command); returns (before, after) counts.
-    pub async fn compact(
-        &self,
-        conversation_id: &str,
-        agent_id: Option<&str>,
-    ) -> Result<(u64, u64)> {
-        let (conv, agent) = self.with(|st| {
-            let c = st.resolve_conversation(conversation_id, agent_id)?;
-            let a = st.get_agent(&c.agent_id)?;
-            Ok((c, a))
-        })?;
-        let spec = self.run_spec(&conv, &agent, None, Vec::new(), "compact".into(), None)?;
-        let before = self.with(|st| st.message_counts(&conv.id))?.1;
-        context::compact(&self.store, &conv.agent_id, &conv.id, &spec, true)
-            .await
-            .map_err(|e| match e {
-                context::CompactError::Llm(e) => BackendError::Other(e.to_string()),
-                context::CompactError::Store(e) => e.into(),
-            })?;
-        let after = self.with(|st| st.message_counts(&conv.id))?.1;
-        Ok((before, after))
-    }
-
     fn run_spec(
         &self,
         conv: &ConversationRow,
@@ -505,6 +482,87 @@ impl Backend for Engine {
     async fn search_messages(&self, req: SearchRequest) -> Result<Vec<SearchHit>> {
         self.with(|st| {
             st.search_messages(req.agent_id.as_deref(), &req.query, req.limit.unwrap_or(20))
+        })
+    }
+
+    async fn compact(&self, conversation_id: &str, agent_id: Option<&str>) -> Result<Compaction> {
+        let (conv, agent) = self.with(|st| {
+            let c = st.resolve_conversation(conversation_id, agent_id)?;
+            let a = st.get_agent(&c.agent_id)?;
+            Ok((c, a))
+        })?;
+        let spec = self.run_spec(&conv, &agent, None, Vec::new(), "compact".into(), None)?;
+        let before = self.with(|st| st.message_counts(&conv.id))?.1;
+        context::compact(&self.store, &conv.agent_id, &conv.id, &spec, true)
+            .await
+            .map_err(|e| match e {
+                context::CompactError::Llm(e) => BackendError::Other(e.to_string()),
+                context::CompactError::Store(e) => e.into(),
+            })?;
+        let after = self.with(|st| st.message_counts(&conv.id))?.1;
+        Ok(Compaction {
+            summary: None,
+            num_messages_before: before,
+            num_messages_after: after,
+            extra: Default::default(),
+        })
+    }
+
+    async fn context_window(
+        &self,
+        agent_id: &str,
+        conversation_id: Option<&str>,
+    ) -> Result<ContextWindow> {
+        let (conv, agent, blocks, messages) = self.with(|st| {
+            let c = st.resolve_conversation(
+                conversation_id.unwrap_or(DEFAULT_CONVERSATION),
+                Some(agent_id),
+            )?;
+            let a = st.get_agent(&c.agent_id)?;
+            let b = st.blocks(&c.agent_id)?;
+            let m = context::build(st, &c.id)?;
+            Ok((c, a, b, m))
+        })?;
+        // Tool definitions need the provider; without one they are simply not counted.
+        let tools = self
+            .run_spec(&conv, &agent, None, Vec::new(), "context".into(), None)
+            .map(|s| {
+                s.tools
+                    .iter()
+                    .map(|t| {
+                        (t.name.len() + t.description.len() + t.parameters.to_string().len()) as u64
+                            / 4
+                    })
+                    .sum::<u64>()
+            })
+            .unwrap_or(0);
+        let max = agent.context_window.unwrap_or(DEFAULT_CONTEXT_WINDOW);
+        let memory: u64 = blocks
+            .iter()
+            .map(|b| (b.label.len() + b.value.len()) as u64 / 4 + 8)
+            .sum();
+        let (mut system, mut summary, mut msgs) = (0, 0, 0);
+        for m in &messages {
+            let t = context::estimate_tokens(std::slice::from_ref(m));
+            match m {
+                crate::llm::ChatMessage::System(_) => system += t,
+                crate::llm::ChatMessage::User(u) if u.starts_with(context::SUMMARY_PREFIX) => {
+                    summary += t
+                }
+                _ => msgs += t,
+            }
+        }
+        let system = system.saturating_sub(memory);
+        Ok(ContextWindow {
+            context_window_size_max: max,
+            context_window_size_current: system + memory + tools + summary + msgs,
+            num_tokens_system: system,
+            num_tokens_core_memory: memory,
+            num_tokens_functions_definitions: tools,
+            num_tokens_summary_memory: summary,
+            num_tokens_messages: msgs,
+            num_messages: messages.len() as u64,
+            extra: Default::default(),
         })
     }
 }

@@ -19,7 +19,8 @@ pub use message::{
     ToolCallDelta, ToolCallMessage, ToolReturnMessage, UsageStatistics,
 };
 pub use objects::{
-    Agent, ApiErrorBody, Block, Conversation, Health, LlmModel, MemoryView, Run, SearchHit,
+    Agent, ApiErrorBody, Block, Compaction, ContextWindow, Conversation, Health, LlmModel,
+    MemoryView, Run, SearchHit,
 };
 pub use params::{ListParams, Order};
 pub use request::{

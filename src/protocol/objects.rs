@@ -211,3 +211,39 @@ impl ApiErrorBody {
         }
     }
 }
+
+/// The answer of `POST /v1/conversations/{id}/compact`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Compaction {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub num_messages_before: u64,
+    #[serde(default)]
+    pub num_messages_after: u64,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `GET /v1/agents/{id}/context`: where the context window goes, in tokens.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContextWindow {
+    #[serde(default)]
+    pub context_window_size_max: u64,
+    #[serde(default)]
+    pub context_window_size_current: u64,
+    #[serde(default)]
+    pub num_tokens_system: u64,
+    #[serde(default)]
+    pub num_tokens_core_memory: u64,
+    #[serde(default)]
+    pub num_tokens_functions_definitions: u64,
+    #[serde(default)]
+    pub num_tokens_summary_memory: u64,
+    #[serde(default)]
+    pub num_tokens_messages: u64,
+    #[serde(default)]
+    pub num_messages: u64,
+    #[serde(flatten)]
+    pub extra: Extra,
+}

@@ -406,4 +406,36 @@ impl Backend for RemoteClient {
         self.call(Method::POST, "/v1/messages/search", &[], Some(&json!(req)))
             .await
     }
+
+    async fn compact(&self, conversation_id: &str, agent_id: Option<&str>) -> Result<Compaction> {
+        let body = match agent_id {
+            Some(a) => json!({ "agent_id": a }),
+            None => json!({}),
+        };
+        self.call(
+            Method::POST,
+            &format!("/v1/conversations/{conversation_id}/compact"),
+            &[],
+            Some(&body),
+        )
+        .await
+    }
+
+    async fn context_window(
+        &self,
+        agent_id: &str,
+        conversation_id: Option<&str>,
+    ) -> Result<ContextWindow> {
+        let q: Vec<(&str, String)> = conversation_id
+            .map(|c| ("conversation_id", c.to_string()))
+            .into_iter()
+            .collect();
+        self.call(
+            Method::GET,
+            &format!("/v1/agents/{agent_id}/context"),
+            &q,
+            None,
+        )
+        .await
+    }
 }

@@ -375,10 +375,36 @@ async fn compact(
     State(s): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<ListQuery>,
-) -> ApiResult<Json<Value>> {
-    let (before, after) = s.engine.compact(&id, q.agent_id.as_deref()).await?;
+    raw: String,
+) -> ApiResult<Json<Compaction>> {
+    // Letta takes `agent_id` in the body; the query is accepted too.
+    let body: Value = if raw.trim().is_empty() {
+        json!({})
+    } else {
+        serde_json::from_str(&raw).map_err(bad_json)?
+    };
+    let agent = body
+        .get("agent_id")
+        .and_then(Value::as_str)
+        .map(String::from)
+        .or(q.agent_id);
+    Ok(Json(s.engine.compact(&id, agent.as_deref()).await?))
+}
+
+#[derive(serde::Deserialize)]
+struct ContextQuery {
+    conversation_id: Option<String>,
+}
+
+async fn context_window(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<ContextQuery>,
+) -> ApiResult<Json<ContextWindow>> {
     Ok(Json(
-        json!({"num_messages_before": before, "num_messages_after": after}),
+        s.engine
+            .context_window(&id, q.conversation_id.as_deref())
+            .await?,
     ))
 }
 
@@ -408,6 +434,7 @@ pub fn routes() -> Router<AppState> {
         get(get_agent).patch(update_agent).delete(delete_agent),
     );
     let r = both(r, "/v1/agents/{id}/core-memory/blocks", get(list_blocks));
+    let r = both(r, "/v1/agents/{id}/context", get(context_window));
     let r = both(
         r,
         "/v1/agents/{id}/core-memory/blocks/{label}",

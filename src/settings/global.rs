@@ -49,6 +49,22 @@ pub struct GlobalSettings {
     /// Permission rules (`allow`, `deny`, `ask`, `defaultMode`, `additionalDirectories`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Value>,
+    /// Per-agent preferences (pins), in Letta Code's format.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<AgentPrefs>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// One agent's entry in `agents`. `baseUrl` says which server it lives on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AgentPrefs {
+    #[serde(rename = "agentId", default)]
+    pub agent_id: String,
+    #[serde(rename = "baseUrl", default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<bool>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -62,6 +78,32 @@ impl GlobalSettings {
     /// Save atomically. Always 0600: this file may hold API keys.
     pub fn save(&self, path: &Path) -> Result<(), SettingsError> {
         save_json(path, self, Some(0o600))
+    }
+
+    /// Pinned agent ids on the server at `location` (`local` for the embedded engine).
+    pub fn pinned_agents(&self, location: &str) -> Vec<String> {
+        self.agents
+            .iter()
+            .filter(|a| a.pinned == Some(true) && a.base_url.as_deref() == Some(location))
+            .map(|a| a.agent_id.clone())
+            .collect()
+    }
+
+    /// Pin or unpin an agent; other preferences of the entry are kept.
+    pub fn set_pinned(&mut self, location: &str, agent_id: &str, pinned: bool) {
+        let entry = self
+            .agents
+            .iter_mut()
+            .find(|a| a.agent_id == agent_id && a.base_url.as_deref() == Some(location));
+        match entry {
+            Some(e) => e.pinned = Some(pinned),
+            None => self.agents.push(AgentPrefs {
+                agent_id: agent_id.to_string(),
+                base_url: Some(location.to_string()),
+                pinned: Some(pinned),
+                extra: Default::default(),
+            }),
+        }
     }
 
     /// The Letta API key from settings (`env.LETTA_API_KEY`), if any.

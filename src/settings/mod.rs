@@ -9,7 +9,7 @@ mod global;
 mod project;
 
 pub use file::{SettingsError, load_json, save_json};
-pub use global::{GlobalSettings, ProviderConfig};
+pub use global::{AgentPrefs, GlobalSettings, ProviderConfig};
 pub use project::{ProjectSettings, project_local_file, project_shared_file};
 
 use serde::{Deserialize, Serialize};

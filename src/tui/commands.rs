@@ -31,6 +31,12 @@ pub enum Cmd {
     Search(String),
     Permissions,
     Memory,
+    Agents,
+    SwitchAgent(String),
+    /// A new agent (same model as the current one), switched to.
+    NewAgent,
+    Compact,
+    Context,
 }
 
 /// What a typed `/…` line is.
@@ -65,6 +71,9 @@ pub fn parse(line: &str) -> Result<Parsed, String> {
         "model" => Parsed::Backend(Cmd::Model(arg)),
         "permissions" => Parsed::Backend(Cmd::Permissions),
         "memory" => Parsed::Backend(Cmd::Memory),
+        "agents" => Parsed::Backend(Cmd::Agents),
+        "compact" => Parsed::Backend(Cmd::Compact),
+        "context" => Parsed::Backend(Cmd::Context),
         "search" => match arg {
             Some(q) => Parsed::Backend(Cmd::Search(q)),
             None => return Err("/search needs a query: /search QUERY".into()),
@@ -95,6 +104,10 @@ pub enum Outcome {
     Switch {
         session: Session,
         lines: Vec<Line<'static>>,
+        /// Calls it was left waiting on (a crash): offered again.
+        pending: Vec<crate::turn::ToolCallInfo>,
+        /// The agent changed: its name and model, for the status line.
+        agent: Option<(String, Option<String>)>,
     },
 }
 
@@ -105,14 +118,15 @@ fn title(summary: Option<&str>, id: &str) -> String {
         .to_string()
 }
 
-/// The last [`RECENT`] messages of a conversation, rendered like live ones.
+/// The last [`RECENT`] messages of a conversation, rendered like live ones, and the calls it
+/// waits on.
 pub async fn transcript(
     backend: &dyn Backend,
     s: &Session,
     cwd: &std::path::Path,
     width: usize,
     light: bool,
-) -> Result<Vec<Line<'static>>, String> {
+) -> Result<(Vec<Line<'static>>, Vec<crate::turn::ToolCallInfo>), String> {
     let agent = (s.conversation_id == DEFAULT_CONVERSATION).then_some(s.agent_id.as_str());
     let mut page = ListParams::latest(RECENT);
     page.order = Some(Order::Desc);
@@ -120,6 +134,7 @@ pub async fn transcript(
         .list_messages(&s.conversation_id, agent, page)
         .await
         .map_err(|e| e.to_string())?;
+    let pending = crate::turn::unanswered(&msgs);
     msgs.reverse();
     let mut out = Vec::new();
     for m in msgs {
@@ -162,7 +177,18 @@ pub async fn transcript(
             _ => {}
         }
     }
-    Ok(out)
+    Ok((out, pending))
+}
+
+/// Calls a conversation was left waiting on (the process answering them went away).
+pub async fn pending_calls(backend: &dyn Backend, s: &Session) -> Vec<crate::turn::ToolCallInfo> {
+    let agent = (s.conversation_id == DEFAULT_CONVERSATION).then_some(s.agent_id.as_str());
+    let mut page = ListParams::latest(RECENT);
+    page.order = Some(Order::Desc);
+    match backend.list_messages(&s.conversation_id, agent, page).await {
+        Ok(msgs) => crate::turn::unanswered(&msgs),
+        Err(_) => Vec::new(),
+    }
 }
 
 async fn switch(
@@ -174,14 +200,23 @@ async fn switch(
     light: bool,
 ) -> Outcome {
     let mut lines = cells::info(&note, width);
+    let mut pending = Vec::new();
     match transcript(backend, &session, cwd, width, light).await {
-        Ok(t) => lines.extend(t),
+        Ok((t, p)) => {
+            lines.extend(t);
+            pending = p;
+        }
         Err(e) => lines.extend(cells::error(
             &format!("could not load its messages: {e}"),
             width,
         )),
     }
-    Outcome::Switch { session, lines }
+    Outcome::Switch {
+        session,
+        lines,
+        pending,
+        agent: None,
+    }
 }
 
 /// The context a command runs in.
@@ -231,7 +266,12 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
                     ),
                     width,
                 );
-                Outcome::Switch { session: s, lines }
+                Outcome::Switch {
+                    session: s,
+                    lines,
+                    pending: Vec::new(),
+                    agent: None,
+                }
             }
             Err(e) => err(e.to_string()),
         },
@@ -240,6 +280,8 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
             .await
         {
             Ok(c) => Outcome::Switch {
+                pending: Vec::new(),
+                agent: None,
                 lines: cells::info(
                     &format!(
                         "Started a fresh conversation ({}); the old one stays in /resume",
@@ -475,6 +517,83 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
             }
             Err(e) => err(e.to_string()),
         },
+        Cmd::Agents => match b.list_agents(Default::default()).await {
+            Ok(list) => {
+                let mut t = String::from("Agents (/agents in the chat view switches):\n");
+                for a in list {
+                    let cur = if a.id == session.agent_id {
+                        " (current)"
+                    } else {
+                        ""
+                    };
+                    t.push_str(&format!("  {}  {}{cur}\n", a.id, a.name));
+                }
+                info(t.trim_end().to_string())
+            }
+            Err(e) => err(e.to_string()),
+        },
+        Cmd::SwitchAgent(id) => match b.get_agent(&id).await {
+            Ok(a) => {
+                let s = Session {
+                    agent_id: a.id.clone(),
+                    conversation_id: DEFAULT_CONVERSATION.into(),
+                };
+                let note = format!("Switched to agent \"{}\" ({})", a.name, a.id);
+                let mut out = switch(b, s, note, &cwd, width, light).await;
+                if let Outcome::Switch { agent, .. } = &mut out {
+                    *agent = Some((format!("{} ({})", a.name, a.id), a.model.clone()));
+                }
+                out
+            }
+            Err(e) => err(e.to_string()),
+        },
+        Cmd::NewAgent => {
+            let model = b
+                .get_agent(&session.agent_id)
+                .await
+                .ok()
+                .and_then(|a| a.model);
+            match b.create_agent(crate::app::new_agent_request(model)).await {
+                Ok(a) => Outcome::Switch {
+                    lines: cells::info(
+                        &format!("Created agent \"{}\" ({}) and switched to it", a.name, a.id),
+                        width,
+                    ),
+                    session: Session {
+                        agent_id: a.id.clone(),
+                        conversation_id: DEFAULT_CONVERSATION.into(),
+                    },
+                    pending: Vec::new(),
+                    agent: Some((format!("{} ({})", a.name, a.id), a.model.clone())),
+                },
+                Err(e) => err(e.to_string()),
+            }
+        }
+        Cmd::Compact => {
+            let agent = (session.conversation_id == DEFAULT_CONVERSATION)
+                .then_some(session.agent_id.as_str());
+            match b.compact(&session.conversation_id, agent).await {
+                Ok(c) => {
+                    let mut t = format!(
+                        "Compacted this conversation: {} messages in context before, {} after",
+                        c.num_messages_before, c.num_messages_after
+                    );
+                    if let Some(s) = c.summary.filter(|s| !s.trim().is_empty()) {
+                        t.push_str(&format!("\nSummary: {}", cells::fit(&s, 400)));
+                    }
+                    info(t)
+                }
+                Err(e) => err(format!("compaction failed: {e}")),
+            }
+        }
+        Cmd::Context => {
+            let conv = (session.conversation_id != DEFAULT_CONVERSATION)
+                .then_some(session.conversation_id.as_str());
+            match b.context_window(&session.agent_id, conv).await {
+                Ok(c) => Outcome::Lines(context_lines(&c, width)),
+                Err(e) => err(format!("could not read the context window: {e}")),
+            }
+        }
         Cmd::Permissions => {
             let Ok(c) = checker.lock() else {
                 return err("the permission rules are unavailable".into());
@@ -490,7 +609,8 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
     }
 }
 
-async fn current_model(b: &dyn Backend, s: &Session) -> Option<String> {
+/// The model a session's turns use: the conversation's, else the agent's.
+pub async fn current_model(b: &dyn Backend, s: &Session) -> Option<String> {
     if s.conversation_id != DEFAULT_CONVERSATION
         && let Ok(c) = b.get_conversation(&s.conversation_id).await
         && c.model.is_some()
@@ -498,6 +618,57 @@ async fn current_model(b: &dyn Backend, s: &Session) -> Option<String> {
         return c.model;
     }
     b.get_agent(&s.agent_id).await.ok().and_then(|a| a.model)
+}
+
+/// The context window as a bar: system, memory, tools, summary and messages, then free space.
+pub fn context_lines(c: &crate::protocol::ContextWindow, width: usize) -> Vec<Line<'static>> {
+    use ratatui::style::{Color, Style};
+    use ratatui::text::Span;
+    let parts = [
+        ("system", c.num_tokens_system, Color::Blue),
+        ("memory", c.num_tokens_core_memory, Color::Magenta),
+        ("tools", c.num_tokens_functions_definitions, Color::Yellow),
+        ("summary", c.num_tokens_summary_memory, Color::Cyan),
+        ("messages", c.num_tokens_messages, Color::Green),
+    ];
+    let used: u64 = parts
+        .iter()
+        .map(|p| p.1)
+        .sum::<u64>()
+        .max(c.context_window_size_current);
+    let max = c.context_window_size_max.max(used).max(1);
+    let bar_w = width.saturating_sub(2).clamp(10, 60);
+    let mut spans = vec![Span::raw("  ")];
+    let mut drawn = 0;
+    for (_, n, color) in parts {
+        let cols = ((n as f64 / max as f64) * bar_w as f64).round() as usize;
+        let cols = if n > 0 { cols.max(1) } else { 0 }.min(bar_w - drawn);
+        drawn += cols;
+        spans.push(Span::styled("█".repeat(cols), Style::default().fg(color)));
+    }
+    spans.push(Span::styled(
+        "░".repeat(bar_w - drawn),
+        Style::default().add_modifier(ratatui::style::Modifier::DIM),
+    ));
+    let pct = used as f64 * 100.0 / max as f64;
+    let mut out = vec![
+        Line::from(format!(
+            "Context window: {used} of {max} tokens ({pct:.1}%)"
+        )),
+        Line::from(spans),
+    ];
+    for (name, n, color) in parts {
+        out.push(Line::from(vec![
+            Span::styled("  █ ", Style::default().fg(color)),
+            Span::raw(format!("{name:<9}{n:>8} tokens")),
+        ]));
+    }
+    out.push(Line::from(format!(
+        "  {} messages in context",
+        c.num_messages
+    )));
+    out.push(Line::default());
+    out
 }
 
 #[cfg(test)]

@@ -6,11 +6,24 @@
 //! unread after a resize until the next key; a blocking `event::read` in a thread has no
 //! wake-up of its own to miss.
 
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
 use crossterm::event::Event;
 use tokio::sync::mpsc;
 
+/// Whether the reader must leave the terminal alone (an editor has it), and whether it does.
+#[derive(Default)]
+struct Gate {
+    state: Mutex<(bool, bool)>,
+    changed: Condvar,
+}
+
 /// The input events of the terminal, for as long as letta runs.
-pub struct Input(mpsc::UnboundedReceiver<std::io::Result<Event>>);
+pub struct Input {
+    rx: mpsc::UnboundedReceiver<std::io::Result<Event>>,
+    gate: Arc<Gate>,
+}
 
 impl Input {
     /// Start reading. Only one reader may exist, and the cursor position must have been asked
@@ -18,10 +31,34 @@ impl Input {
     pub fn start() -> Self {
         // Set crossterm's event source up now (it watches SIGWINCH from then on): a resize
         // between the first frame and the thread's first read would otherwise be missed.
-        let _ = crossterm::event::poll(std::time::Duration::ZERO);
+        let _ = crossterm::event::poll(Duration::ZERO);
         let (tx, rx) = mpsc::unbounded_channel();
+        let gate = Arc::new(Gate::default());
+        let g = gate.clone();
         std::thread::spawn(move || {
             loop {
+                if let Ok(mut st) = g.state.lock()
+                    && st.0
+                {
+                    st.1 = true;
+                    g.changed.notify_all();
+                    while st.0 {
+                        st = match g.changed.wait(st) {
+                            Ok(s) => s,
+                            Err(_) => return,
+                        };
+                    }
+                    st.1 = false;
+                }
+                // A bounded wait, so a pause is noticed without a key.
+                match crossterm::event::poll(Duration::from_millis(100)) {
+                    Ok(false) => continue,
+                    Ok(true) => {}
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        break;
+                    }
+                }
                 let ev = crossterm::event::read();
                 let failed = ev.is_err();
                 if tx.send(ev).is_err() || failed {
@@ -29,11 +66,34 @@ impl Input {
                 }
             }
         });
-        Self(rx)
+        Self { rx, gate }
     }
 
     /// The next event; `None` when input has ended.
     pub async fn next(&mut self) -> Option<std::io::Result<Event>> {
-        self.0.recv().await
+        self.rx.recv().await
+    }
+
+    /// Stop reading the terminal (a child such as an editor needs it); returns once the
+    /// reader has let go.
+    pub fn pause(&self) {
+        let Ok(mut st) = self.gate.state.lock() else {
+            return;
+        };
+        st.0 = true;
+        while !st.1 {
+            match self.gate.changed.wait_timeout(st, Duration::from_secs(1)) {
+                Ok((s, t)) if !t.timed_out() => st = s,
+                _ => return,
+            }
+        }
+    }
+
+    /// Read the terminal again.
+    pub fn resume(&self) {
+        if let Ok(mut st) = self.gate.state.lock() {
+            st.0 = false;
+        }
+        self.gate.changed.notify_all();
     }
 }

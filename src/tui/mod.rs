@@ -13,6 +13,7 @@ pub mod highlight;
 pub mod history;
 pub mod input;
 pub mod markdown;
+pub mod overlay;
 pub mod popup;
 pub mod stream;
 pub mod term;
@@ -47,6 +48,17 @@ use crate::turn::{
 use cells::BannerInfo;
 use view::{Action, ChatView};
 
+/// The pause in typing after which a search goes to the backend.
+const SEARCH_PAUSE: Duration = Duration::from_millis(250);
+
+/// The fetch context for the session in use (a switch changes it).
+fn env_for(base: &overlay::Env, session: &Session) -> overlay::Env {
+    overlay::Env {
+        session: session.clone(),
+        ..base.clone()
+    }
+}
+
 /// Frames are drawn at most this often.
 const FRAME: Duration = Duration::from_millis(16);
 
@@ -61,6 +73,10 @@ pub struct ChatSetup {
     pub data_dir: PathBuf,
     /// Where a switch to another conversation is remembered.
     pub store: crate::session::SessionStore,
+    /// The global settings file (agent pins).
+    pub settings_file: PathBuf,
+    /// Open the conversation browser first (`letta --resume`).
+    pub browse: bool,
 }
 
 /// What the exit summary prints.
@@ -100,6 +116,104 @@ enum AppEvent {
     BashDone(Vec<Line<'static>>),
     CommandDone(commands::Outcome),
     Files(Arc<Vec<String>>),
+    Overlay(overlay::Data),
+    /// Calls a conversation was left waiting on, found at start.
+    Pending(Session, Vec<ToolCallInfo>),
+}
+
+/// What a turn starts from.
+enum Work {
+    Text(String),
+    Pending(Vec<ToolCallInfo>),
+}
+
+/// An overlay on the alternate screen, with its own full-screen terminal.
+struct Shown {
+    overlay: overlay::Overlay,
+    term: Terminal<ratatui::backend::CrosstermBackend<std::io::Stdout>>,
+}
+
+impl Shown {
+    fn open(what: overlay::Open, session: &Session) -> std::io::Result<(Self, Vec<overlay::Req>)> {
+        let (overlay, reqs) = overlay::Overlay::open(what, session);
+        term::enter_alternate()?;
+        let term = Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))?;
+        Ok((Self { overlay, term }, reqs))
+    }
+
+    fn draw(&mut self, no_color: bool) -> std::io::Result<()> {
+        let o = &mut self.overlay;
+        self.term.draw(|f| {
+            o.draw(f);
+            if no_color {
+                strip_colors(f.buffer_mut());
+            }
+        })?;
+        Ok(())
+    }
+}
+
+/// Back to the chat: its live area is drawn afresh.
+fn close_overlay<B: Backend>(shown: &mut Option<Shown>, inline: &mut Terminal<B>) {
+    if shown.take().is_some() {
+        term::leave_alternate();
+        let _ = inline.clear();
+    }
+}
+
+/// Open a block in `$VISUAL`/`$EDITOR` (vi otherwise) and save what comes back, within the
+/// block's limit. Text that cannot be saved stays in the file, whose path the error names.
+async fn edit_block(
+    backend: &dyn crate::backend::Backend,
+    agent_id: &str,
+    dir: &std::path::Path,
+    label: &str,
+    value: &str,
+    limit: Option<u64>,
+) -> Result<String, String> {
+    let safe: String = label
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let path = dir.join(format!("memory-{safe}.md"));
+    crate::fsutil::write_atomic(&path, value.as_bytes(), Some(0o600))
+        .map_err(|e| format!("could not write {}: {e}", path.display()))?;
+    let editor = ["VISUAL", "EDITOR"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "vi".into());
+    let status = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("sh")
+        .arg(&path)
+        .status()
+        .await
+        .map_err(|e| format!("could not start the editor ({editor}): {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "the editor ({editor}) exited with {status}; the {label} block was not changed"
+        ));
+    }
+    let mut new = std::fs::read_to_string(&path)
+        .map_err(|e| format!("could not read {} back: {e}", path.display()))?;
+    // Editors end files with a newline the block did not have.
+    if !value.ends_with('\n') && new.ends_with('\n') {
+        new.pop();
+    }
+    if new == value {
+        let _ = std::fs::remove_file(&path);
+        return Ok(format!("No changes to the {label} block"));
+    }
+    let n = new.chars().count();
+    match overlay::save_block(backend, agent_id, label, new, limit).await {
+        Ok(()) => {
+            let _ = std::fs::remove_file(&path);
+            let of = limit.map(|l| format!(" of {l}")).unwrap_or_default();
+            Ok(format!("Saved the {label} block ({n}{of} characters)"))
+        }
+        Err(e) => Err(format!("{e}; your text is kept in {}", path.display())),
+    }
 }
 
 /// Approval questions go to the UI loop, which answers through a oneshot.
@@ -280,12 +394,49 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
     let mut deferred: Vec<commands::Cmd> = Vec::new();
     let mut urgent = false;
 
-    let start_turn = |text: String,
+    let mut shown: Option<Shown> = None;
+    let mut debounce: Option<tokio::task::JoinHandle<()>> = None;
+    let env = overlay::Env {
+        backend: setup.backend.clone(),
+        session: session.clone(),
+        settings_file: setup.settings_file.clone(),
+    };
+    let fetch = |env: &overlay::Env, f: overlay::Fetch, delay: Option<Duration>| {
+        let (env, tx) = (env.clone(), app_tx.clone());
+        tokio::spawn(async move {
+            if let Some(d) = delay {
+                tokio::time::sleep(d).await;
+            }
+            let _ = tx.send(AppEvent::Overlay(overlay::fetch(&env, f).await));
+        })
+    };
+    if setup.browse {
+        let (s, reqs) = Shown::open(overlay::Open::Resume, &session)?;
+        shown = Some(s);
+        for r in reqs {
+            if let overlay::Req::Fetch(f) = r {
+                fetch(&env, f, None);
+            }
+        }
+    } else {
+        let (b, s, tx) = (setup.backend.clone(), session.clone(), app_tx.clone());
+        tokio::spawn(async move {
+            let calls = commands::pending_calls(b.as_ref(), &s).await;
+            if !calls.is_empty() {
+                let _ = tx.send(AppEvent::Pending(s, calls));
+            }
+        });
+    }
+
+    let start_turn = |work: Work,
                       session: &crate::session::Session,
                       opts: &TurnOptions,
                       view: &mut ChatView,
                       cancel: &mut Option<CancellationToken>| {
-        view.begin_turn(&text);
+        match &work {
+            Work::Text(text) => view.begin_turn(text),
+            Work::Pending(_) => view.begin_pending(),
+        }
         let token = CancellationToken::new();
         *cancel = Some(token.clone());
         let (driver, session, opts, tx, ttx) = (
@@ -296,7 +447,14 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
             turn_tx.clone(),
         );
         tokio::spawn(async move {
-            let r = driver.run(&session, &text, &opts, &ttx, &token).await;
+            let r = match work {
+                Work::Text(text) => driver.run(&session, &text, &opts, &ttx, &token).await,
+                Work::Pending(calls) => {
+                    driver
+                        .run_pending(&session, &calls, &opts, &ttx, &token)
+                        .await
+                }
+            };
             let _ = tx.send(AppEvent::TurnDone(r.map_err(|e| e.to_string())));
         })
     };
@@ -309,7 +467,10 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
                 std::io::stdout(),
                 crossterm::terminal::BeginSynchronizedUpdate
             )?;
-            let r = draw(&mut terminal, &mut view, no_color);
+            let r = match &mut shown {
+                Some(s) => s.draw(no_color),
+                None => draw(&mut terminal, &mut view, no_color),
+            };
             crossterm::execute!(
                 std::io::stdout(),
                 crossterm::terminal::EndSynchronizedUpdate
@@ -319,6 +480,13 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
             }
             dirty = false;
             last_draw = Instant::now();
+            if let Some(s) = &mut shown {
+                for r in s.overlay.wants() {
+                    if let overlay::Req::Fetch(f) = r {
+                        fetch(&env_for(&env, &session), f, None);
+                    }
+                }
+            }
             if first_frame {
                 first_frame = false;
                 if std::env::var_os("LETTA_TEST_PANIC").is_some() {
@@ -335,10 +503,18 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
             Duration::from_secs(3600)
         };
         let mut actions = Vec::new();
+        let mut reqs = Vec::new();
         tokio::select! {
             ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => { actions = view.key(k); dirty = true; urgent = true; }
-                Some(Ok(Event::Paste(s))) => { view.paste(&s); dirty = true; urgent = true; }
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
+                    match &mut shown {
+                        Some(s) => reqs = s.overlay.key(k),
+                        None => actions = view.key(k),
+                    }
+                    dirty = true;
+                    urgent = true;
+                }
+                Some(Ok(Event::Paste(s))) if shown.is_none() => { view.paste(&s); dirty = true; urgent = true; }
                 Some(Ok(Event::Resize(c, r))) => {
                     last_size = (c, r);
                     view.width = c;
@@ -368,7 +544,7 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
                         cancel = None;
                         turn_task = None;
                         if let Some(next) = view.end_turn(r) {
-                            turn_task = Some(start_turn(next, &session, &opts, &mut view, &mut cancel));
+                            turn_task = Some(start_turn(Work::Text(next), &session, &opts, &mut view, &mut cancel));
                         } else {
                             for cmd in std::mem::take(&mut deferred) {
                                 spawn_command(cmd, &setup, &session, &view, &app_tx);
@@ -384,12 +560,29 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
                         opts.override_model = None;
                         view.push_lines(lines);
                     }
-                    AppEvent::CommandDone(commands::Outcome::Switch { session: next, lines }) => {
+                    AppEvent::CommandDone(commands::Outcome::Switch { session: next, lines, pending, agent }) => {
                         if let Err(e) = setup.store.persist(&next) {
                             log(&setup.data_dir, &format!("remembering the session failed: {e}"));
                         }
                         session = next;
+                        if let Some((name, model)) = agent {
+                            opts.override_model = None;
+                            view.set_agent(Some(name), model);
+                        }
                         view.push_lines(lines);
+                        if !pending.is_empty() && !view.is_busy() {
+                            turn_task = Some(start_turn(Work::Pending(pending), &session, &opts, &mut view, &mut cancel));
+                        }
+                    }
+                    AppEvent::Pending(s, calls) => {
+                        if s == session && !view.is_busy() {
+                            turn_task = Some(start_turn(Work::Pending(calls), &session, &opts, &mut view, &mut cancel));
+                        }
+                    }
+                    AppEvent::Overlay(d) => {
+                        if let Some(s) = &mut shown {
+                            reqs = s.overlay.apply(d);
+                        }
                     }
                     AppEvent::Files(f) => view.set_files(f),
                 }
@@ -406,11 +599,75 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
             _ = sighup.recv() => actions.push(Action::Exit),
             _ = tokio::time::sleep(wait) => { dirty = true; }
         }
+        for r in reqs {
+            match r {
+                overlay::Req::Close => close_overlay(&mut shown, &mut terminal),
+                overlay::Req::Fetch(f) => {
+                    fetch(&env_for(&env, &session), f, None);
+                }
+                overlay::Req::FetchLater(f) => {
+                    if let Some(d) = debounce.take() {
+                        d.abort();
+                    }
+                    debounce = Some(fetch(&env_for(&env, &session), f, Some(SEARCH_PAUSE)));
+                }
+                overlay::Req::Run(cmd) => {
+                    close_overlay(&mut shown, &mut terminal);
+                    actions.push(Action::Command(cmd));
+                }
+                overlay::Req::Edit {
+                    label,
+                    value,
+                    limit,
+                } => {
+                    term::leave_alternate();
+                    term::restore();
+                    events.pause();
+                    let r = edit_block(
+                        setup.backend.as_ref(),
+                        &session.agent_id,
+                        &setup.data_dir,
+                        &label,
+                        &value,
+                        limit,
+                    )
+                    .await;
+                    events.resume();
+                    term::enable()?;
+                    term::enter_alternate()?;
+                    if let Some(s) = &mut shown {
+                        let _ = s.term.clear();
+                        s.overlay.notify(match r {
+                            Ok(m) => m,
+                            Err(e) => format!("✗ {e}"),
+                        });
+                        fetch(&env_for(&env, &session), overlay::Fetch::Blocks, None);
+                    }
+                }
+            }
+            dirty = true;
+            urgent = true;
+        }
         let mut exit = false;
         for a in actions {
             match a {
                 Action::Send(text) => {
-                    turn_task = Some(start_turn(text, &session, &opts, &mut view, &mut cancel))
+                    turn_task = Some(start_turn(
+                        Work::Text(text),
+                        &session,
+                        &opts,
+                        &mut view,
+                        &mut cancel,
+                    ))
+                }
+                Action::Open(what) => {
+                    let (s, reqs) = Shown::open(what, &session)?;
+                    shown = Some(s);
+                    for r in reqs {
+                        if let overlay::Req::Fetch(f) = r {
+                            fetch(&env_for(&env, &session), f, None);
+                        }
+                    }
                 }
                 Action::Bash(cmd) => {
                     let (tx, cwd, w) = (app_tx.clone(), setup.cwd.clone(), view.width as usize);
@@ -467,6 +724,7 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
             }
         }
         if exit {
+            close_overlay(&mut shown, &mut terminal);
             break;
         }
     }

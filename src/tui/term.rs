@@ -11,6 +11,21 @@ use crossterm::event::{
 use crossterm::terminal;
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
+static ALTERNATE: AtomicBool = AtomicBool::new(false);
+
+/// Switch to the alternate screen (for a full-screen viewer); the chat stays underneath.
+pub fn enter_alternate() -> std::io::Result<()> {
+    crossterm::execute!(std::io::stdout(), terminal::EnterAlternateScreen)?;
+    ALTERNATE.store(true, Ordering::SeqCst);
+    Ok(())
+}
+
+/// Back to the chat's screen, if a viewer had the alternate one.
+pub fn leave_alternate() {
+    if ALTERNATE.swap(false, Ordering::SeqCst) {
+        let _ = crossterm::execute!(std::io::stdout(), terminal::LeaveAlternateScreen);
+    }
+}
 
 /// Raw mode, bracketed paste and key disambiguation (so Shift+Enter is seen where the
 /// terminal can tell it apart).
@@ -28,6 +43,7 @@ pub fn enable() -> std::io::Result<()> {
 
 /// Put the terminal back as it was. Safe to call any number of times, from anywhere.
 pub fn restore() {
+    leave_alternate();
     if !ACTIVE.swap(false, Ordering::SeqCst) {
         return;
     }

@@ -34,6 +34,8 @@ pub enum Action {
     Remember(String),
     /// A command that needs the backend.
     Command(super::commands::Cmd),
+    /// Open a full-screen viewer.
+    Open(super::overlay::Open),
 }
 
 /// The last collapsed item, for Ctrl+O.
@@ -145,6 +147,27 @@ impl ChatView {
     pub fn push_lines(&mut self, lines: Vec<Line<'static>>) {
         self.flush_streams();
         self.out.extend(lines);
+    }
+
+    /// The agent or model in use changed (a switch, /model).
+    pub fn set_agent(&mut self, agent: Option<String>, model: Option<String>) {
+        if let Some(a) = agent {
+            self.agent = a;
+        }
+        if let Some(m) = model {
+            self.model = m;
+        }
+    }
+
+    /// A turn that answers calls left waiting starts (no user message).
+    pub fn begin_pending(&mut self) {
+        let w = self.w();
+        self.out.extend(cells::info(
+            "This conversation was waiting for an answer:",
+            w,
+        ));
+        self.busy_since = Some(Instant::now());
+        self.errors_this_turn = 0;
     }
 
     /// A turn for `text` starts.
@@ -444,7 +467,8 @@ impl ChatView {
     }
 
     fn command(&mut self, line: &str) -> Vec<Action> {
-        use super::commands::{Parsed, parse};
+        use super::commands::{Cmd, Parsed, parse};
+        use super::overlay::Open;
         let w = self.w();
         match parse(line) {
             Ok(Parsed::Local("exit")) => return vec![Action::Exit],
@@ -455,17 +479,15 @@ impl ChatView {
                 );
                 self.push_lines(cells::info(&text, w));
             }
-            Ok(Parsed::Local(_)) => {
-                let mut text = String::from("Commands:\n");
-                for (n, d) in popup::COMMANDS {
-                    text.push_str(&format!("  /{n:<12} {d}\n"));
-                }
-                text.push_str("Keys: enter sends · shift+enter, alt+enter or ctrl+j for a newline · ! runs a shell command · @ completes a path\n");
-                text.push_str("      esc interrupts · shift+tab cycles the permission mode · ctrl+o expands the last result · ctrl+c twice exits");
-                self.push_lines(cells::info(&text, w));
-            }
+            Ok(Parsed::Local(_)) => return vec![Action::Open(Open::Help)],
             Ok(Parsed::Send(text)) if self.is_busy() => self.queued.push(text),
             Ok(Parsed::Send(text)) => return vec![Action::Send(text)],
+            // Viewers open at once, even while a turn runs.
+            Ok(Parsed::Backend(Cmd::Resume(None))) => return vec![Action::Open(Open::Resume)],
+            Ok(Parsed::Backend(Cmd::Memory)) => return vec![Action::Open(Open::Memory)],
+            Ok(Parsed::Backend(Cmd::Agents)) => return vec![Action::Open(Open::Agents)],
+            Ok(Parsed::Backend(Cmd::Model(None))) => return vec![Action::Open(Open::Models)],
+            Ok(Parsed::Backend(Cmd::Search(q))) => return vec![Action::Open(Open::Search(q))],
             Ok(Parsed::Backend(cmd)) => return vec![Action::Command(cmd)],
             Err(e) => self.push_lines(cells::error(&e, w)),
         }

@@ -147,6 +147,38 @@ pub struct TurnDriver {
     pub project_dir: PathBuf,
 }
 
+/// Calls the agent asked approval for that were never answered, from messages newest first.
+pub fn unanswered(newest_first: &[LettaMessage]) -> Vec<ToolCallInfo> {
+    let mut answered = std::collections::HashSet::new();
+    let mut stale: Vec<ToolCallInfo> = Vec::new();
+    // Answers are seen before the calls they answer.
+    for m in newest_first {
+        match m {
+            LettaMessage::ToolReturn(t) => {
+                answered.extend(t.tool_call_id.clone());
+            }
+            LettaMessage::ApprovalRequest(r) => {
+                for d in r.calls() {
+                    if let Some(id) = &d.tool_call_id
+                        && !answered.contains(id)
+                        && !stale.iter().any(|c| &c.id == id)
+                    {
+                        stale.push(ToolCallInfo {
+                            id: id.clone(),
+                            name: d.name.clone().unwrap_or_default(),
+                            arguments: d.arguments.clone().unwrap_or_default(),
+                        });
+                    }
+                }
+            }
+            LettaMessage::User(_) => break,
+            _ => {}
+        }
+    }
+    stale.reverse();
+    stale
+}
+
 /// The message sent on an interrupted call.
 pub const INTERRUPTED: &str = "Interrupted by user";
 
@@ -182,13 +214,53 @@ impl TurnDriver {
         events: &UnboundedSender<TurnEvent>,
         cancel: &CancellationToken,
     ) -> Result<TurnResult, BackendError> {
-        let mut result = TurnResult::default();
-        let mut req = self.request(
+        let req = self.request(
             session,
             vec![MessageCreate::user(text)],
             opts,
             opts.max_steps,
         );
+        self.drive(session, req, opts, events, cancel).await
+    }
+
+    /// Offer calls an earlier process left waiting (a crash, a closed terminal), then go on
+    /// with the turn they belong to.
+    pub async fn run_pending(
+        &self,
+        session: &Session,
+        calls: &[ToolCallInfo],
+        opts: &TurnOptions,
+        events: &UnboundedSender<TurnEvent>,
+        cancel: &CancellationToken,
+    ) -> Result<TurnResult, BackendError> {
+        let answers = self.answer_calls(calls, events, cancel).await;
+        if cancel.is_cancelled() {
+            self.finish_interrupted(session, answers, opts).await;
+            return Ok(TurnResult {
+                interrupted: true,
+                stop_reason: Some(StopReason::Cancelled),
+                ..Default::default()
+            });
+        }
+        let req = self.request(
+            session,
+            vec![MessageCreate::approvals(answers)],
+            opts,
+            opts.max_steps,
+        );
+        self.drive(session, req, opts, events, cancel).await
+    }
+
+    /// Send `req`, then answer tool calls until the agent stops (or `cancel`).
+    async fn drive(
+        &self,
+        session: &Session,
+        mut req: SendMessageRequest,
+        opts: &TurnOptions,
+        events: &UnboundedSender<TurnEvent>,
+        cancel: &CancellationToken,
+    ) -> Result<TurnResult, BackendError> {
+        let mut result = TurnResult::default();
         let conv = session.conversation_id.clone();
         let agent = session.agent_id.clone();
         let mut last_text = String::new();
@@ -292,32 +364,7 @@ impl TurnDriver {
             .backend
             .list_messages(&session.conversation_id, Some(&session.agent_id), page)
             .await?;
-        let mut answered = std::collections::HashSet::new();
-        let mut stale = Vec::new();
-        // Newest first: answers are seen before the calls they answer.
-        for m in &recent {
-            match m {
-                LettaMessage::ToolReturn(t) => {
-                    answered.extend(t.tool_call_id.clone());
-                }
-                LettaMessage::ApprovalRequest(r) => {
-                    for d in r.calls() {
-                        if let Some(id) = &d.tool_call_id
-                            && !answered.contains(id)
-                            && !stale.iter().any(|c: &ToolCallInfo| &c.id == id)
-                        {
-                            stale.push(ToolCallInfo {
-                                id: id.clone(),
-                                name: d.name.clone().unwrap_or_default(),
-                                arguments: String::new(),
-                            });
-                        }
-                    }
-                }
-                LettaMessage::User(_) => break,
-                _ => {}
-            }
-        }
+        let stale = unanswered(&recent);
         if stale.is_empty() {
             return Err(BackendError::PendingApproval(
                 "the conversation waits for an approval letta cannot find; try again".into(),
