@@ -4,7 +4,7 @@ use std::path::Path;
 
 /// The slash commands the chat view knows, with what each does.
 pub const COMMANDS: &[(&str, &str)] = &[
-    ("help", "All commands with one-line descriptions"),
+    ("help", "All commands and keys"),
     (
         "new",
         "New conversation with the same agent and memory: /new [title]",
@@ -13,16 +13,14 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "fork",
         "Branch this conversation and switch to the branch: /fork [title]",
     ),
-    (
-        "resume",
-        "Switch to a conversation: /resume ID (without ID: the recent ones)",
-    ),
+    ("resume", "Browse conversations and switch: /resume [ID]"),
     (
         "clear",
         "Start a fresh conversation (the old one stays in /resume)",
     ),
     ("rename", "/rename convo TITLE or /rename agent NAME"),
-    ("model", "List models, or set one: /model [handle]"),
+    ("model", "Choose the model: /model [handle]"),
+    ("agents", "Browse agents: switch, create, pin, delete"),
     (
         "search",
         "Search all of this agent's conversations: /search QUERY",
@@ -31,10 +29,12 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "remember",
         "Ask the agent to store something in memory: /remember [text]",
     ),
+    ("memory", "View and edit the agent's memory blocks"),
     (
-        "memory",
-        "Show the agent's memory blocks, shared by its conversations",
+        "compact",
+        "Summarise this conversation's older messages now",
     ),
+    ("context", "How the context window is used"),
     (
         "permissions",
         "The permission mode and rules in force, with their sources",

@@ -208,7 +208,7 @@ impl Browser {
             }
         });
         let hints = if self.query.is_empty() {
-            "enter switch · ↑↓ or j/k move · n new · p pin/unpin · d delete · type to search · esc close"
+            "enter switch · j/k move · n new · p pin · d delete · type to search · esc close"
         } else {
             "enter switch · ↑↓ move · esc clears the search"
         };

@@ -340,6 +340,17 @@ pub async fn fetch(env: &Env, f: Fetch) -> Data {
     }
 }
 
+/// Text over a block's limit is refused with the counts.
+pub fn check_limit(label: &str, value: &str, limit: Option<u64>) -> Result<(), String> {
+    let n = value.chars().count() as u64;
+    match limit {
+        Some(l) if n > l => Err(format!(
+            "the {label} block would hold {n} characters, over its limit of {l}; it was not saved"
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Save an edited block, refusing text over its limit.
 pub async fn save_block(
     b: &dyn Backend,
@@ -348,14 +359,7 @@ pub async fn save_block(
     value: String,
     limit: Option<u64>,
 ) -> Result<(), String> {
-    let n = value.chars().count() as u64;
-    if let Some(l) = limit
-        && n > l
-    {
-        return Err(format!(
-            "the {label} block would hold {n} characters, over its limit of {l}; it was not saved"
-        ));
-    }
+    check_limit(label, &value, limit)?;
     b.update_block(
         agent_id,
         label,
@@ -571,6 +575,9 @@ pub fn typed(k: &KeyEvent) -> Option<char> {
 pub fn matches(needle: &str, hay: &[&str]) -> bool {
     needle.is_empty() || hay.iter().any(|h| h.to_lowercase().contains(needle))
 }
+
+#[cfg(test)]
+mod snapshots;
 
 #[cfg(test)]
 mod tests {

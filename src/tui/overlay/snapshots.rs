@@ -1,0 +1,293 @@
+//! Snapshots of the overlays at fixed sizes, fed with data as the backend would send it.
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::json;
+
+use super::*;
+
+fn now() -> DateTime<Utc> {
+    parse_time("2026-11-23T12:00:00Z").unwrap()
+}
+
+fn key(c: KeyCode) -> KeyEvent {
+    KeyEvent::new(c, KeyModifiers::NONE)
+}
+
+fn show(o: &mut Overlay, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| o.draw(f)).unwrap();
+    t.backend().to_string()
+}
+
+fn conv(i: usize, title: Option<&str>, minutes_ago: i64) -> Conversation {
+    let at = now() - chrono::Duration::minutes(minutes_ago);
+    serde_json::from_value(json!({
+        "id": format!("conv-{i:04}"),
+        "agent_id": "agent-1",
+        "summary": title,
+        "created_at": (now() - chrono::Duration::days(15)).to_rfc3339(),
+        "last_message_at": at.to_rfc3339(),
+    }))
+    .unwrap()
+}
+
+fn page(from: usize, n: usize) -> Vec<Conversation> {
+    (from..from + n)
+        .map(|i| {
+            conv(
+                i,
+                (i % 3 != 0).then_some("refactor the parser"),
+                5 + i as i64 * 60,
+            )
+        })
+        .collect()
+}
+
+fn preview_of(user: &str, agent: &str) -> Preview {
+    Preview {
+        lines: vec![format!("you: {user}"), format!("agent: {agent}")],
+        ..Default::default()
+    }
+}
+
+fn browser() -> Overlay {
+    let session = Session {
+        agent_id: "agent-1".into(),
+        conversation_id: "conv-0001".into(),
+    };
+    let (mut o, reqs) = Overlay::open(Open::Resume, &session);
+    assert!(reqs.contains(&Req::Fetch(Fetch::Default)));
+    if let Overlay::Resume(b) = &mut o {
+        b.now = Some(now());
+    }
+    o
+}
+
+#[test]
+fn resume_browser_with_previews_times_and_paging() {
+    let mut o = browser();
+    o.apply(Data::Conversations {
+        search: None,
+        after: None,
+        result: Ok(page(0, PAGE as usize)),
+    });
+    o.apply(Data::Default(Ok(Some(resume::Row::default_conversation(
+        Preview {
+            lines: vec!["you: hello".into()],
+            last: Some((now() - chrono::Duration::minutes(90)).to_rfc3339()),
+            first: None,
+            empty: false,
+        },
+        Some((now() - chrono::Duration::days(30)).to_rfc3339()),
+    )))));
+    // The first draw learns the page size; previews are asked for the rows on screen only.
+    show(&mut o, 90, 30);
+    let wants = o.wants();
+    let Some(Req::Fetch(Fetch::Previews(ids))) = wants.last() else {
+        panic!("{wants:?}")
+    };
+    assert_eq!(ids, &["conv-0000".to_string(), "conv-0001".to_string()]);
+    o.apply(Data::Previews(vec![
+        (
+            "conv-0000".into(),
+            Ok(preview_of(
+                "fix the failing test in parser.rs",
+                "Done: the off-by-one in the tokenizer is fixed.",
+            )),
+        ),
+        (
+            "conv-0001".into(),
+            Ok(preview_of("and the docs?", "Updated README.md.")),
+        ),
+    ]));
+    insta::assert_snapshot!("resume_browser_90x30", show(&mut o, 90, 30));
+
+    // Moving to the end of the loaded rows asks for the next page after the last id.
+    for _ in 0..PAGE {
+        o.key(key(KeyCode::Down));
+    }
+    show(&mut o, 90, 30);
+    let wants = o.wants();
+    assert!(
+        wants.contains(&Req::Fetch(Fetch::Conversations {
+            search: None,
+            after: Some(format!("conv-{:04}", PAGE - 1)),
+        })),
+        "{wants:?}"
+    );
+    insta::assert_snapshot!("resume_browser_paged_90x30", show(&mut o, 90, 30));
+}
+
+#[test]
+fn resume_browser_keys() {
+    let mut o = browser();
+    o.apply(Data::Conversations {
+        search: None,
+        after: None,
+        result: Ok(page(0, 3)),
+    });
+    // The conversation in use cannot be deleted; another one asks first.
+    o.key(key(KeyCode::Down));
+    assert!(o.key(key(KeyCode::Char('d'))).is_empty());
+    o.key(key(KeyCode::Up));
+    o.key(key(KeyCode::Char('d')));
+    assert_eq!(
+        o.key(key(KeyCode::Char('y'))),
+        vec![Req::Fetch(Fetch::DeleteConversation("conv-0000".into()))]
+    );
+    o.apply(Data::ConversationDeleted("conv-0000".into(), Ok(())));
+    // Enter switches; typing searches (once a search is typed, j is a letter); Esc clears,
+    // then closes.
+    o.key(key(KeyCode::Char('r')));
+    assert_eq!(
+        o.key(key(KeyCode::Char('j'))),
+        vec![Req::FetchLater(Fetch::Conversations {
+            search: Some("rj".into()),
+            after: None
+        })]
+    );
+    o.key(key(KeyCode::Esc));
+    o.key(key(KeyCode::Char('j')));
+    assert_eq!(
+        o.key(key(KeyCode::Enter)),
+        vec![Req::Run(Cmd::Resume(Some("conv-0002".into())))]
+    );
+    assert_eq!(o.key(key(KeyCode::Esc)), vec![Req::Close]);
+    // Search results the loaded rows do not hold are shown too.
+    for c in "zeta".chars() {
+        o.key(key(KeyCode::Char(c)));
+    }
+    o.apply(Data::Conversations {
+        search: Some("zeta".into()),
+        after: None,
+        result: Ok(vec![conv(9000, Some("zeta release"), 10_000)]),
+    });
+    let s = show(&mut o, 90, 20);
+    assert!(s.contains("zeta release  (conv-9000)"), "{s}");
+    assert!(!s.contains("conv-0002"), "{s}");
+}
+
+#[test]
+fn agent_browser() {
+    let session = Session {
+        agent_id: "agent-1".into(),
+        conversation_id: "default".into(),
+    };
+    let (mut o, _) = Overlay::open(Open::Agents, &session);
+    if let Overlay::Agents(b) = &mut o {
+        b.now = Some(now());
+    }
+    let agents: Vec<Agent> = serde_json::from_value(json!([
+        {"id": "agent-1", "name": "letta", "model": "openai/gpt-4.1-mini", "last_run_completion": "2026-11-23T11:58:00Z"},
+        {"id": "agent-2", "name": "reviewer", "model": "anthropic/claude-sonnet-4", "created_at": "2026-10-01T00:00:00Z"},
+        {"id": "agent-3", "name": "docs writer", "model": "ollama/qwen3"}
+    ]))
+    .unwrap();
+    o.apply(Data::Agents {
+        search: None,
+        result: Ok((agents, vec!["agent-3".into()])),
+    });
+    insta::assert_snapshot!("agent_browser_80x20", show(&mut o, 80, 20));
+    // Pinned first: agent-3, then agent-1 (current), agent-2.
+    o.key(key(KeyCode::Char('j')));
+    o.key(key(KeyCode::Char('j')));
+    assert_eq!(
+        o.key(key(KeyCode::Char('p'))),
+        vec![Req::Fetch(Fetch::Pin {
+            agent_id: "agent-2".into(),
+            pinned: true
+        })]
+    );
+    assert_eq!(
+        o.key(key(KeyCode::Enter)),
+        vec![Req::Run(Cmd::SwitchAgent("agent-2".into()))]
+    );
+    assert_eq!(
+        o.key(key(KeyCode::Char('n'))),
+        vec![Req::Run(Cmd::NewAgent)]
+    );
+    o.key(key(KeyCode::Char('d')));
+    assert_eq!(
+        o.key(key(KeyCode::Char('y'))),
+        vec![Req::Fetch(Fetch::DeleteAgent("agent-2".into()))]
+    );
+}
+
+#[test]
+fn model_picker() {
+    let session = Session {
+        agent_id: "agent-1".into(),
+        conversation_id: "default".into(),
+    };
+    let (mut o, reqs) = Overlay::open(Open::Models, &session);
+    assert_eq!(reqs, vec![Req::Fetch(Fetch::Models)]);
+    let models: Vec<LlmModel> = serde_json::from_value(json!([
+        {"handle": "openai/gpt-4.1", "context_window": 1047576},
+        {"handle": "openai/gpt-4.1-mini", "context_window": 1047576},
+        {"handle": "ollama/qwen3:8b", "context_window": 40960}
+    ]))
+    .unwrap();
+    o.apply(Data::Models(Ok((
+        models,
+        Some("openai/gpt-4.1-mini".into()),
+    ))));
+    insta::assert_snapshot!("model_picker_70x12", show(&mut o, 70, 12));
+    for c in "qwen".chars() {
+        o.key(key(KeyCode::Char(c)));
+    }
+    assert_eq!(
+        o.key(key(KeyCode::Enter)),
+        vec![Req::Run(Cmd::Model(Some("ollama/qwen3:8b".into())))]
+    );
+}
+
+#[test]
+fn memory_viewer() {
+    let session = Session {
+        agent_id: "agent-1".into(),
+        conversation_id: "default".into(),
+    };
+    let (mut o, _) = Overlay::open(Open::Memory, &session);
+    let blocks: Vec<Block> = serde_json::from_value(json!([
+        {"label": "persona", "value": "I am a coding agent.\nI keep notes.", "limit": 5000},
+        {"label": "human", "value": "Prefers tabs over spaces.", "limit": 5000, "description": "What I know about the user"},
+        {"label": "project", "value": "A Rust CLI.", "limit": 20, "read_only": true}
+    ]))
+    .unwrap();
+    o.apply(Data::Blocks(Ok(blocks)));
+    o.key(key(KeyCode::Right));
+    insta::assert_snapshot!("memory_viewer_70x12", show(&mut o, 70, 12));
+    assert_eq!(
+        o.key(key(KeyCode::Char('e'))),
+        vec![Req::Edit {
+            label: "human".into(),
+            value: "Prefers tabs over spaces.".into(),
+            limit: Some(5000)
+        }]
+    );
+    o.key(key(KeyCode::Tab));
+    assert!(o.key(key(KeyCode::Char('e'))).is_empty(), "read-only");
+}
+
+#[test]
+fn help() {
+    let session = Session {
+        agent_id: "agent-1".into(),
+        conversation_id: "default".into(),
+    };
+    let (mut o, _) = Overlay::open(Open::Help, &session);
+    insta::assert_snapshot!("help_90x30", show(&mut o, 90, 30));
+    o.key(key(KeyCode::Tab));
+    assert!(show(&mut o, 90, 30).contains("shift+tab"));
+}
+
+#[test]
+fn limit_is_checked_before_saving() {
+    assert!(check_limit("human", "short", Some(10)).is_ok());
+    let e = check_limit("human", "far too long", Some(5)).unwrap_err();
+    assert!(e.contains("12 characters, over its limit of 5"), "{e}");
+    assert!(check_limit("human", "anything", None).is_ok());
+}
