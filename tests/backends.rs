@@ -428,6 +428,44 @@ async fn delete_cases(kind: Kind) {
     ));
 }
 
+async fn compact_and_context(kind: Kind) {
+    let c = case(kind).await;
+    let a = new_agent(&c).await;
+    let conv =
+        c.b.create_conversation(&a.id, CreateConversation::default())
+            .await
+            .unwrap()
+            .id;
+    for i in 0..4 {
+        send(
+            &c,
+            &conv,
+            SendMessageRequest {
+                messages: Some(vec![MessageCreate::user(&format!("message {i}"))]),
+                streaming: Some(true),
+                ..Default::default()
+            },
+        )
+        .await;
+    }
+    let w = c.b.context_window(&a.id, Some(&conv)).await.unwrap();
+    assert!(w.context_window_size_max > 0);
+    assert!(w.num_tokens_core_memory > 0, "{w:?}");
+    assert!(w.num_tokens_messages > 0, "{w:?}");
+    assert!(w.context_window_size_current >= w.num_tokens_messages + w.num_tokens_system);
+    let before = w.num_messages;
+
+    c.llm
+        .push([Reply::Text("They sent four numbered messages.".into())]);
+    let r = c.b.compact(&conv, None).await.unwrap();
+    assert!(r.num_messages_before > r.num_messages_after, "{r:?}");
+    let after = c.b.context_window(&a.id, Some(&conv)).await.unwrap();
+    assert!(after.num_messages < before, "{after:?}");
+    assert!(after.num_tokens_summary_memory > 0, "{after:?}");
+    // The default conversation is addressed through its agent.
+    assert!(c.b.context_window(&a.id, None).await.is_ok());
+}
+
 macro_rules! both {
     ($($name:ident),*) => {$(
         mod $name {
@@ -450,5 +488,6 @@ both!(
     fork_cases,
     approval_round_trip,
     cancel_and_busy,
-    delete_cases
+    delete_cases,
+    compact_and_context
 );

@@ -452,3 +452,84 @@ fn two_terminals_one_agent_in_parallel_share_memory() {
     c.send("\x03\x03");
     assert_eq!(c.wait_exit(), 0);
 }
+
+#[test]
+fn a_call_left_waiting_by_a_crash_is_offered_again() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let mut p = spawn(&sb, &["-m", "openai/gpt-test"], &[]);
+    p.wait_text("conversation");
+    let args = serde_json::json!({"file_path": "made.txt", "content": "from before the crash\n"})
+        .to_string();
+    llm.push([
+        Reply::Tools {
+            text: String::new(),
+            calls: vec![("call-w".into(), "Write".into(), args)],
+        },
+        Reply::Text("Wrote it.".into()),
+    ]);
+    p.send("write a file\r");
+    p.wait_text("made.txt?");
+    // The process dies with the question open.
+    let pid = p.pid().unwrap() as i32;
+    // SAFETY: a signal to the child we spawned.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+    p.wait_exit();
+    assert!(!sb.project.path().join("made.txt").exists());
+
+    // The next start asks again; approving runs the call and the turn goes on.
+    let mut p = spawn(&sb, &[], &[]);
+    p.wait_text("This conversation was waiting for an answer:");
+    p.wait_text("made.txt?");
+    p.send("1");
+    p.wait_text("Wrote it.");
+    assert_eq!(
+        std::fs::read_to_string(sb.project.path().join("made.txt")).unwrap(),
+        "from before the crash\n"
+    );
+    wait_idle(&p);
+    p.send("\x03\x03");
+    assert_eq!(p.wait_exit(), 0);
+}
+
+#[test]
+fn agents_browser_context_and_compact() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let mut p = spawn(&sb, &["-m", "openai/gpt-test"], &[]);
+    p.wait_text("conversation");
+    for m in ["one", "two", "three"] {
+        p.send(&format!("{m}\r"));
+        p.wait_text(&format!("echo: {m}"));
+        wait_idle(&p);
+    }
+    p.send("/context\r");
+    p.wait_text("Context window:");
+    p.wait_text("messages in context");
+    p.send("/compact\r");
+    p.wait_text("Compacted this conversation:");
+
+    // The agent browser: create an agent, which becomes the current one, and pin it.
+    p.send("/agents\r");
+    p.wait_text("1 agents · 0 pinned");
+    p.wait_text("(current)");
+    p.send("n");
+    p.wait_text("Created agent");
+    p.send("/agents\r");
+    p.wait_text("2 agents · 0 pinned");
+    p.send("p");
+    p.wait_text("2 agents · 1 pinned");
+    p.wait_text("★");
+    let s: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sb.home.path().join("settings.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(s["agents"][0]["pinned"], true, "{s}");
+    assert_eq!(s["agents"][0]["baseUrl"], "local", "{s}");
+    p.send("\x1b");
+    wait_idle(&p);
+    p.send("\x03\x03");
+    assert_eq!(p.wait_exit(), 0);
+}
