@@ -1,6 +1,7 @@
 //! The chat view measured through the real binary in a PTY (screen kept by vt100):
 //! start to first frame, idle RSS, a 20,000-token reply (time and the UI process's CPU),
-//! and typing latency on a 5,000-message conversation.
+//! typing latency on a 5,000-message conversation, opening `/resume` over 10,000
+//! conversations and switching to one of 10,000 messages.
 //! `cargo bench --bench tui`; under `cargo test` a small smoke run.
 
 #[path = "../tests/support/mod.rs"]
@@ -180,4 +181,124 @@ fn main() {
         "",
     );
     drop(server);
+    drop(p);
+    browse_and_switch(&sb, full);
+}
+
+/// The conversation browser over 10,000 conversations (keypress to its first frame, and to
+/// the frame that lists them), and a switch to a conversation of 10,000 messages.
+fn browse_and_switch(sb: &Sandbox, full: bool) {
+    let (convs, long) = if full { (10_000, 10_000) } else { (300, 300) };
+    let bin = env!("CARGO_BIN_EXE_letta");
+    let mut store = Store::open(&sb.db()).unwrap();
+    let agent = store
+        .create_agent(Default::default(), Vec::new(), Vec::new())
+        .unwrap()
+        .id;
+    let big = store
+        .create_conversation(&agent, Some("the long one"), None)
+        .unwrap()
+        .id;
+    let batch: Vec<NewMessage> = (0..long)
+        .map(|i| {
+            support::seed::user_message(&big, &agent, format!("long conversation message {i}"))
+        })
+        .collect();
+    store.append_messages(&batch).unwrap();
+    drop(store);
+    // Conversations written in one transaction: newest first is "conversation number 0".
+    let mut db = rusqlite::Connection::open(sb.db()).unwrap();
+    let tx = db.transaction().unwrap();
+    let base = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let mut msgs = Vec::new();
+    for i in 0..convs {
+        let id = format!("conv-bench-{i:05}");
+        let at = (base - chrono::Duration::seconds(i as i64))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        tx.execute(
+            "INSERT INTO conversations(id, agent_id, summary, created_at, updated_at, last_message_at) VALUES (?1, ?2, ?3, ?4, ?4, ?4)",
+            rusqlite::params![id, agent, format!("conversation number {i}"), at],
+        )
+        .unwrap();
+        msgs.push(support::seed::user_message(
+            &id,
+            &agent,
+            format!("question {i}."),
+        ));
+    }
+    tx.commit().unwrap();
+    drop(db);
+    Store::open(&sb.db())
+        .unwrap()
+        .append_messages(&msgs)
+        .unwrap();
+
+    let p = Pty::spawn(
+        bin,
+        &["--agent", &agent, "-m", "openai/gpt-test"],
+        sb.project.path(),
+        &env_of(sb, &[]),
+        100,
+        30,
+    );
+    p.wait_for("first frame", ready);
+    let (mut first, mut listed) = (Vec::new(), Vec::new());
+    for _ in 0..if full { 15 } else { 2 } {
+        p.send("/resume");
+        p.wait_for("the command popup", |s| {
+            s.contains("Browse conversations and switch")
+        });
+        let t = Instant::now();
+        p.send("\r");
+        p.wait_for("the browser", |s| {
+            s.contains("Resume a previous conversation")
+        });
+        first.push(t.elapsed());
+        p.wait_for("the first rows", |s| s.contains("conversation number 0  ("));
+        listed.push(t.elapsed());
+        p.send("\x1b");
+        p.wait_for("the chat", |s| {
+            !s.contains("Resume a previous conversation") && ready(s)
+        });
+    }
+    first.sort();
+    listed.sort();
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1e3);
+    row(
+        &format!("/resume, {convs} conversations: key → first frame"),
+        ms(first[first.len() / 2]),
+        "< 30 ms",
+    );
+    row(
+        "  key → frame listing them (median)",
+        ms(listed[listed.len() / 2]),
+        "",
+    );
+
+    // Switch: Enter on `/resume ID` to the frame that shows its newest message (the last of
+    // the 50 drawn), alternating between the long conversation and a short one.
+    let mut switch = Vec::new();
+    for i in 0..if full { 10 } else { 2 } {
+        let (to, last) = if i % 2 == 0 {
+            (big.clone(), format!("long conversation message {}", long - 1))
+        } else {
+            ("conv-bench-00001".to_string(), "question 1.".to_string())
+        };
+        let cmd = format!("/resume {to}");
+        p.send(&cmd);
+        p.wait_for("the typed command", |s| s.contains(&cmd));
+        let seen = p.raw().matches(&last).count();
+        let t = Instant::now();
+        p.send("\r");
+        p.wait_for_raw("the switch", |s| s.matches(&last).count() > seen);
+        if i % 2 == 0 {
+            switch.push(t.elapsed());
+        }
+    }
+    switch.sort();
+    row(
+        &format!("switch to a {long}-message conversation → frame"),
+        ms(switch[switch.len() / 2]),
+        "< 100 ms",
+    );
 }
