@@ -280,7 +280,10 @@ fn browse_and_switch(sb: &Sandbox, full: bool) {
     let mut switch = Vec::new();
     for i in 0..if full { 10 } else { 2 } {
         let (to, last) = if i % 2 == 0 {
-            (big.clone(), format!("long conversation message {}", long - 1))
+            (
+                big.clone(),
+                format!("long conversation message {}", long - 1),
+            )
         } else {
             ("conv-bench-00001".to_string(), "question 1.".to_string())
         };

@@ -190,25 +190,20 @@ pub async fn run(setup: ChatSetup, store: SessionStore) -> std::io::Result<Summa
         // `--resume`: choose the conversation first; nothing chosen keeps the last one.
         println!("Resume a previous conversation:");
         if let Some(cmd) = choose(Cmd::Resume(None), &setup, &session, &lines).await {
-            let ctx = commands::Ctx {
-                backend: setup.backend.clone(),
-                session: session.clone(),
-                checker: setup.checker.clone(),
-                cwd: setup.cwd.clone(),
-                width: 100,
-                light: false,
-            };
-            if let commands::Outcome::Switch {
-                session: next,
-                lines: l,
-                pending,
-                ..
-            } = commands::run(cmd, ctx).await
-            {
-                let _ = store.persist(&next);
-                session = next;
-                print_lines(&l);
-                waiting = pending;
+            let ctx = ctx(&setup, &session);
+            match commands::run(cmd, ctx).await {
+                commands::Outcome::Switch {
+                    session: next,
+                    lines: l,
+                    pending,
+                    ..
+                } => {
+                    let _ = store.persist(&next);
+                    session = next;
+                    print_lines(&l);
+                    waiting = pending;
+                }
+                commands::Outcome::Lines(l) | commands::Outcome::ModelSet(l) => print_lines(&l),
             }
         }
     }
@@ -267,14 +262,7 @@ pub async fn run(setup: ChatSetup, store: SessionStore) -> std::io::Result<Summa
             let Some(cmd) = choose(cmd, &setup, &session, &lines).await else {
                 continue;
             };
-            let ctx = commands::Ctx {
-                backend: setup.backend.clone(),
-                session: session.clone(),
-                checker: setup.checker.clone(),
-                cwd: setup.cwd.clone(),
-                width: 100,
-                light: false,
-            };
+            let ctx = ctx(&setup, &session);
             match commands::run(cmd, ctx).await {
                 commands::Outcome::Lines(l) => print_lines(&l),
                 commands::Outcome::ModelSet(l) => {
@@ -306,6 +294,18 @@ pub async fn run(setup: ChatSetup, store: SessionStore) -> std::io::Result<Summa
         agent_id: session.agent_id,
         conversation_id: session.conversation_id,
     })
+}
+
+/// The context a command runs in; lines are laid out 100 columns wide.
+fn ctx(setup: &ChatSetup, session: &Session) -> commands::Ctx {
+    commands::Ctx {
+        backend: setup.backend.clone(),
+        session: session.clone(),
+        checker: setup.checker.clone(),
+        cwd: setup.cwd.clone(),
+        width: 100,
+        light: false,
+    }
 }
 
 /// What a turn starts from.
@@ -343,22 +343,38 @@ async fn choose(cmd: Cmd, setup: &ChatSetup, session: &Session, lines: &Shared) 
                 },
                 summary_search: None,
             };
+            let default = crate::tui::overlay::default_conversation(b, &session.agent_id)
+                .await
+                .ok()
+                .flatten();
+            let cur = |id: &str| {
+                if id == session.conversation_id {
+                    " (current)"
+                } else {
+                    ""
+                }
+            };
             b.list_conversations(q)
                 .await
                 .map(|list| {
-                    list.into_iter()
-                        .filter(|c| c.last_message_at.is_some())
-                        .map(|c| {
-                            let cur = if c.id == session.conversation_id {
-                                " (current)"
-                            } else {
-                                ""
-                            };
-                            let label =
-                                format!("{}  {}{cur}", c.id, c.summary.clone().unwrap_or_default());
-                            (c.id, label)
+                    let mut rows: Vec<(Option<String>, String, String)> = list
+                        .into_iter()
+                        .filter_map(|c| {
+                            let at = c.last_message_at.clone()?;
+                            let title = c.summary.clone().unwrap_or_default();
+                            let label = format!("{}  {title}{}", c.id, cur(&c.id));
+                            Some((Some(at), c.id, label))
                         })
-                        .collect()
+                        .collect();
+                    if let Some(d) = default {
+                        let label =
+                            format!("default  (the agent's default conversation){}", cur(&d.id));
+                        rows.push((d.active.clone(), d.id, label));
+                    }
+                    let time =
+                        |t: &Option<String>| t.as_deref().and_then(crate::tui::overlay::parse_time);
+                    rows.sort_by_key(|r| std::cmp::Reverse(time(&r.0)));
+                    rows.into_iter().map(|(_, id, label)| (id, label)).collect()
                 })
                 .map_err(|e| e.to_string())
         }

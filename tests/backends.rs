@@ -441,7 +441,7 @@ async fn compact_and_context(kind: Kind) {
             &c,
             &conv,
             SendMessageRequest {
-                messages: Some(vec![MessageCreate::user(&format!("message {i}"))]),
+                messages: Some(vec![MessageCreate::user(format!("message {i}"))]),
                 streaming: Some(true),
                 ..Default::default()
             },

@@ -10,8 +10,14 @@ use support::bin::Sandbox;
 use support::llm::{Reply, ScriptedLlm};
 
 fn run_plain(sb: &Sandbox, input: &str) -> (String, String, Option<i32>) {
+    run_plain_with(sb, &[], input)
+}
+
+fn run_plain_with(sb: &Sandbox, extra: &[&str], input: &str) -> (String, String, Option<i32>) {
+    let mut args = vec!["--plain", "-m", "openai/gpt-test"];
+    args.extend_from_slice(extra);
     let mut child = sb
-        .cmd(&["--plain", "-m", "openai/gpt-test"])
+        .cmd(&args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -113,4 +119,33 @@ fn plain_denial_with_a_reason_reaches_the_agent() {
             .to_string()
             .contains("keep the build folder")
     );
+}
+
+#[test]
+fn plain_resume_agents_and_context() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let (out, err, code) = run_plain(&sb, "first\n/new second one\nin second\n/context\n/exit\n");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("Context window:"), "{out}");
+    // `--resume` asks which conversation first; 2 is the older one (default).
+    let (out, err, code) = run_plain_with(&sb, &["--resume"], "2\nback again\n/agents\n1\n/exit\n");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("Resume a previous conversation:"), "{out}");
+    assert!(out.contains("second one (current)"), "{out}");
+    assert!(
+        out.contains("Resumed conversation \"default\" (default)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("echo: first"),
+        "the transcript is shown: {out}"
+    );
+    let body = llm.last_body().to_string();
+    assert!(
+        body.contains("first") && !body.contains("in second"),
+        "{body}"
+    );
+    assert!(out.contains("1. agent-"), "{out}");
+    assert!(out.contains("Switched to agent"), "{out}");
 }

@@ -227,6 +227,20 @@ async fn recent(
         .map_err(|e| e.to_string())
 }
 
+/// The agent's default conversation as a browser row, when it has messages.
+pub async fn default_conversation(
+    b: &dyn Backend,
+    agent_id: &str,
+) -> Result<Option<resume::Row>, String> {
+    let created = b.get_agent(agent_id).await.ok().and_then(|a| a.created_at);
+    recent(b, DEFAULT_CONVERSATION, agent_id, 10)
+        .await
+        .map(|msgs| {
+            let p = preview(&msgs);
+            (!p.empty).then(|| resume::Row::default_conversation(p, created))
+        })
+}
+
 /// Pinned agent ids for this backend, from the global settings.
 pub fn pins(settings_file: &std::path::Path, location: &str) -> Vec<String> {
     crate::settings::GlobalSettings::load(settings_file)
@@ -258,17 +272,7 @@ pub async fn fetch(env: &Env, f: Fetch) -> Data {
                 result,
             }
         }
-        Fetch::Default => {
-            let created = b.get_agent(agent_id).await.ok().and_then(|a| a.created_at);
-            Data::Default(
-                recent(b, DEFAULT_CONVERSATION, agent_id, 10)
-                    .await
-                    .map(|msgs| {
-                        let p = preview(&msgs);
-                        (!p.empty).then(|| resume::Row::default_conversation(p, created))
-                    }),
-            )
-        }
+        Fetch::Default => Data::Default(default_conversation(b, agent_id).await),
         Fetch::Previews(ids) => {
             let jobs = ids.into_iter().map(|id| async move {
                 let r = recent(b, &id, agent_id, 10).await.map(|m| preview(&m));
