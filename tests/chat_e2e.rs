@@ -435,9 +435,7 @@ fn two_terminals_one_agent_in_parallel_share_memory() {
     b.wait_text("Saved the human block");
     b.wait_text("Prefers TABS over spaces.");
     b.send("\x1b");
-    b.wait_for("the chat to come back", |s| {
-        s.contains("esc to interrupt") || s.contains("›")
-    });
+    b.wait_for("the viewer to close", |s| !s.contains("Memory (shared"));
 
     wait_idle(&a);
     a.send("\x03\x03");
@@ -505,6 +503,12 @@ fn agents_browser_context_and_compact() {
         p.wait_text(&format!("echo: {m}"));
         wait_idle(&p);
     }
+    // Search results: Enter jumps to the conversation holding the message.
+    p.send("/search two\r");
+    p.wait_text("Messages matching \"two\"");
+    p.wait_text("user: two");
+    p.send("\r");
+    p.wait_text("Resumed conversation \"default\" (default)");
     p.send("/context\r");
     p.wait_text("Context window:");
     p.wait_text("messages in context");
@@ -529,6 +533,9 @@ fn agents_browser_context_and_compact() {
     assert_eq!(s["agents"][0]["pinned"], true, "{s}");
     assert_eq!(s["agents"][0]["baseUrl"], "local", "{s}");
     p.send("\x1b");
+    p.wait_for("the browser to close", |s| {
+        !s.contains("search agent names")
+    });
     wait_idle(&p);
     p.send("\x03\x03");
     assert_eq!(p.wait_exit(), 0);

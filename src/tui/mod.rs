@@ -137,8 +137,36 @@ impl Shown {
     fn open(what: overlay::Open, session: &Session) -> std::io::Result<(Self, Vec<overlay::Req>)> {
         let (overlay, reqs) = overlay::Overlay::open(what, session);
         term::enter_alternate()?;
-        let term = Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))?;
-        Ok((Self { overlay, term }, reqs))
+        Ok((
+            Self {
+                overlay,
+                term: Self::terminal()?,
+            },
+            reqs,
+        ))
+    }
+
+    /// A terminal over the whole screen. Its viewport is fixed: ratatui's own resize and
+    /// clear ask the terminal for the cursor position, which would race the input reader.
+    fn terminal() -> std::io::Result<Terminal<ratatui::backend::CrosstermBackend<std::io::Stdout>>>
+    {
+        let (w, h) = crossterm::terminal::size()?;
+        Terminal::with_options(
+            ratatui::backend::CrosstermBackend::new(std::io::stdout()),
+            TerminalOptions {
+                viewport: Viewport::Fixed(ratatui::layout::Rect::new(0, 0, w, h)),
+            },
+        )
+    }
+
+    /// Clear the screen and draw everything afresh (after a resize, or an editor).
+    fn reset(&mut self) -> std::io::Result<()> {
+        crossterm::execute!(
+            std::io::stdout(),
+            crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+        )?;
+        self.term = Self::terminal()?;
+        Ok(())
     }
 
     fn draw(&mut self, no_color: bool) -> std::io::Result<()> {
@@ -157,6 +185,8 @@ impl Shown {
 fn close_overlay<B: Backend>(shown: &mut Option<Shown>, inline: &mut Terminal<B>) {
     if shown.take().is_some() {
         term::leave_alternate();
+        // The size may have changed while the viewer was up.
+        let _ = inline.autoresize();
         let _ = inline.clear();
     }
 }
@@ -518,7 +548,11 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
                 Some(Ok(Event::Resize(c, r))) => {
                     last_size = (c, r);
                     view.width = c;
-                    if let Err(e) = terminal.autoresize() {
+                    let r = match &mut shown {
+                        Some(s) => s.reset(),
+                        None => terminal.autoresize(),
+                    };
+                    if let Err(e) = r {
                         log(&setup.data_dir, &format!("resize failed: {e}"));
                     }
                     dirty = true;
@@ -552,6 +586,9 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
                         }
                     }
                     AppEvent::Approval { call, reason, rule, reply } => {
+                        if let Some(s) = &mut shown {
+                            s.overlay.notify("The agent waits for your approval: esc to answer".into());
+                        }
                         view.approval = Some(approval::Approval::new(call, reason, rule, &setup.cwd, view.width as usize, reply));
                     }
                     AppEvent::BashDone(lines) => view.push_lines(lines),
@@ -593,6 +630,9 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
                 {
                     last_size = size;
                     dirty = true;
+                    if let Some(s) = &mut shown {
+                        let _ = s.reset();
+                    }
                 }
             }
             _ = sigterm.recv() => actions.push(Action::Exit),
@@ -636,7 +676,7 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
                     term::enable()?;
                     term::enter_alternate()?;
                     if let Some(s) = &mut shown {
-                        let _ = s.term.clear();
+                        let _ = s.reset();
                         s.overlay.notify(match r {
                             Ok(m) => m,
                             Err(e) => format!("✗ {e}"),
