@@ -127,125 +127,6 @@ enum Work {
     Pending(Vec<ToolCallInfo>),
 }
 
-/// An overlay on the alternate screen, with its own full-screen terminal.
-struct Shown {
-    overlay: overlay::Overlay,
-    term: Terminal<ratatui::backend::CrosstermBackend<std::io::Stdout>>,
-}
-
-impl Shown {
-    fn open(what: overlay::Open, session: &Session) -> std::io::Result<(Self, Vec<overlay::Req>)> {
-        let (overlay, reqs) = overlay::Overlay::open(what, session);
-        term::enter_alternate()?;
-        Ok((
-            Self {
-                overlay,
-                term: Self::terminal()?,
-            },
-            reqs,
-        ))
-    }
-
-    /// A terminal over the whole screen. Its viewport is fixed: ratatui's own resize and
-    /// clear ask the terminal for the cursor position, which would race the input reader.
-    fn terminal() -> std::io::Result<Terminal<ratatui::backend::CrosstermBackend<std::io::Stdout>>>
-    {
-        let (w, h) = crossterm::terminal::size()?;
-        Terminal::with_options(
-            ratatui::backend::CrosstermBackend::new(std::io::stdout()),
-            TerminalOptions {
-                viewport: Viewport::Fixed(ratatui::layout::Rect::new(0, 0, w, h)),
-            },
-        )
-    }
-
-    /// Clear the screen and draw everything afresh (after a resize, or an editor).
-    fn reset(&mut self) -> std::io::Result<()> {
-        crossterm::execute!(
-            std::io::stdout(),
-            crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
-        )?;
-        self.term = Self::terminal()?;
-        Ok(())
-    }
-
-    fn draw(&mut self, no_color: bool) -> std::io::Result<()> {
-        let o = &mut self.overlay;
-        self.term.draw(|f| {
-            o.draw(f);
-            if no_color {
-                strip_colors(f.buffer_mut());
-            }
-        })?;
-        Ok(())
-    }
-}
-
-/// Back to the chat: its live area is drawn afresh.
-fn close_overlay<B: Backend>(shown: &mut Option<Shown>, inline: &mut Terminal<B>) {
-    if shown.take().is_some() {
-        term::leave_alternate();
-        // The size may have changed while the viewer was up.
-        let _ = inline.autoresize();
-        let _ = inline.clear();
-    }
-}
-
-/// Open a block in `$VISUAL`/`$EDITOR` (vi otherwise) and save what comes back, within the
-/// block's limit. Text that cannot be saved stays in the file, whose path the error names.
-async fn edit_block(
-    backend: &dyn crate::backend::Backend,
-    agent_id: &str,
-    dir: &std::path::Path,
-    label: &str,
-    value: &str,
-    limit: Option<u64>,
-) -> Result<String, String> {
-    let safe: String = label
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    let path = dir.join(format!("memory-{safe}.md"));
-    crate::fsutil::write_atomic(&path, value.as_bytes(), Some(0o600))
-        .map_err(|e| format!("could not write {}: {e}", path.display()))?;
-    let editor = ["VISUAL", "EDITOR"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
-        .unwrap_or_else(|| "vi".into());
-    let status = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("{editor} \"$1\""))
-        .arg("sh")
-        .arg(&path)
-        .status()
-        .await
-        .map_err(|e| format!("could not start the editor ({editor}): {e}"))?;
-    if !status.success() {
-        return Err(format!(
-            "the editor ({editor}) exited with {status}; the {label} block was not changed"
-        ));
-    }
-    let mut new = std::fs::read_to_string(&path)
-        .map_err(|e| format!("could not read {} back: {e}", path.display()))?;
-    // Editors end files with a newline the block did not have.
-    if !value.ends_with('\n') && new.ends_with('\n') {
-        new.pop();
-    }
-    if new == value {
-        let _ = std::fs::remove_file(&path);
-        return Ok(format!("No changes to the {label} block"));
-    }
-    let n = new.chars().count();
-    match overlay::save_block(backend, agent_id, label, new, limit).await {
-        Ok(()) => {
-            let _ = std::fs::remove_file(&path);
-            let of = limit.map(|l| format!(" of {l}")).unwrap_or_default();
-            Ok(format!("Saved the {label} block ({n}{of} characters)"))
-        }
-        Err(e) => Err(format!("{e}; your text is kept in {}", path.display())),
-    }
-}
-
 /// Approval questions go to the UI loop, which answers through a oneshot.
 struct UiApprover(mpsc::UnboundedSender<AppEvent>);
 
@@ -272,7 +153,7 @@ pub fn live_height(rows: u16) -> u16 {
 }
 
 /// Remove colours (for `NO_COLOR`), keeping bold, dim and the like.
-fn strip_colors(buf: &mut Buffer) {
+pub(crate) fn strip_colors(buf: &mut Buffer) {
     for cell in buf.content.iter_mut() {
         cell.fg = Color::Reset;
         cell.bg = Color::Reset;
@@ -424,7 +305,7 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
     let mut deferred: Vec<commands::Cmd> = Vec::new();
     let mut urgent = false;
 
-    let mut shown: Option<Shown> = None;
+    let mut shown: Option<overlay::screen::Shown> = None;
     let mut debounce: Option<tokio::task::JoinHandle<()>> = None;
     let env = overlay::Env {
         backend: setup.backend.clone(),
@@ -441,7 +322,7 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
         })
     };
     if setup.browse {
-        let (s, reqs) = Shown::open(overlay::Open::Resume, &session)?;
+        let (s, reqs) = overlay::screen::Shown::open(overlay::Open::Resume, &session)?;
         shown = Some(s);
         for r in reqs {
             if let overlay::Req::Fetch(f) = r {
@@ -641,7 +522,7 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
         }
         for r in reqs {
             match r {
-                overlay::Req::Close => close_overlay(&mut shown, &mut terminal),
+                overlay::Req::Close => overlay::screen::close(&mut shown, &mut terminal),
                 overlay::Req::Fetch(f) => {
                     fetch(&env_for(&env, &session), f, None);
                 }
@@ -652,7 +533,7 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
                     debounce = Some(fetch(&env_for(&env, &session), f, Some(SEARCH_PAUSE)));
                 }
                 overlay::Req::Run(cmd) => {
-                    close_overlay(&mut shown, &mut terminal);
+                    overlay::screen::close(&mut shown, &mut terminal);
                     actions.push(Action::Command(cmd));
                 }
                 overlay::Req::Edit {
@@ -663,7 +544,7 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
                     term::leave_alternate();
                     term::restore();
                     events.pause();
-                    let r = edit_block(
+                    let r = overlay::screen::edit_block(
                         setup.backend.as_ref(),
                         &session.agent_id,
                         &setup.data_dir,
@@ -701,7 +582,7 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
                     ))
                 }
                 Action::Open(what) => {
-                    let (s, reqs) = Shown::open(what, &session)?;
+                    let (s, reqs) = overlay::screen::Shown::open(what, &session)?;
                     shown = Some(s);
                     for r in reqs {
                         if let overlay::Req::Fetch(f) = r {
@@ -764,7 +645,7 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
             }
         }
         if exit {
-            close_overlay(&mut shown, &mut terminal);
+            overlay::screen::close(&mut shown, &mut terminal);
             break;
         }
     }

@@ -9,6 +9,7 @@ pub mod agents;
 pub mod pager;
 pub mod picker;
 pub mod resume;
+pub mod screen;
 
 use std::path::PathBuf;
 use std::sync::Arc;
