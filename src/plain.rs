@@ -190,21 +190,8 @@ pub async fn run(setup: ChatSetup, store: SessionStore) -> std::io::Result<Summa
         // `--resume`: choose the conversation first; nothing chosen keeps the last one.
         println!("Resume a previous conversation:");
         if let Some(cmd) = choose(Cmd::Resume(None), &setup, &session, &lines).await {
-            let ctx = ctx(&setup, &session);
-            match commands::run(cmd, ctx).await {
-                commands::Outcome::Switch {
-                    session: next,
-                    lines: l,
-                    pending,
-                    ..
-                } => {
-                    let _ = store.persist(&next);
-                    session = next;
-                    print_lines(&l);
-                    waiting = pending;
-                }
-                commands::Outcome::Lines(l) | commands::Outcome::ModelSet(l) => print_lines(&l),
-            }
+            let out = commands::run(cmd, ctx(&setup, &session)).await;
+            show(out, &store, &mut session, &mut opts, &mut waiting);
         }
     }
     loop {
@@ -262,25 +249,8 @@ pub async fn run(setup: ChatSetup, store: SessionStore) -> std::io::Result<Summa
             let Some(cmd) = choose(cmd, &setup, &session, &lines).await else {
                 continue;
             };
-            let ctx = ctx(&setup, &session);
-            match commands::run(cmd, ctx).await {
-                commands::Outcome::Lines(l) => print_lines(&l),
-                commands::Outcome::ModelSet(l) => {
-                    opts.override_model = None;
-                    print_lines(&l);
-                }
-                commands::Outcome::Switch {
-                    session: next,
-                    lines: l,
-                    pending,
-                    ..
-                } => {
-                    let _ = store.persist(&next);
-                    session = next;
-                    print_lines(&l);
-                    waiting = pending;
-                }
-            }
+            let out = commands::run(cmd, ctx(&setup, &session)).await;
+            show(out, &store, &mut session, &mut opts, &mut waiting);
             continue;
         };
         let (i, o) = run_turn(&driver, &session, work, &opts, &setup.cwd).await;
@@ -294,6 +264,35 @@ pub async fn run(setup: ChatSetup, store: SessionStore) -> std::io::Result<Summa
         agent_id: session.agent_id,
         conversation_id: session.conversation_id,
     })
+}
+
+/// Print a command's outcome; a switch moves the session on (remembered for the project) and
+/// brings the calls the new conversation waits on.
+fn show(
+    out: commands::Outcome,
+    store: &SessionStore,
+    session: &mut Session,
+    opts: &mut crate::turn::TurnOptions,
+    waiting: &mut Vec<ToolCallInfo>,
+) {
+    match out {
+        commands::Outcome::Lines(l) => print_lines(&l),
+        commands::Outcome::ModelSet(l) => {
+            opts.override_model = None;
+            print_lines(&l);
+        }
+        commands::Outcome::Switch {
+            session: next,
+            lines,
+            pending,
+            ..
+        } => {
+            let _ = store.persist(&next);
+            *session = next;
+            print_lines(&lines);
+            *waiting = pending;
+        }
+    }
 }
 
 /// The context a command runs in; lines are laid out 100 columns wide.

@@ -214,11 +214,7 @@ impl Browser {
         };
         let list = footer(f, area, status.as_deref(), hints);
         let per_page = (list.height / ROW_H).max(1) as usize;
-        let sel = self.sel.min(n.saturating_sub(1));
-        let mut offset = self.offset.min(sel);
-        if sel >= offset + per_page {
-            offset = sel + 1 - per_page;
-        }
+        let (sel, offset) = super::window(self.sel, self.offset, n, per_page);
         let w = list.width as usize;
         let dim = Style::default().add_modifier(Modifier::DIM);
         let mut lines = Vec::new();

@@ -562,6 +562,17 @@ pub fn footer(f: &mut Frame, area: Rect, status: Option<&str>, hints: &str) -> R
     }
 }
 
+/// The selection clamped to `n` rows and the first row shown, so the selection stays on a
+/// screen of `per_page` rows.
+pub fn window(sel: usize, offset: usize, n: usize, per_page: usize) -> (usize, usize) {
+    let sel = sel.min(n.saturating_sub(1));
+    let mut offset = offset.min(sel);
+    if sel >= offset + per_page {
+        offset = sel + 1 - per_page;
+    }
+    (sel, offset)
+}
+
 /// A typed character for a search field (no control keys).
 pub fn typed(k: &KeyEvent) -> Option<char> {
     match k.code {

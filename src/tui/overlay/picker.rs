@@ -156,11 +156,7 @@ impl Picker {
             "enter choose · ↑↓ move · type to filter · esc close",
         );
         let h = list.height.max(1) as usize;
-        let sel = self.sel.min(n.saturating_sub(1));
-        let mut offset = self.offset.min(sel);
-        if sel >= offset + h {
-            offset = sel + 1 - h;
-        }
+        let (sel, offset) = super::window(self.sel, self.offset, n, h);
         let w = list.width as usize;
         let lines: Vec<Line> = shown
             .iter()
