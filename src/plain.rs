@@ -10,8 +10,7 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::backend::ConversationQuery;
-use crate::protocol::{LettaMessage, ListParams};
+use crate::protocol::LettaMessage;
 use crate::session::{Session, SessionStore};
 use crate::tui::commands::{self, Cmd, Parsed};
 use crate::tui::{ChatSetup, Summary, cells, history};
@@ -185,7 +184,13 @@ pub async fn run(setup: ChatSetup, store: SessionStore) -> std::io::Result<Summa
     let mut opts = setup.opts.clone();
     let (mut tokens_in, mut tokens_out) = (0u64, 0u64);
     // Calls an earlier process left unanswered are asked again before anything else.
-    let mut waiting = commands::pending_calls(setup.backend.as_ref(), &session).await;
+    let mut waiting = match commands::pending_calls(setup.backend.as_ref(), &session).await {
+        Ok(calls) => calls,
+        Err(e) => {
+            println!("✗ could not check for calls left waiting: {e}");
+            Vec::new()
+        }
+    };
     if setup.browse {
         // `--resume`: choose the conversation first; nothing chosen keeps the last one.
         println!("Resume a previous conversation:");
@@ -332,16 +337,7 @@ async fn choose(cmd: Cmd, setup: &ChatSetup, session: &Session, lines: &Shared) 
     let b = setup.backend.as_ref();
     let items: Result<Vec<(String, String)>, String> = match &cmd {
         Cmd::Resume(None) => {
-            let q = ConversationQuery {
-                agent_id: Some(session.agent_id.clone()),
-                page: ListParams {
-                    limit: Some(10),
-                    order: Some(crate::protocol::Order::Desc),
-                    order_by: Some("last_message_at".into()),
-                    ..Default::default()
-                },
-                summary_search: None,
-            };
+            let q = crate::tui::overlay::conversation_query(&session.agent_id, None, None, 10);
             let default = crate::tui::overlay::default_conversation(b, &session.agent_id)
                 .await
                 .ok()

@@ -437,16 +437,7 @@ async fn compact_and_context(kind: Kind) {
             .unwrap()
             .id;
     for i in 0..4 {
-        send(
-            &c,
-            &conv,
-            SendMessageRequest {
-                messages: Some(vec![MessageCreate::user(format!("message {i}"))]),
-                streaming: Some(true),
-                ..Default::default()
-            },
-        )
-        .await;
+        send(&c, &conv, user(&format!("message {i}"))).await;
     }
     let w = c.b.context_window(&a.id, Some(&conv)).await.unwrap();
     assert!(w.context_window_size_max > 0);

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use ratatui::text::Line;
 
 use super::{cells, markdown};
-use crate::backend::{Backend, ConversationQuery};
+use crate::backend::Backend;
 use crate::permissions::Checker;
 use crate::protocol::{
     CreateConversation, DEFAULT_CONVERSATION, ForkParams, LettaMessage, ListParams, Order,
@@ -127,13 +127,7 @@ pub async fn transcript(
     width: usize,
     light: bool,
 ) -> Result<(Vec<Line<'static>>, Vec<crate::turn::ToolCallInfo>), String> {
-    let agent = (s.conversation_id == DEFAULT_CONVERSATION).then_some(s.agent_id.as_str());
-    let mut page = ListParams::latest(RECENT);
-    page.order = Some(Order::Desc);
-    let mut msgs = backend
-        .list_messages(&s.conversation_id, agent, page)
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut msgs = recent(backend, &s.conversation_id, &s.agent_id, RECENT).await?;
     let pending = crate::turn::unanswered(&msgs);
     msgs.reverse();
     let mut out = Vec::new();
@@ -180,15 +174,31 @@ pub async fn transcript(
     Ok((out, pending))
 }
 
+/// The newest `limit` messages of a conversation, newest first.
+pub async fn recent(
+    b: &dyn Backend,
+    conversation_id: &str,
+    agent_id: &str,
+    limit: u32,
+) -> Result<Vec<LettaMessage>, String> {
+    let agent = (conversation_id == DEFAULT_CONVERSATION).then_some(agent_id);
+    let page = ListParams {
+        limit: Some(limit),
+        order: Some(Order::Desc),
+        ..Default::default()
+    };
+    b.list_messages(conversation_id, agent, page)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// Calls a conversation was left waiting on (the process answering them went away).
-pub async fn pending_calls(backend: &dyn Backend, s: &Session) -> Vec<crate::turn::ToolCallInfo> {
-    let agent = (s.conversation_id == DEFAULT_CONVERSATION).then_some(s.agent_id.as_str());
-    let mut page = ListParams::latest(RECENT);
-    page.order = Some(Order::Desc);
-    match backend.list_messages(&s.conversation_id, agent, page).await {
-        Ok(msgs) => crate::turn::unanswered(&msgs),
-        Err(_) => Vec::new(),
-    }
+pub async fn pending_calls(
+    backend: &dyn Backend,
+    s: &Session,
+) -> Result<Vec<crate::turn::ToolCallInfo>, String> {
+    let msgs = recent(backend, &s.conversation_id, &s.agent_id, RECENT).await?;
+    Ok(crate::turn::unanswered(&msgs))
 }
 
 async fn switch(
@@ -399,49 +409,9 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
                 Err(e) => err(e.to_string()),
             }
         }
-        Cmd::Resume(None) => {
-            let q = ConversationQuery {
-                agent_id: Some(session.agent_id.clone()),
-                page: ListParams::latest(10),
-                summary_search: None,
-            };
-            match b.list_conversations(q).await {
-                Ok(list) => {
-                    let mut t = String::from("Recent conversations (/resume ID switches):\n");
-                    for c in list {
-                        let cur = if c.id == session.conversation_id {
-                            " (current)"
-                        } else {
-                            ""
-                        };
-                        t.push_str(&format!(
-                            "  {}  {}{cur}\n",
-                            c.id,
-                            title(c.summary.as_deref(), "")
-                        ));
-                    }
-                    info(t.trim_end().to_string())
-                }
-                Err(e) => err(e.to_string()),
-            }
-        }
-        Cmd::Model(None) => {
-            let current = current_model(b, &session).await;
-            match b.list_models().await {
-                Ok(models) => {
-                    let mut t = String::from("Models (/model HANDLE sets one):\n");
-                    for m in models {
-                        let mark = if current.as_deref() == Some(m.handle.as_str()) {
-                            "* "
-                        } else {
-                            "  "
-                        };
-                        t.push_str(&format!("{mark}{}\n", m.handle));
-                    }
-                    info(t.trim_end().to_string())
-                }
-                Err(e) => err(e.to_string()),
-            }
+        // The front ends turn these into a chooser (a viewer, or numbered choices) first.
+        Cmd::Resume(None) | Cmd::Model(None) | Cmd::Agents => {
+            err("this command shows a list to choose from; it is not run on its own".into())
         }
         Cmd::Model(Some(name)) => {
             let handle = match crate::connect::resolve_model_with(b, &name).await {
@@ -512,21 +482,6 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
                         bl.value.chars().count(),
                         bl.value.trim_end()
                     ));
-                }
-                info(t.trim_end().to_string())
-            }
-            Err(e) => err(e.to_string()),
-        },
-        Cmd::Agents => match b.list_agents(Default::default()).await {
-            Ok(list) => {
-                let mut t = String::from("Agents (/agents in the chat view switches):\n");
-                for a in list {
-                    let cur = if a.id == session.agent_id {
-                        " (current)"
-                    } else {
-                        ""
-                    };
-                    t.push_str(&format!("  {}  {}{cur}\n", a.id, a.name));
                 }
                 info(t.trim_end().to_string())
             }

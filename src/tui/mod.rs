@@ -329,12 +329,25 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
                 fetch(&env, f, None);
             }
         }
-    } else {
-        let (b, s, tx) = (setup.backend.clone(), session.clone(), app_tx.clone());
+    }
+    {
+        // Calls an earlier process left waiting are offered again.
+        let (b, s, tx, dir) = (
+            setup.backend.clone(),
+            session.clone(),
+            app_tx.clone(),
+            setup.data_dir.clone(),
+        );
         tokio::spawn(async move {
-            let calls = commands::pending_calls(b.as_ref(), &s).await;
-            if !calls.is_empty() {
-                let _ = tx.send(AppEvent::Pending(s, calls));
+            match commands::pending_calls(b.as_ref(), &s).await {
+                Ok(calls) if !calls.is_empty() => {
+                    let _ = tx.send(AppEvent::Pending(s, calls));
+                }
+                Ok(_) => {}
+                Err(e) => log(
+                    &dir,
+                    &format!("checking for calls left waiting failed: {e}"),
+                ),
             }
         });
     }

@@ -211,21 +211,24 @@ pub fn preview(newest_first: &[LettaMessage]) -> Preview {
     }
 }
 
-async fn recent(
-    b: &dyn Backend,
-    conversation_id: &str,
+/// An agent's conversations, most recently active first.
+pub fn conversation_query(
     agent_id: &str,
+    search: Option<String>,
+    after: Option<String>,
     limit: u32,
-) -> Result<Vec<LettaMessage>, String> {
-    let agent = (conversation_id == DEFAULT_CONVERSATION).then_some(agent_id);
-    let page = ListParams {
-        limit: Some(limit),
-        order: Some(Order::Desc),
-        ..Default::default()
-    };
-    b.list_messages(conversation_id, agent, page)
-        .await
-        .map_err(|e| e.to_string())
+) -> ConversationQuery {
+    ConversationQuery {
+        agent_id: Some(agent_id.to_string()),
+        page: ListParams {
+            limit: Some(limit),
+            after,
+            order: Some(Order::Desc),
+            order_by: Some("last_message_at".into()),
+            ..Default::default()
+        },
+        summary_search: search,
+    }
 }
 
 /// The agent's default conversation as a browser row, when it has messages.
@@ -234,7 +237,7 @@ pub async fn default_conversation(
     agent_id: &str,
 ) -> Result<Option<resume::Row>, String> {
     let created = b.get_agent(agent_id).await.ok().and_then(|a| a.created_at);
-    recent(b, DEFAULT_CONVERSATION, agent_id, 10)
+    super::commands::recent(b, DEFAULT_CONVERSATION, agent_id, 10)
         .await
         .map(|msgs| {
             let p = preview(&msgs);
@@ -255,17 +258,7 @@ pub async fn fetch(env: &Env, f: Fetch) -> Data {
     let agent_id = env.session.agent_id.as_str();
     match f {
         Fetch::Conversations { search, after } => {
-            let q = ConversationQuery {
-                agent_id: Some(agent_id.to_string()),
-                page: ListParams {
-                    limit: Some(PAGE),
-                    after: after.clone(),
-                    order: Some(Order::Desc),
-                    order_by: Some("last_message_at".into()),
-                    ..Default::default()
-                },
-                summary_search: search.clone(),
-            };
+            let q = conversation_query(agent_id, search.clone(), after.clone(), PAGE);
             let result = b.list_conversations(q).await.map_err(|e| e.to_string());
             Data::Conversations {
                 search,
@@ -276,7 +269,9 @@ pub async fn fetch(env: &Env, f: Fetch) -> Data {
         Fetch::Default => Data::Default(default_conversation(b, agent_id).await),
         Fetch::Previews(ids) => {
             let jobs = ids.into_iter().map(|id| async move {
-                let r = recent(b, &id, agent_id, 10).await.map(|m| preview(&m));
+                let r = super::commands::recent(b, &id, agent_id, 10)
+                    .await
+                    .map(|m| preview(&m));
                 (id, r)
             });
             Data::Previews(futures_util::future::join_all(jobs).await)
