@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use letta::cli::{Cli, Command};
+use letta::app::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -1,7 +1,7 @@
 //! One behaviour suite, two backends: every case runs against the engine in-process and
 //! against `letta server` through the remote client, and both must behave the same.
 
-mod support;
+use crate::support;
 
 use futures_util::StreamExt;
 use letta::backend::{Backend, BackendError, ConversationQuery};

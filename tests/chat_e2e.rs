@@ -1,6 +1,6 @@
 //! The chat view end to end: the real binary in a PTY, against the engine and a scripted LLM.
 
-mod support;
+use crate::support;
 
 use support::bin::Sandbox;
 use support::llm::{Reply, ScriptedLlm};
@@ -429,6 +429,8 @@ fn two_terminals_one_agent_in_parallel_share_memory() {
     // The memory viewer: a tab per block; `e` edits the block in $EDITOR.
     b.send("/memory\r");
     b.wait_text("Memory (shared by all of this agent's conversations)");
+    // The blocks arrive after the viewer opens; a key before them has no tab to move to.
+    b.wait_text("characters · Who I am");
     b.send("\x1b[C");
     b.wait_text("Prefers tabs over spaces.");
     b.send("e");

@@ -1,7 +1,7 @@
 //! `letta connect` for each provider, `--list` with masked keys and sources, and `-m` short
 //! names, through the real binary against scripted servers.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::bin::{Sandbox, out};

@@ -1,6 +1,6 @@
 //! The embedded engine against scripted OpenAI-compatible and Anthropic servers.
 
-mod support;
+use crate::support;
 
 use futures_util::StreamExt;
 use letta::backend::{AgentQuery, Backend, BackendError, ChunkStream, ConversationQuery};

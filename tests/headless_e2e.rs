@@ -1,6 +1,6 @@
 //! The real binary in headless mode against the engine and a scripted LLM.
 
-mod support;
+use crate::support;
 
 use letta::backend::Backend;
 use serde_json::Value;

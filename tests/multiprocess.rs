@@ -1,7 +1,7 @@
 //! 8 `letta` processes at once, each running 25 turns in its own conversation of one agent, on
 //! one database file. Every message must land exactly once, with no busy errors.
 
-mod support;
+use crate::support;
 
 use letta::backend::Backend;
 use letta::protocol::{CreateAgent, CreateConversation, LettaMessage, ListParams, Order};

@@ -1,7 +1,7 @@
 //! `letta --plain` through piped stdin: replies, typed approvals, slash commands and numbered
 //! choices, against the engine and a scripted LLM.
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::process::Stdio;

@@ -1,6 +1,6 @@
 //! Every captured body decodes into our protocol types and re-encodes to equivalent JSON.
 
-mod support;
+use crate::support;
 
 use letta::protocol::*;
 use serde::{Serialize, de::DeserializeOwned};
@@ -312,7 +312,7 @@ fn request_builders_match_letta_code_shape() {
 /// same chunks as the whole body, and each one decodes.
 #[test]
 fn fixture_streams_through_the_sse_decoder_at_any_split() {
-    use letta::sse::SseDecoder;
+    use letta::protocol::sse::SseDecoder;
     let decode = |body: &[u8], cuts: &[usize]| -> Vec<(Option<String>, String)> {
         let mut d = SseDecoder::new();
         let mut out = Vec::new();

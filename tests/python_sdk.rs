@@ -1,7 +1,7 @@
 //! The official Python SDK (`letta-client` from PyPI) against the real `letta server`.
 //! Skipped, with the reason printed, only when python3 is missing.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

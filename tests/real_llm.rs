@@ -1,7 +1,7 @@
 //! A full turn through the engine against a real model (llama.cpp + SmolLM2), with both the
 //! OpenAI-compatible and the Anthropic provider. Asserts structure, never wording.
 
-mod support;
+use crate::support;
 
 use futures_util::StreamExt;
 use letta::backend::Backend;

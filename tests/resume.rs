@@ -1,7 +1,7 @@
 //! Fault injection: the SSE body of a send is cut after k bytes, for many k. The remote client
 //! re-attaches from the last seq_id and the user sees every token exactly once.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::Ordering;
 

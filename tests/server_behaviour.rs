@@ -1,6 +1,6 @@
 //! Server keep-alive pings, and the remote client's retry rules, over real HTTP on 127.0.0.1.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

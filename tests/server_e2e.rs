@@ -1,6 +1,6 @@
 //! The real `letta server`, and the real `letta` talking to it as a remote backend.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;

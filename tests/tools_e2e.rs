@@ -1,6 +1,6 @@
 //! Coding tools through the real binary (`letta -p`), the engine and a scripted model.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;

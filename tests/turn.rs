@@ -1,16 +1,16 @@
 //! The turn driver with an answering approver (what the chat view and REPL do).
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use letta::backend::Backend;
-use letta::cli::PermissionMode;
 use letta::llm::{ProviderKind, ProviderRegistry, ProviderSpec};
 use letta::local::Engine;
 use letta::local::store::Store;
 use letta::permissions::Checker;
+use letta::permissions::PermissionMode;
 use letta::protocol::CreateAgent;
 use letta::session::Session;
 use letta::tools::ToolContext;

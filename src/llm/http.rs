@@ -6,7 +6,7 @@ use futures_util::StreamExt;
 use reqwest::Response;
 
 use super::LlmError;
-use crate::sse::{SseDecoder, SseEvent};
+use crate::protocol::sse::{SseDecoder, SseEvent};
 
 /// A client with sane timeouts for LLM calls (connect fast; streams may be long).
 pub fn client() -> reqwest::Client {

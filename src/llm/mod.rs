@@ -3,6 +3,7 @@
 mod anthropic;
 mod error;
 pub(crate) mod http;
+pub mod local_model;
 mod openai;
 mod registry;
 

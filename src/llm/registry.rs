@@ -64,9 +64,9 @@ impl ProviderRegistry {
         let mut specs = BTreeMap::new();
         let mut managed: Vec<(String, Arc<dyn LlmProvider>)> = Vec::new();
         for (name, p) in &settings.providers {
-            if p.extra.get("kind").and_then(|k| k.as_str()) == Some(crate::local_model::KIND) {
+            if p.extra.get("kind").and_then(|k| k.as_str()) == Some(crate::llm::local_model::KIND) {
                 // The offline model: started on first use.
-                if let Some(m) = crate::local_model::LocalModel::from_config(&p.extra) {
+                if let Some(m) = crate::llm::local_model::LocalModel::from_config(&p.extra) {
                     managed.push((name.clone(), Arc::new(m)));
                 }
                 continue;

@@ -1,9 +1,11 @@
 //! Who decides whether a tool call runs: the permission mode, allow/deny/ask rules from the
 //! settings files and flags, and — when neither settles it — the user.
 
+mod mode;
 mod rule;
 mod shell;
 
+pub use mode::PermissionMode;
 pub use rule::Rule;
 pub use shell::{is_read_only, split};
 
@@ -11,7 +13,6 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::cli::PermissionMode;
 use crate::settings::{ProjectSettings, SettingsError};
 use crate::tools::{Access, ToolContext};
 

@@ -10,6 +10,7 @@ mod message;
 mod objects;
 mod params;
 mod request;
+pub mod sse;
 mod stop;
 
 pub use content::{ContentPart, MessageContent, OneOrMany};

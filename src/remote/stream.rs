@@ -8,8 +8,8 @@ use serde_json::json;
 
 use super::RemoteClient;
 use crate::backend::{BackendError, ChunkStream};
+use crate::protocol::sse::{SseDecoder, SseEventRef};
 use crate::protocol::{ErrorMessage, LettaMessage};
-use crate::sse::{SseDecoder, SseEventRef};
 
 /// How many times one stream is re-attached before giving up.
 pub const MAX_RESUMES: u32 = 8;

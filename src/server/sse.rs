@@ -14,7 +14,7 @@ pub const PING_EVERY: Duration = Duration::from_secs(20);
 
 fn data(m: &LettaMessage) -> Bytes {
     let json = serde_json::to_string(m).unwrap_or_else(|_| "{}".into());
-    Bytes::from(crate::sse::encode(None, &json))
+    Bytes::from(crate::protocol::sse::encode(None, &json))
 }
 
 /// SSE frames for a run: chunks as `data:` frames, a `ping` after `ping_every` of silence,
@@ -62,7 +62,7 @@ pub fn frames(
                         st.done = true;
                         let mut tail = String::new();
                         for e in &st.errors {
-                            tail.push_str(&crate::sse::encode(
+                            tail.push_str(&crate::protocol::sse::encode(
                                 Some("error"),
                                 &serde_json::to_string(e).unwrap_or_default(),
                             ));

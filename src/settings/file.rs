@@ -58,7 +58,7 @@ pub fn save_json<T: Serialize>(
         source: std::io::Error::other(e),
     })?;
     text.push('\n');
-    crate::fsutil::write_atomic(path, text.as_bytes(), mode).map_err(|source| {
+    crate::settings::fsutil::write_atomic(path, text.as_bytes(), mode).map_err(|source| {
         SettingsError::Write {
             path: path.to_path_buf(),
             source,

@@ -4,9 +4,15 @@
 //! Letta Code (or edited by hand) keeps its other keys. A file that is not valid JSON is never
 //! overwritten: loading fails with its path and the parse error.
 
+pub mod choice;
 mod file;
+pub mod fsutil;
 mod global;
+pub mod paths;
 mod project;
+
+pub use choice::{BackendChoice, BackendKind};
+pub use paths::Paths;
 
 pub use file::{SettingsError, load_json, save_json};
 pub use global::{AgentPrefs, GlobalSettings, ProviderConfig};

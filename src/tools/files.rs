@@ -149,7 +149,7 @@ pub fn write(ctx: &ToolContext, args: &Value) -> ToolOutput {
             path.display()
         ));
     }
-    if let Err(e) = crate::fsutil::write_atomic(&path, content.as_bytes(), None) {
+    if let Err(e) = crate::settings::fsutil::write_atomic(&path, content.as_bytes(), None) {
         return ToolOutput::err(format!("cannot write {}: {e}", path.display()));
     }
     ctx.mark_read(&path);
@@ -210,7 +210,7 @@ fn edit_file(
             Err(e) => return ToolOutput::err(e),
         };
     }
-    if let Err(e) = crate::fsutil::write_atomic(&path, text.as_bytes(), None) {
+    if let Err(e) = crate::settings::fsutil::write_atomic(&path, text.as_bytes(), None) {
         return ToolOutput::err(format!("cannot write {}: {e}", path.display()));
     }
     ctx.mark_read(&path);

@@ -1,4 +1,4 @@
-//! Reads the captured HTTP exchanges in `shared/fixtures/letta-server`.
+//! Reads the captured HTTP exchanges in `tests/fixtures/letta-server`.
 
 use std::path::{Path, PathBuf};
 
@@ -25,18 +25,9 @@ impl Exchange {
     }
 }
 
-/// `shared/fixtures` next to the repository (CI clones with `shared/` beside it).
+/// `tests/fixtures`, inside the repository (see its README for where the captures came from).
 pub fn fixtures_dir() -> PathBuf {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for cand in [
-        here.join("../shared/fixtures"),
-        here.join("shared/fixtures"),
-    ] {
-        if cand.is_dir() {
-            return cand;
-        }
-    }
-    panic!("shared/fixtures not found beside {}", here.display());
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 /// Every `.txt` exchange file under `letta-server/` (including `errors/`).

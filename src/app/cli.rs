@@ -1,0 +1,300 @@
+//! Command-line interface. Parsing does no I/O, so `letta --version` stays instant.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::permissions::PermissionMode;
+use crate::settings::BackendKind;
+use crate::ui::headless::OutputFormat;
+
+/// letta: a terminal coding agent with stateful agents and parallel conversations.
+#[derive(Debug, Parser)]
+#[command(name = "letta", version, about, long_about = None)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub session: SessionArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags of the chat view and of headless mode.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SessionArgs {
+    /// Open a new conversation with the agent, in parallel with the others
+    #[arg(long)]
+    pub new: bool,
+    /// Browse past conversations of the last agent
+    #[arg(long)]
+    pub resume: bool,
+    /// Open this conversation (its agent comes with it)
+    #[arg(long = "conv", visible_alias = "conversation", value_name = "ID")]
+    pub conv: Option<String>,
+    /// Use this agent
+    #[arg(long, value_name = "ID")]
+    pub agent: Option<String>,
+    /// Create a fresh agent
+    #[arg(long)]
+    pub new_agent: bool,
+    /// Model handle (provider/model) or an unambiguous short name
+    #[arg(short = 'm', long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// Use the embedded engine or a Letta server (default: remote when LETTA_BASE_URL or LETTA_API_KEY is set)
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendKind>,
+    /// Line-mode REPL instead of the full-screen chat view
+    #[arg(long)]
+    pub plain: bool,
+    /// Permission mode
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub permission_mode: Option<PermissionMode>,
+    /// Allow everything except deny rules (same as --permission-mode unrestricted)
+    #[arg(long)]
+    pub yolo: bool,
+    /// Run one turn headless and print the answer; the prompt may also come on stdin
+    #[arg(short = 'p', long = "prompt", value_name = "PROMPT", num_args = 0..=1, default_missing_value = "")]
+    pub prompt: Option<String>,
+    /// Output format of -p
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output_format: OutputFormat,
+    /// Stop after this many agent steps
+    #[arg(long, value_name = "N")]
+    pub max_turns: Option<u32>,
+    /// Extra allow rules, e.g. "Bash(npm test:*)" (comma or space separated)
+    #[arg(
+        long = "allowedTools",
+        visible_alias = "allowed-tools",
+        value_name = "RULES"
+    )]
+    pub allowed_tools: Vec<String>,
+    /// Extra deny rules (comma or space separated)
+    #[arg(
+        long = "disallowedTools",
+        visible_alias = "disallowed-tools",
+        value_name = "RULES"
+    )]
+    pub disallowed_tools: Vec<String>,
+}
+
+impl SessionArgs {
+    /// Reject flag combinations that contradict each other, with a one-line reason.
+    pub fn validate(&self) -> Result<(), String> {
+        let pairs: [(bool, &str, bool, &str); 6] = [
+            (self.new, "--new", self.conv.is_some(), "--conv"),
+            (self.resume, "--resume", self.conv.is_some(), "--conv"),
+            (
+                self.new_agent,
+                "--new-agent",
+                self.agent.is_some(),
+                "--agent",
+            ),
+            (self.new, "--new", self.resume, "--resume"),
+            (self.new_agent, "--new-agent", self.conv.is_some(), "--conv"),
+            (
+                self.yolo,
+                "--yolo",
+                self.permission_mode.is_some(),
+                "--permission-mode",
+            ),
+        ];
+        for (a, an, b, bn) in pairs {
+            if a && b {
+                return Err(format!("{an} cannot be used with {bn}"));
+            }
+        }
+        if self.resume && self.prompt.is_some() {
+            return Err("--resume cannot be used with -p".into());
+        }
+        if self.plain && self.prompt.is_some() {
+            return Err("--plain cannot be used with -p".into());
+        }
+        Ok(())
+    }
+
+    /// The permission mode in force, counting `--yolo`.
+    pub fn effective_mode(&self) -> PermissionMode {
+        if self.yolo {
+            PermissionMode::Unrestricted
+        } else {
+            self.permission_mode.unwrap_or_default()
+        }
+    }
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the embedded engine as the Letta REST API
+    Server(ServerArgs),
+    /// Agents
+    Agents {
+        #[command(subcommand)]
+        command: AgentsCommand,
+    },
+    /// Conversations
+    Conversations {
+        #[command(subcommand)]
+        command: ConversationsCommand,
+    },
+    /// Messages
+    Messages {
+        #[command(subcommand)]
+        command: MessagesCommand,
+    },
+    /// Models of the configured providers
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+    /// Configure a provider or Letta server non-interactively
+    Connect(ConnectArgs),
+    /// Print shell completions
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `letta server`.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Address to bind; anything but loopback needs a token
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to bind
+    #[arg(long, default_value_t = 8283)]
+    pub port: u16,
+    /// Bearer token clients must send (or LETTA_SERVER_TOKEN)
+    #[arg(long, env = "LETTA_SERVER_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+/// `letta agents …`.
+#[derive(Debug, Subcommand)]
+pub enum AgentsCommand {
+    /// List agents as JSON
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Only agents whose name contains this
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+/// `letta conversations …`.
+#[derive(Debug, Subcommand)]
+pub enum ConversationsCommand {
+    /// List conversations as JSON (of the given agent, or of this project's agent)
+    List {
+        #[arg(long, value_name = "ID")]
+        agent: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+/// `letta messages …`.
+#[derive(Debug, Subcommand)]
+pub enum MessagesCommand {
+    /// Full-text search over an agent's conversations, as JSON
+    Search {
+        query: String,
+        #[arg(long, value_name = "ID")]
+        agent: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+}
+
+/// `letta model …`.
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// List the models of every configured provider
+    List,
+}
+
+/// `letta connect PROVIDER`.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    /// openai, anthropic, ollama, letta or local
+    #[arg(required_unless_present = "list")]
+    pub provider: Option<String>,
+    /// Show what is configured, keys masked
+    #[arg(long)]
+    pub list: bool,
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// The key itself (prefer --api-key-env)
+    #[arg(long)]
+    pub api_key: Option<String>,
+    /// Name of an environment variable holding the key
+    #[arg(long)]
+    pub api_key_env: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("letta").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn contradictions() {
+        for (args, msg) in [
+            (
+                &["--new", "--conv", "c"][..],
+                "--new cannot be used with --conv",
+            ),
+            (
+                &["--resume", "--conv", "c"],
+                "--resume cannot be used with --conv",
+            ),
+            (
+                &["--new-agent", "--agent", "a"],
+                "--new-agent cannot be used with --agent",
+            ),
+            (
+                &["--yolo", "--permission-mode", "strict"],
+                "--yolo cannot be used with --permission-mode",
+            ),
+        ] {
+            assert_eq!(parse(args).session.validate().unwrap_err(), msg);
+        }
+        assert!(parse(&["--new", "--agent", "a"]).session.validate().is_ok());
+    }
+
+    #[test]
+    fn prompt_forms() {
+        assert_eq!(parse(&["-p", "hi"]).session.prompt.as_deref(), Some("hi"));
+        assert_eq!(parse(&["-p"]).session.prompt.as_deref(), Some(""));
+        let c = parse(&["-p", "x", "--output-format", "stream-json"]);
+        assert_eq!(c.session.output_format, OutputFormat::StreamJson);
+    }
+
+    #[test]
+    fn modes() {
+        assert_eq!(
+            parse(&["--yolo"]).session.effective_mode(),
+            PermissionMode::Unrestricted
+        );
+        assert_eq!(
+            parse(&["--permission-mode", "acceptEdits"])
+                .session
+                .effective_mode(),
+            PermissionMode::AcceptEdits
+        );
+        assert_eq!(
+            parse(&[]).session.effective_mode(),
+            PermissionMode::Standard
+        );
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,355 @@
+//! Connecting letta to a model provider or a Letta server: check the connection, explain a
+//! failure in one line, save it (settings are 0600 and written atomically), list what is
+//! configured with keys masked, and resolve short model names.
+
+pub mod local;
+
+use std::path::Path;
+
+use crate::backend::Backend;
+use crate::llm::{LlmError, ProviderKind, ProviderRegistry, ProviderSpec};
+use crate::settings::{GlobalSettings, SettingsError};
+
+/// What can be connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    OpenAi,
+    Anthropic,
+    Ollama,
+    Letta,
+    Local,
+}
+
+impl Target {
+    /// Parse a provider name as typed after `letta connect`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "openai" | "openai-compatible" => Self::OpenAi,
+            "anthropic" | "claude" => Self::Anthropic,
+            "ollama" => Self::Ollama,
+            "letta" | "letta-cloud" | "cloud" => Self::Letta,
+            "local" => Self::Local,
+            _ => return None,
+        })
+    }
+
+    /// The provider name used in handles (`openai/gpt-4.1`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::OpenAi => "openai",
+            Self::Anthropic => "anthropic",
+            Self::Ollama => "ollama",
+            Self::Letta => "letta",
+            Self::Local => "local",
+        }
+    }
+
+    /// The base URL used when none is given.
+    pub fn default_url(self) -> &'static str {
+        match self {
+            Self::OpenAi => "https://api.openai.com/v1",
+            Self::Anthropic => "https://api.anthropic.com",
+            Self::Ollama => "http://localhost:11434/v1",
+            Self::Letta => "https://api.letta.com",
+            Self::Local => "http://127.0.0.1:8765/v1",
+        }
+    }
+
+    /// The variable a key is usually kept in.
+    pub fn key_var(self) -> Option<&'static str> {
+        match self {
+            Self::OpenAi => Some("OPENAI_API_KEY"),
+            Self::Anthropic => Some("ANTHROPIC_API_KEY"),
+            Self::Letta => Some("LETTA_API_KEY"),
+            Self::Ollama | Self::Local => None,
+        }
+    }
+}
+
+/// Connecting failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The check failed; the text is one line saying why.
+    #[error("{0}")]
+    Check(String),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+}
+
+/// A secret as it may be shown: only its last 4 characters.
+pub fn mask(secret: &str) -> String {
+    let n = secret.chars().count();
+    if n <= 4 {
+        return "****".into();
+    }
+    let tail: String = secret.chars().skip(n - 4).collect();
+    format!("…{tail}")
+}
+
+/// A failed check in one line.
+pub fn explain(e: &LlmError, url: &str) -> String {
+    match e {
+        LlmError::Auth { .. } => "the key was rejected".into(),
+        LlmError::Network { detail, .. } if detail == "nothing is listening there" => {
+            format!("nothing is listening at {url}")
+        }
+        LlmError::Network { detail, .. } => format!("cannot reach {url}: {detail}"),
+        LlmError::Server { status: 404, .. } => {
+            format!("{url} does not look like an OpenAI-compatible endpoint (no /models)")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The provider spec `target` would be saved as.
+pub fn spec(target: Target, base_url: Option<&str>, api_key: Option<String>) -> ProviderSpec {
+    let mut url = base_url
+        .unwrap_or(target.default_url())
+        .trim_end_matches('/')
+        .to_string();
+    if target == Target::Ollama && !url.ends_with("/v1") {
+        url.push_str("/v1");
+    }
+    ProviderSpec {
+        name: target.name().into(),
+        kind: if target == Target::Anthropic {
+            ProviderKind::Anthropic
+        } else {
+            ProviderKind::OpenAi
+        },
+        base_url: url,
+        api_key,
+        key_var: target.key_var().unwrap_or("the saved key").into(),
+        source: "settings",
+    }
+}
+
+/// Check a provider by listing its models; the model ids on success.
+pub async fn check_provider(spec: &ProviderSpec) -> Result<Vec<String>, String> {
+    let reg = ProviderRegistry::from_specs(vec![spec.clone()]);
+    let Some(p) = reg.provider(&spec.name) else {
+        return Err(format!("provider {} could not be set up", spec.name));
+    };
+    match p.list_models().await {
+        Ok(models) => Ok(models.into_iter().map(|m| m.id).collect()),
+        Err(e) => Err(explain(&e, &spec.base_url)),
+    }
+}
+
+/// Check a Letta server: the key must be accepted for listing agents.
+pub async fn check_letta(base_url: &str, api_key: Option<String>) -> Result<(), String> {
+    let client = crate::remote::RemoteClient::new(base_url, api_key);
+    let q = crate::backend::AgentQuery {
+        page: crate::protocol::ListParams::latest(1),
+        name: None,
+    };
+    match client.list_agents(q).await {
+        Ok(_) => Ok(()),
+        Err(crate::backend::BackendError::Unauthorized(_)) => Err("the key was rejected".into()),
+        Err(e) if e.http_status() == 403 => Err("the key was rejected".into()),
+        Err(crate::backend::BackendError::Network(d)) if d.contains("nothing is listening") => {
+            Err(format!("nothing is listening at {base_url}"))
+        }
+        Err(e) => Err(format!("{base_url} did not answer as a Letta server: {e}")),
+    }
+}
+
+/// Save a checked provider (and, when none is set yet, its first model as the default).
+pub fn save_provider(
+    settings_file: &Path,
+    spec: &ProviderSpec,
+    api_key_env: Option<&str>,
+    default_model: Option<&str>,
+) -> Result<(), ConnectError> {
+    let mut s = GlobalSettings::load(settings_file)?;
+    let mut cfg = s.providers.remove(&spec.name).unwrap_or_default();
+    cfg.base_url = Some(spec.base_url.clone());
+    if let Some(var) = api_key_env {
+        cfg.api_key_env = Some(var.to_string());
+        cfg.api_key = None;
+    } else {
+        cfg.api_key = spec.api_key.clone();
+        cfg.api_key_env = None;
+    }
+    if spec.kind == ProviderKind::Anthropic && spec.name != "anthropic" {
+        cfg.extra.insert("kind".into(), "anthropic".into());
+    }
+    s.providers.insert(spec.name.clone(), cfg);
+    if let Some(m) = default_model
+        && s.default_model.is_none()
+    {
+        s.default_model = Some(m.to_string());
+    }
+    s.save(settings_file)?;
+    Ok(())
+}
+
+/// Save a Letta server as the backend (in `env`, as Letta Code keeps it).
+pub fn save_letta(
+    settings_file: &Path,
+    base_url: &str,
+    api_key: Option<&str>,
+) -> Result<(), ConnectError> {
+    let mut s = GlobalSettings::load(settings_file)?;
+    s.env.insert("LETTA_BASE_URL".into(), base_url.to_string());
+    match api_key {
+        Some(k) => s.env.insert("LETTA_API_KEY".into(), k.to_string()),
+        None => s.env.remove("LETTA_API_KEY"),
+    };
+    s.save(settings_file)?;
+    Ok(())
+}
+
+/// `letta connect --list`: one line per configured thing, keys masked, with the source.
+pub fn list_lines(env: &dyn Fn(&str) -> Option<String>, settings: &GlobalSettings) -> Vec<String> {
+    let mut out = Vec::new();
+    let get = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+    let (url, url_src) = match (get("LETTA_BASE_URL"), settings.letta_base_url()) {
+        (Some(u), _) => (Some(u), "env LETTA_BASE_URL"),
+        (None, Some(u)) => (Some(u.to_string()), "settings"),
+        _ => (None, ""),
+    };
+    let (key, key_src) = match (get("LETTA_API_KEY"), settings.letta_api_key()) {
+        (Some(k), _) => (Some(k), "env LETTA_API_KEY"),
+        (None, Some(k)) => (Some(k.to_string()), "settings"),
+        _ => (None, ""),
+    };
+    if url.is_some() || key.is_some() {
+        out.push(format!(
+            "letta      {}  key {}  (url from {}, key from {})",
+            url.as_deref().unwrap_or("https://api.letta.com"),
+            key.as_deref().map(mask).unwrap_or_else(|| "none".into()),
+            if url_src.is_empty() {
+                "default"
+            } else {
+                url_src
+            },
+            if key_src.is_empty() {
+                "nowhere"
+            } else {
+                key_src
+            },
+        ));
+    }
+    let reg = ProviderRegistry::from_env(env, settings);
+    for s in reg.specs() {
+        let key_from = match s.source {
+            "env" => format!("env {}", s.key_var),
+            _ => match settings
+                .providers
+                .get(&s.name)
+                .and_then(|p| p.api_key_env.clone())
+            {
+                Some(var) => format!("env {var} (named in settings)"),
+                None => "settings".into(),
+            },
+        };
+        out.push(format!(
+            "{:<10} {}  key {}  (from {}{})",
+            s.name,
+            s.base_url,
+            s.api_key
+                .as_deref()
+                .map(mask)
+                .unwrap_or_else(|| "none".into()),
+            s.source,
+            if s.api_key.is_some() {
+                format!(", key from {key_from}")
+            } else {
+                String::new()
+            },
+        ));
+    }
+    if let Some(m) = &settings.default_model {
+        out.push(format!("default model: {m}"));
+    }
+    if out.is_empty() {
+        out.push(
+            "nothing is configured; run `letta connect openai|anthropic|ollama|letta|local`".into(),
+        );
+    }
+    out
+}
+
+/// A model named by `-m`: a full `provider/model` handle, or a short name that exactly one
+/// listed handle ends with. An ambiguous name lists its candidates.
+pub fn resolve_model(name: &str, handles: &[String]) -> Result<String, String> {
+    if name.contains('/') {
+        return Ok(name.to_string());
+    }
+    let hits: Vec<&String> = handles
+        .iter()
+        .filter(|h| h.rsplit_once('/').is_some_and(|(_, m)| m == name))
+        .collect();
+    match hits.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(format!(
+            "no configured provider has a model named {name:?}; `letta model list` shows the valid ones"
+        )),
+        many => Err(format!(
+            "model {name:?} is ambiguous; use one of: {}",
+            many.iter()
+                .map(|h| h.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// Resolve `-m` against the backend's models (only short names cost a listing).
+pub async fn resolve_model_with(backend: &dyn Backend, name: &str) -> Result<String, String> {
+    if name.contains('/') {
+        return Ok(name.to_string());
+    }
+    let models = backend.list_models().await.map_err(|e| e.to_string())?;
+    let handles: Vec<String> = models.into_iter().map(|m| m.handle).collect();
+    resolve_model(name, &handles)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handles() -> Vec<String> {
+        [
+            "openai/gpt-4.1-mini",
+            "openai/gpt-4.1",
+            "openrouter/gpt-4.1",
+            "anthropic/claude-sonnet-4",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    #[test]
+    fn short_names_resolve_when_unambiguous() {
+        assert_eq!(
+            resolve_model("gpt-4.1-mini", &handles()).unwrap(),
+            "openai/gpt-4.1-mini"
+        );
+        assert_eq!(
+            resolve_model("claude-sonnet-4", &handles()).unwrap(),
+            "anthropic/claude-sonnet-4"
+        );
+        assert_eq!(resolve_model("x/y", &handles()).unwrap(), "x/y");
+    }
+
+    #[test]
+    fn ambiguous_names_list_the_candidates() {
+        let e = resolve_model("gpt-4.1", &handles()).unwrap_err();
+        assert!(
+            e.contains("ambiguous")
+                && e.contains("openai/gpt-4.1")
+                && e.contains("openrouter/gpt-4.1"),
+            "{e}"
+        );
+        let e = resolve_model("gpt-5", &handles()).unwrap_err();
+        assert!(e.contains("letta model list"), "{e}");
+    }
+
+    #[test]
+    fn keys_are_masked_to_the_last_four() {
+        assert_eq!(mask("sk-abcdef123456"), "…3456");
+        assert_eq!(mask("abc"), "****");
+    }
+}

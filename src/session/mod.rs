@@ -1,0 +1,163 @@
+//! Opening a session at startup and remembering it, on any backend.
+
+pub mod history;
+pub mod startup;
+
+use std::path::{Path, PathBuf};
+
+use crate::backend::{Backend, BackendError};
+use crate::protocol::{Conversation, CreateAgent, CreateConversation, DEFAULT_CONVERSATION};
+use crate::settings::{
+    GlobalSettings, ProjectSettings, SessionRef, SettingsError, project_local_file,
+};
+use startup::{ConversationChoice, StartupFlags, StartupInput, Target};
+
+/// The agent and conversation a UI works on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub agent_id: String,
+    /// A `conv-…` id or `default`.
+    pub conversation_id: String,
+}
+
+/// What startup produced: a session to open, or the browser to show first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opened {
+    Session {
+        session: Session,
+        warnings: Vec<String>,
+    },
+    /// Show the conversation browser; `session` is where Esc leaves the user (the project's
+    /// last conversation with that agent, else its default one).
+    Browse { session: Session },
+}
+
+/// Startup failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Startup(#[from] startup::StartupError),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+}
+
+/// Files where sessions are remembered.
+#[derive(Debug, Clone)]
+pub struct SessionStore {
+    pub global_file: PathBuf,
+    pub project_file: PathBuf,
+    pub server_key: String,
+}
+
+impl SessionStore {
+    /// The store for a project folder, a settings file and a server key.
+    pub fn new(global_file: &Path, cwd: &Path, server_key: String) -> Self {
+        Self {
+            global_file: global_file.to_path_buf(),
+            project_file: project_local_file(cwd),
+            server_key,
+        }
+    }
+
+    /// Remember `session` as this project's and the global last session for this server.
+    pub fn persist(&self, session: &Session) -> Result<(), SettingsError> {
+        let entry = SessionRef::new(&session.agent_id, &session.conversation_id);
+        let mut project = ProjectSettings::load(&self.project_file)?;
+        project
+            .sessions_by_server
+            .insert(self.server_key.clone(), entry.clone());
+        project.save(&self.project_file)?;
+        let mut global = GlobalSettings::load(&self.global_file)?;
+        global
+            .sessions_by_server
+            .insert(self.server_key.clone(), entry);
+        global.save(&self.global_file)
+    }
+}
+
+/// Resolve flags against remembered sessions and the backend, create what is needed, persist.
+pub async fn open(
+    backend: &dyn Backend,
+    store: &SessionStore,
+    flags: StartupFlags,
+    new_agent: impl FnOnce() -> CreateAgent,
+) -> Result<Opened, OpenError> {
+    let project = ProjectSettings::load(&store.project_file)?;
+    let global = GlobalSettings::load(&store.global_file)?;
+    let mut input = StartupInput {
+        flags,
+        project_session: project.sessions_by_server.get(&store.server_key).cloned(),
+        global_session: global.sessions_by_server.get(&store.server_key).cloned(),
+        ..StartupInput::default()
+    };
+    let (agents, convs) = input.ids_to_check();
+    for id in agents {
+        if exists(backend.get_agent(&id).await)?.is_some() {
+            input.existing_agents.insert(id);
+        }
+    }
+    for id in convs {
+        if let Some(c) = exists(backend.get_conversation(&id).await)? {
+            input.existing_conversations.insert(id, c.agent_id);
+        }
+    }
+    let decision = startup::resolve(&input)?;
+    let (agent_id, choice) = match decision.target {
+        Target::Browse { agent_id } => {
+            let conversation_id = input
+                .project_session
+                .as_ref()
+                .filter(|p| {
+                    p.agent_id == agent_id
+                        && input
+                            .existing_conversations
+                            .contains_key(&p.conversation_id)
+                })
+                .map(|p| p.conversation_id.clone())
+                .unwrap_or_else(|| DEFAULT_CONVERSATION.to_string());
+            return Ok(Opened::Browse {
+                session: Session {
+                    agent_id,
+                    conversation_id,
+                },
+            });
+        }
+        Target::Open {
+            agent_id,
+            conversation,
+        } => (agent_id, conversation),
+        Target::CreateAgent { conversation } => {
+            (backend.create_agent(new_agent()).await?.id, conversation)
+        }
+    };
+    let conversation_id = match choice {
+        ConversationChoice::Existing(id) => id,
+        ConversationChoice::Default => DEFAULT_CONVERSATION.to_string(),
+        ConversationChoice::New => {
+            let c: Conversation = backend
+                .create_conversation(&agent_id, CreateConversation::default())
+                .await?;
+            c.id
+        }
+    };
+    let session = Session {
+        agent_id,
+        conversation_id,
+    };
+    store.persist(&session)?;
+    Ok(Opened::Session {
+        session,
+        warnings: decision.warnings,
+    })
+}
+
+/// `Ok(None)` for not-found (and an id the server rejects as malformed), other errors pass.
+fn exists<T>(r: Result<T, BackendError>) -> Result<Option<T>, BackendError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(BackendError::NotFound(_) | BackendError::Validation(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,195 @@
+//! The inline approval prompt: "Run this command?", "Update <path>?" with the diff, and three
+//! answers (yes; yes and don't ask again, with the rule; no, with what to do instead).
+
+use std::path::Path;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use tokio::sync::oneshot;
+
+use super::cells;
+use crate::turn::{ApprovalAnswer, ToolCallInfo};
+
+/// A question waiting for the user.
+pub struct Approval {
+    pub call: ToolCallInfo,
+    pub rule: String,
+    pub reason: String,
+    question: String,
+    preview: Vec<Line<'static>>,
+    selected: usize,
+    /// Typing the reason for "no".
+    typing: Option<String>,
+    reply: Option<oneshot::Sender<ApprovalAnswer>>,
+}
+
+impl Approval {
+    pub fn new(
+        call: ToolCallInfo,
+        reason: String,
+        rule: String,
+        cwd: &Path,
+        width: usize,
+        reply: oneshot::Sender<ApprovalAnswer>,
+    ) -> Self {
+        let args = call.args();
+        let path = || {
+            let p = args.get("file_path").and_then(|v| v.as_str()).unwrap_or("");
+            Path::new(p)
+                .strip_prefix(cwd)
+                .map(|r| r.display().to_string())
+                .unwrap_or_else(|_| p.to_string())
+        };
+        let (question, preview) = match call.name.as_str() {
+            "Bash" => (
+                "Run this command?".to_string(),
+                vec![Line::from(Span::styled(
+                    crate::ui::safe_text::neutralise(
+                        args.get("command").and_then(|v| v.as_str()).unwrap_or(""),
+                    ),
+                    Style::default().fg(Color::Yellow),
+                ))],
+            ),
+            "Edit" | "MultiEdit" => (
+                format!("Update {}?", path()),
+                cells::preview(&call, cwd, width.saturating_sub(4)),
+            ),
+            "Write" => (
+                format!("Write {}?", path()),
+                cells::preview(&call, cwd, width.saturating_sub(4)),
+            ),
+            _ => (
+                format!("Allow {}?", cells::call_title(&call, cwd)),
+                Vec::new(),
+            ),
+        };
+        Self {
+            call,
+            rule,
+            reason,
+            question,
+            preview,
+            selected: 0,
+            typing: None,
+            reply: Some(reply),
+        }
+    }
+
+    fn answer(&mut self, a: ApprovalAnswer) -> bool {
+        if let Some(r) = self.reply.take() {
+            let _ = r.send(a);
+        }
+        true
+    }
+
+    /// Handle a key; true when the question is answered.
+    pub fn key(&mut self, k: KeyEvent) -> bool {
+        if let Some(t) = &mut self.typing {
+            match k.code {
+                KeyCode::Enter => {
+                    let reason = t.trim().to_string();
+                    return self.answer(ApprovalAnswer::No {
+                        reason: (!reason.is_empty()).then_some(reason),
+                    });
+                }
+                KeyCode::Esc => return self.answer(ApprovalAnswer::No { reason: None }),
+                KeyCode::Backspace => {
+                    t.pop();
+                }
+                KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => t.push(c),
+                _ => {}
+            }
+            return false;
+        }
+        match k.code {
+            KeyCode::Up => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Down => self.selected = (self.selected + 1).min(2),
+            KeyCode::Char('1') => return self.pick(0),
+            KeyCode::Char('2') => return self.pick(1),
+            KeyCode::Char('3') => return self.pick(2),
+            KeyCode::Enter => return self.pick(self.selected),
+            KeyCode::Esc => return self.answer(ApprovalAnswer::No { reason: None }),
+            _ => {}
+        }
+        false
+    }
+
+    fn pick(&mut self, i: usize) -> bool {
+        self.selected = i;
+        match i {
+            0 => self.answer(ApprovalAnswer::Yes),
+            1 => {
+                let rule = self.rule.clone();
+                self.answer(ApprovalAnswer::YesAlways(rule))
+            }
+            _ => {
+                self.typing = Some(String::new());
+                false
+            }
+        }
+    }
+
+    /// The prompt's lines, the preview cut to leave room for the choices within `max`.
+    pub fn lines(&self, width: usize, max: usize) -> Vec<Line<'static>> {
+        let accent = Style::default().fg(Color::Yellow);
+        let mut out = vec![Line::from(vec![
+            Span::styled("? ", accent.add_modifier(Modifier::BOLD)),
+            Span::styled(
+                self.question.clone(),
+                Style::default().add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(
+                format!("  ({})", self.reason),
+                Style::default().add_modifier(Modifier::DIM),
+            ),
+        ])];
+        let choices = [
+            "Yes".to_string(),
+            format!("Yes, and don't ask again for this project ({})", self.rule),
+            "No, and tell the agent what to do differently".to_string(),
+        ];
+        let room = max.saturating_sub(1 + choices.len() + 1);
+        let hidden = self.preview.len().saturating_sub(room);
+        let shown = if hidden > 0 {
+            room.saturating_sub(1)
+        } else {
+            room
+        };
+        for l in self.preview.iter().take(shown) {
+            out.push(Line::from(
+                [vec![Span::raw("  ")], l.spans.clone()].concat(),
+            ));
+        }
+        if hidden > 0 {
+            out.push(Line::from(Span::styled(
+                format!("  … {} more lines", self.preview.len() - shown),
+                Style::default().add_modifier(Modifier::DIM),
+            )));
+        }
+        for (i, c) in choices.iter().enumerate() {
+            out.push(cells::choice(i, i == self.selected, c, width));
+        }
+        if let Some(t) = &self.typing {
+            out.push(Line::from(vec![
+                Span::styled("  reason › ", Style::default().fg(Color::Cyan)),
+                Span::raw(t.clone()),
+            ]));
+        } else {
+            out.push(Line::from(Span::styled(
+                "  ↑↓ or 1-3 to pick · enter to confirm · esc to deny",
+                Style::default().add_modifier(Modifier::DIM),
+            )));
+        }
+        out
+    }
+}
+
+impl Drop for Approval {
+    fn drop(&mut self) {
+        // A prompt closed without an answer (exit, interrupt) denies.
+        if let Some(r) = self.reply.take() {
+            let _ = r.send(ApprovalAnswer::No { reason: None });
+        }
+    }
+}

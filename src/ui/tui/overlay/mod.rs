@@ -1,0 +1,628 @@
+//! Full-screen viewers over the chat: the conversation browser, the agent browser, pickers
+//! (models, search hits), the memory viewer and help. They are drawn on the alternate screen,
+//! so the chat's scrollback is untouched and comes back as it was when one closes.
+//!
+//! An overlay never talks to the backend itself: keys and data return [`Req`]uests, which the
+//! app loop runs off the UI task, and their answers come back through [`Overlay::apply`].
+
+pub mod agents;
+pub mod pager;
+pub mod picker;
+pub mod resume;
+pub mod screen;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::cells;
+use crate::backend::{AgentQuery, Backend, ConversationQuery};
+use crate::commands::Cmd;
+use crate::protocol::{
+    Agent, Block, BlockUpdate, Conversation, DEFAULT_CONVERSATION, LettaMessage, ListParams,
+    LlmModel, Order, SearchHit, SearchRequest,
+};
+use crate::session::Session;
+
+/// Conversations fetched per page.
+pub const PAGE: u32 = 50;
+
+/// Which overlay to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Open {
+    Resume,
+    Agents,
+    Models,
+    Memory,
+    Help,
+    Search(String),
+}
+
+/// An open overlay.
+pub enum Overlay {
+    Resume(Box<resume::Browser>),
+    Agents(agents::Browser),
+    Picker(picker::Picker),
+    Pager(pager::Pager),
+}
+
+/// What an overlay asks the app loop to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Req {
+    Close,
+    /// Fetch now; the answer comes back as [`Data`].
+    Fetch(Fetch),
+    /// Fetch after a short pause, replacing an earlier pending one (search as you type).
+    FetchLater(Fetch),
+    /// Close, then run this command.
+    Run(Cmd),
+    /// Open a memory block in the user's editor.
+    Edit {
+        label: String,
+        value: String,
+        limit: Option<u64>,
+    },
+}
+
+/// Background work an overlay needs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fetch {
+    /// A page of conversations, newest activity first.
+    Conversations {
+        search: Option<String>,
+        after: Option<String>,
+    },
+    /// The agent's default conversation, if it has messages.
+    Default,
+    /// The last messages of these conversations.
+    Previews(Vec<String>),
+    DeleteConversation(String),
+    Agents {
+        search: Option<String>,
+    },
+    DeleteAgent(String),
+    Pin {
+        agent_id: String,
+        pinned: bool,
+    },
+    Blocks,
+    Models,
+    /// Full-text search over the agent's messages.
+    Search(String),
+}
+
+/// The answer to a [`Fetch`].
+#[derive(Debug, Clone)]
+pub enum Data {
+    Conversations {
+        search: Option<String>,
+        after: Option<String>,
+        result: Result<Vec<Conversation>, String>,
+    },
+    Default(Result<Option<resume::Row>, String>),
+    Previews(Vec<(String, Result<Preview, String>)>),
+    ConversationDeleted(String, Result<(), String>),
+    Agents {
+        search: Option<String>,
+        result: Result<(Vec<Agent>, Vec<String>), String>,
+    },
+    AgentDeleted(String, Result<(), String>),
+    Pinned(Result<Vec<String>, String>),
+    Blocks(Result<Vec<Block>, String>),
+    Models(Result<(Vec<LlmModel>, Option<String>), String>),
+    Hits(Result<Vec<SearchHit>, String>),
+}
+
+/// The last exchange of a conversation, for a browser row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Preview {
+    /// Up to three lines: the last user message, then the agent's reply.
+    pub lines: Vec<String>,
+    /// The newest message's time.
+    pub last: Option<String>,
+    /// The oldest message's time (for the default conversation's "Created").
+    pub first: Option<String>,
+    /// No user or assistant message at all.
+    pub empty: bool,
+}
+
+/// What fetching needs: the backend, whose data, and where pins are kept.
+#[derive(Clone)]
+pub struct Env {
+    pub backend: Arc<dyn Backend>,
+    pub session: Session,
+    pub settings_file: PathBuf,
+}
+
+fn text_of(m: &LettaMessage) -> Option<(bool, String)> {
+    match m {
+        LettaMessage::User(u) => Some((true, u.content.to_text())),
+        LettaMessage::Assistant(a) => Some((false, a.content.to_text())),
+        _ => None,
+    }
+}
+
+/// Strip what the client adds to user messages (reminders) and squash whitespace.
+fn clean(text: &str) -> String {
+    let mut t = text.to_string();
+    while let (Some(a), Some(b)) = (t.find("<system-reminder>"), t.find("</system-reminder>")) {
+        if b < a {
+            break;
+        }
+        t.replace_range(a..b + "</system-reminder>".len(), " ");
+    }
+    crate::ui::safe_text::neutralise(&t)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Preview lines from messages, newest first.
+pub fn preview(newest_first: &[LettaMessage]) -> Preview {
+    let last = newest_first
+        .first()
+        .and_then(|m| m.common())
+        .and_then(|c| c.date.clone());
+    let first = newest_first
+        .last()
+        .and_then(|m| m.common())
+        .and_then(|c| c.date.clone());
+    let mut user = None;
+    let mut agent = None;
+    for m in newest_first {
+        match text_of(m) {
+            Some((true, t)) if user.is_none() && !clean(&t).is_empty() => {
+                user = Some(clean(&t));
+                break;
+            }
+            Some((false, t)) if agent.is_none() && !clean(&t).is_empty() => agent = Some(clean(&t)),
+            _ => {}
+        }
+    }
+    let mut lines = Vec::new();
+    if let Some(u) = &user {
+        lines.push(format!("you: {u}"));
+    }
+    if let Some(a) = &agent {
+        // The reply gets the remaining two lines.
+        let words: Vec<&str> = a.split(' ').collect();
+        let half = words.len().div_ceil(2).max(1);
+        let (one, two) = if a.chars().count() > 70 {
+            (words[..half].join(" "), words[half..].join(" "))
+        } else {
+            (a.clone(), String::new())
+        };
+        lines.push(format!("agent: {one}"));
+        if !two.is_empty() {
+            lines.push(format!("       {two}"));
+        }
+    }
+    Preview {
+        empty: user.is_none() && agent.is_none(),
+        lines,
+        last,
+        first,
+    }
+}
+
+/// An agent's conversations, most recently active first.
+pub fn conversation_query(
+    agent_id: &str,
+    search: Option<String>,
+    after: Option<String>,
+    limit: u32,
+) -> ConversationQuery {
+    ConversationQuery {
+        agent_id: Some(agent_id.to_string()),
+        page: ListParams {
+            limit: Some(limit),
+            after,
+            order: Some(Order::Desc),
+            order_by: Some("last_message_at".into()),
+            ..Default::default()
+        },
+        summary_search: search,
+    }
+}
+
+/// The agent's default conversation as a browser row, when it has messages.
+pub async fn default_conversation(
+    b: &dyn Backend,
+    agent_id: &str,
+) -> Result<Option<resume::Row>, String> {
+    let created = b.get_agent(agent_id).await.ok().and_then(|a| a.created_at);
+    crate::commands::recent(b, DEFAULT_CONVERSATION, agent_id, 10)
+        .await
+        .map(|msgs| {
+            let p = preview(&msgs);
+            (!p.empty).then(|| resume::Row::default_conversation(p, created))
+        })
+}
+
+/// Pinned agent ids for this backend, from the global settings.
+pub fn pins(settings_file: &std::path::Path, location: &str) -> Vec<String> {
+    crate::settings::GlobalSettings::load(settings_file)
+        .map(|s| s.pinned_agents(location))
+        .unwrap_or_default()
+}
+
+/// Do one piece of background work.
+pub async fn fetch(env: &Env, f: Fetch) -> Data {
+    let b = env.backend.as_ref();
+    let agent_id = env.session.agent_id.as_str();
+    match f {
+        Fetch::Conversations { search, after } => {
+            let q = conversation_query(agent_id, search.clone(), after.clone(), PAGE);
+            let result = b.list_conversations(q).await.map_err(|e| e.to_string());
+            Data::Conversations {
+                search,
+                after,
+                result,
+            }
+        }
+        Fetch::Default => Data::Default(default_conversation(b, agent_id).await),
+        Fetch::Previews(ids) => {
+            let jobs = ids.into_iter().map(|id| async move {
+                let r = crate::commands::recent(b, &id, agent_id, 10)
+                    .await
+                    .map(|m| preview(&m));
+                (id, r)
+            });
+            Data::Previews(futures_util::future::join_all(jobs).await)
+        }
+        Fetch::DeleteConversation(id) => {
+            let r = b.delete_conversation(&id).await.map_err(|e| e.to_string());
+            Data::ConversationDeleted(id, r)
+        }
+        Fetch::Agents { search } => {
+            let q = AgentQuery {
+                page: ListParams {
+                    limit: Some(100),
+                    order: Some(Order::Desc),
+                    order_by: Some("last_run_completion".into()),
+                    ..Default::default()
+                },
+                name: search.clone(),
+            };
+            let result = b
+                .list_agents(q)
+                .await
+                .map(|a| (a, pins(&env.settings_file, &b.location())))
+                .map_err(|e| e.to_string());
+            Data::Agents { search, result }
+        }
+        Fetch::DeleteAgent(id) => {
+            let r = b.delete_agent(&id).await.map_err(|e| e.to_string());
+            Data::AgentDeleted(id, r)
+        }
+        Fetch::Pin { agent_id, pinned } => {
+            let file = env.settings_file.clone();
+            let loc = b.location();
+            let r = tokio::task::spawn_blocking(move || {
+                let mut s = crate::settings::GlobalSettings::load(&file)?;
+                s.set_pinned(&loc, &agent_id, pinned);
+                s.save(&file)?;
+                Ok::<_, crate::settings::SettingsError>(s.pinned_agents(&loc))
+            })
+            .await;
+            Data::Pinned(match r {
+                Ok(Ok(p)) => Ok(p),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(e.to_string()),
+            })
+        }
+        Fetch::Search(query) => Data::Hits(
+            b.search_messages(SearchRequest {
+                query,
+                agent_id: Some(agent_id.to_string()),
+                limit: Some(50),
+                extra: Default::default(),
+            })
+            .await
+            .map_err(|e| e.to_string()),
+        ),
+        Fetch::Blocks => Data::Blocks(b.list_blocks(agent_id).await.map_err(|e| e.to_string())),
+        Fetch::Models => {
+            let current = crate::commands::current_model(b, &env.session).await;
+            Data::Models(
+                b.list_models()
+                    .await
+                    .map(|m| (m, current))
+                    .map_err(|e| e.to_string()),
+            )
+        }
+    }
+}
+
+/// Text over a block's limit is refused with the counts.
+pub fn check_limit(label: &str, value: &str, limit: Option<u64>) -> Result<(), String> {
+    let n = value.chars().count() as u64;
+    match limit {
+        Some(l) if n > l => Err(format!(
+            "the {label} block would hold {n} characters, over its limit of {l}; it was not saved"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Save an edited block, refusing text over its limit.
+pub async fn save_block(
+    b: &dyn Backend,
+    agent_id: &str,
+    label: &str,
+    value: String,
+    limit: Option<u64>,
+) -> Result<(), String> {
+    check_limit(label, &value, limit)?;
+    b.update_block(
+        agent_id,
+        label,
+        BlockUpdate {
+            value: Some(value),
+            ..Default::default()
+        },
+    )
+    .await
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}
+
+impl Overlay {
+    /// Open one for this session; the requests fetch what it shows.
+    pub fn open(what: Open, session: &Session) -> (Self, Vec<Req>) {
+        match what {
+            Open::Resume => {
+                let (o, r) = resume::Browser::open(&session.conversation_id);
+                (Self::Resume(Box::new(o)), r)
+            }
+            Open::Agents => {
+                let (o, r) = agents::Browser::open(&session.agent_id);
+                (Self::Agents(o), r)
+            }
+            Open::Models => {
+                let (o, r) = picker::Picker::models();
+                (Self::Picker(o), r)
+            }
+            Open::Search(q) => {
+                let (o, r) = picker::Picker::search(&q);
+                (Self::Picker(o), r)
+            }
+            Open::Memory => {
+                let (o, r) = pager::Pager::memory();
+                (Self::Pager(o), r)
+            }
+            Open::Help => (Self::Pager(pager::Pager::help()), Vec::new()),
+        }
+    }
+
+    /// A key; Ctrl-C always closes.
+    pub fn key(&mut self, k: KeyEvent) -> Vec<Req> {
+        if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
+            return vec![Req::Close];
+        }
+        match self {
+            Self::Resume(o) => o.key(k),
+            Self::Agents(o) => o.key(k),
+            Self::Picker(o) => o.key(k),
+            Self::Pager(o) => o.key(k),
+        }
+    }
+
+    /// Data that was asked for.
+    pub fn apply(&mut self, d: Data) -> Vec<Req> {
+        match self {
+            Self::Resume(o) => o.apply(d),
+            Self::Agents(o) => o.apply(d),
+            Self::Picker(o) => o.apply(d),
+            Self::Pager(o) => o.apply(d),
+        }
+    }
+
+    pub fn draw(&mut self, f: &mut Frame) {
+        let area = f.area();
+        match self {
+            Self::Resume(o) => o.draw(f, area),
+            Self::Agents(o) => o.draw(f, area),
+            Self::Picker(o) => o.draw(f, area),
+            Self::Pager(o) => o.draw(f, area),
+        }
+    }
+
+    /// Work that became due once the overlay knows its size (previews of visible rows).
+    pub fn wants(&mut self) -> Vec<Req> {
+        match self {
+            Self::Resume(o) => o.wants(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A line to show in the footer (a saved block, an error).
+    pub fn notify(&mut self, text: String) {
+        match self {
+            Self::Resume(o) => o.status = Some(text),
+            Self::Agents(o) => o.status = Some(text),
+            Self::Picker(o) => o.status = Some(text),
+            Self::Pager(o) => o.status = Some(text),
+        }
+    }
+}
+
+/// An API timestamp: RFC 3339, or naive UTC as some servers send.
+pub fn parse_time(ts: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(ts)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .or_else(|_| {
+            chrono::NaiveDateTime::parse_from_str(ts, "%Y-%m-%dT%H:%M:%S%.f").map(|n| n.and_utc())
+        })
+        .ok()
+}
+
+/// "5 minutes ago", from an API timestamp (RFC 3339, or naive UTC as some servers send).
+pub fn ago(ts: &str, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
+    let t = parse_time(ts)?;
+    let s = (now - t).num_seconds().max(0);
+    let (n, unit) = match s {
+        0..60 => return Some("just now".into()),
+        60..3600 => (s / 60, "minute"),
+        3600..86_400 => (s / 3600, "hour"),
+        86_400..604_800 => (s / 86_400, "day"),
+        604_800..2_592_000 => (s / 604_800, "week"),
+        2_592_000..31_536_000 => (s / 2_592_000, "month"),
+        _ => (s / 31_536_000, "year"),
+    };
+    Some(format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" }))
+}
+
+fn dim() -> Style {
+    Style::default().add_modifier(Modifier::DIM)
+}
+
+/// The title and a rule; returns the area below them.
+pub fn header(f: &mut Frame, area: Rect, title: &str) -> Rect {
+    let w = area.width as usize;
+    let lines = vec![
+        Line::from(Span::styled(
+            cells::fit(title, w),
+            Style::default().add_modifier(Modifier::BOLD),
+        )),
+        Line::from(Span::styled("─".repeat(w), dim())),
+    ];
+    f.render_widget(Paragraph::new(lines), Rect { height: 2, ..area });
+    Rect {
+        y: area.y + 2,
+        height: area.height.saturating_sub(2),
+        ..area
+    }
+}
+
+/// The search field; returns the area below it.
+pub fn search_field(f: &mut Frame, area: Rect, query: &str, placeholder: &str) -> Rect {
+    let w = area.width as usize;
+    let line = if query.is_empty() {
+        Line::from(vec![
+            Span::raw("Search: "),
+            Span::styled(cells::fit(placeholder, w.saturating_sub(8)), dim()),
+        ])
+    } else {
+        Line::from(vec![
+            Span::raw("Search: "),
+            Span::styled(
+                cells::fit(query, w.saturating_sub(9)),
+                Style::default().fg(Color::Cyan),
+            ),
+            Span::styled("▏", Style::default().fg(Color::Cyan)),
+        ])
+    };
+    f.render_widget(
+        Paragraph::new(vec![line, Line::default()]),
+        Rect { height: 2, ..area },
+    );
+    Rect {
+        y: area.y + 2,
+        height: area.height.saturating_sub(2),
+        ..area
+    }
+}
+
+/// The footer: a status line (or nothing) and the key hints; returns the area above it.
+pub fn footer(f: &mut Frame, area: Rect, status: Option<&str>, hints: &str) -> Rect {
+    let w = area.width as usize;
+    let mut lines = vec![Line::from(Span::styled("─".repeat(w), dim()))];
+    lines.push(match status {
+        Some(s) => Line::from(Span::styled(
+            cells::fit(s, w),
+            Style::default().fg(Color::Yellow),
+        )),
+        None => Line::default(),
+    });
+    lines.push(Line::from(Span::styled(cells::fit(hints, w), dim())));
+    let h = (lines.len() as u16).min(area.height);
+    f.render_widget(
+        Paragraph::new(lines),
+        Rect {
+            y: area.bottom().saturating_sub(h),
+            height: h,
+            ..area
+        },
+    );
+    Rect {
+        height: area.height.saturating_sub(h),
+        ..area
+    }
+}
+
+/// The selection clamped to `n` rows and the first row shown, so the selection stays on a
+/// screen of `per_page` rows.
+pub fn window(sel: usize, offset: usize, n: usize, per_page: usize) -> (usize, usize) {
+    let sel = sel.min(n.saturating_sub(1));
+    let mut offset = offset.min(sel);
+    if sel >= offset + per_page {
+        offset = sel + 1 - per_page;
+    }
+    (sel, offset)
+}
+
+/// A typed character for a search field (no control keys).
+pub fn typed(k: &KeyEvent) -> Option<char> {
+    match k.code {
+        KeyCode::Char(c)
+            if !k
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+        {
+            Some(c)
+        }
+        _ => None,
+    }
+}
+
+/// Whether `needle` (lowercase) is in any of `hay`, ignoring case.
+pub fn matches(needle: &str, hay: &[&str]) -> bool {
+    needle.is_empty() || hay.iter().any(|h| h.to_lowercase().contains(needle))
+}
+
+#[cfg(test)]
+mod snapshots;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-23T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(ago("2026-11-23T11:55:00Z", now).unwrap(), "5 minutes ago");
+        assert_eq!(ago("2026-11-23T11:59:30Z", now).unwrap(), "just now");
+        assert_eq!(ago("2026-11-09T12:00:00", now).unwrap(), "2 weeks ago");
+        assert_eq!(ago("2026-11-22T11:00:00.5Z", now).unwrap(), "1 day ago");
+        assert_eq!(ago("2024-01-01T00:00:00Z", now).unwrap(), "2 years ago");
+        assert_eq!(ago("yesterday", now), None);
+    }
+
+    #[test]
+    fn previews_skip_reminders_and_empty_text() {
+        let msgs: Vec<LettaMessage> = serde_json::from_value(serde_json::json!([
+            {"message_type":"assistant_message","id":"m3","date":"2026-11-23T10:00:00Z","content":"Done: the tests pass."},
+            {"message_type":"user_message","id":"m2","date":"2026-11-23T09:59:00Z","content":"<system-reminder>cwd /x</system-reminder>run the\ntests"},
+            {"message_type":"assistant_message","id":"m1","date":"2026-11-23T09:00:00Z","content":"older"}
+        ]))
+        .unwrap();
+        let p = preview(&msgs);
+        assert_eq!(
+            p.lines,
+            vec!["you: run the tests", "agent: Done: the tests pass."]
+        );
+        assert_eq!(p.last.as_deref(), Some("2026-11-23T10:00:00Z"));
+        assert_eq!(p.first.as_deref(), Some("2026-11-23T09:00:00Z"));
+        assert!(!p.empty);
+        assert!(preview(&[]).empty);
+    }
+}

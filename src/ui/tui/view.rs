@@ -1,0 +1,511 @@
+//! The chat view's state: what is in the live area, what goes to scrollback next, and what
+//! keys and turn events do. Drawing and key handling are pure, so they are tested directly.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+
+use super::approval::Approval;
+use super::cells::{self, BannerInfo};
+use super::composer::{Composer, Edit};
+use super::popup::{self, Kind};
+use super::stream::MdStream;
+use super::wrap;
+use crate::permissions::PermissionMode;
+use crate::protocol::LettaMessage;
+use crate::tools::ToolOutput;
+use crate::turn::{ToolCallInfo, TurnEvent, TurnResult};
+
+/// What the app loop must do after a key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Action {
+    Send(String),
+    Bash(String),
+    Interrupt,
+    Exit,
+    Suspend,
+    /// The permission mode changed.
+    Mode(PermissionMode),
+    /// Persist this input in the project's history.
+    Remember(String),
+    /// A command that needs the backend.
+    Command(crate::commands::Cmd),
+    /// Open a full-screen viewer.
+    Open(super::overlay::Open),
+}
+
+/// The last collapsed item, for Ctrl+O.
+enum Collapsed {
+    Tool(ToolCallInfo, ToolOutput),
+    Reasoning(String),
+}
+
+/// The chat view.
+pub struct ChatView {
+    pub width: u16,
+    pub light: bool,
+    cwd: PathBuf,
+    agent: String,
+    model: String,
+    pub mode: PermissionMode,
+    composer: Composer,
+    out: Vec<Line<'static>>,
+    stream: MdStream,
+    stream_otid: Option<String>,
+    reasoning: String,
+    running: Vec<(ToolCallInfo, Instant)>,
+    collapsed: Option<Collapsed>,
+    queued: Vec<String>,
+    pub approval: Option<Approval>,
+    busy_since: Option<Instant>,
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    pub steps: u64,
+    last_ctrl_c: Option<Instant>,
+    notice: Option<String>,
+    popup_sel: usize,
+    files: Arc<Vec<String>>,
+    errors_this_turn: usize,
+}
+
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+fn compact(n: u64) -> String {
+    if n >= 1000 {
+        format!("{:.1}k", n as f64 / 1000.0)
+    } else {
+        n.to_string()
+    }
+}
+
+impl ChatView {
+    pub fn new(
+        banner: &BannerInfo,
+        cwd: PathBuf,
+        mode: PermissionMode,
+        width: u16,
+        history: Vec<String>,
+    ) -> Self {
+        let mut v = Self {
+            width,
+            light: false,
+            cwd,
+            agent: banner.agent.clone(),
+            model: banner.model.clone(),
+            mode,
+            composer: Composer::with_history(history),
+            out: Vec::new(),
+            stream: MdStream::default(),
+            stream_otid: None,
+            reasoning: String::new(),
+            running: Vec::new(),
+            collapsed: None,
+            queued: Vec::new(),
+            approval: None,
+            busy_since: None,
+            tokens_in: 0,
+            tokens_out: 0,
+            steps: 0,
+            last_ctrl_c: None,
+            notice: None,
+            popup_sel: 0,
+            files: Arc::new(Vec::new()),
+            errors_this_turn: 0,
+        };
+        v.out.extend(cells::banner(banner, width as usize));
+        v
+    }
+
+    fn w(&self) -> usize {
+        self.width.max(10) as usize
+    }
+
+    /// Lines waiting to go into scrollback.
+    pub fn take_history(&mut self) -> Vec<Line<'static>> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Put lines back at the front of the scrollback queue (a write failed).
+    pub fn unshift_history(&mut self, mut lines: Vec<Line<'static>>) {
+        lines.append(&mut self.out);
+        self.out = lines;
+    }
+
+    pub fn set_files(&mut self, files: Arc<Vec<String>>) {
+        self.files = files;
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.busy_since.is_some()
+    }
+
+    /// Show lines in the transcript (command output, notices).
+    pub fn push_lines(&mut self, lines: Vec<Line<'static>>) {
+        self.flush_streams();
+        self.out.extend(lines);
+    }
+
+    /// The agent or model in use changed (a switch, /model).
+    pub fn set_agent(&mut self, agent: Option<String>, model: Option<String>) {
+        if let Some(a) = agent {
+            self.agent = a;
+        }
+        if let Some(m) = model {
+            self.model = m;
+        }
+    }
+
+    /// A turn that answers calls left waiting starts (no user message).
+    pub fn begin_pending(&mut self) {
+        let w = self.w();
+        self.out.extend(cells::info(
+            "This conversation was waiting for an answer:",
+            w,
+        ));
+        self.busy_since = Some(Instant::now());
+        self.errors_this_turn = 0;
+    }
+
+    /// A turn for `text` starts.
+    pub fn begin_turn(&mut self, text: &str) {
+        let lines = cells::user(text, self.w());
+        self.out.extend(lines);
+        self.busy_since = Some(Instant::now());
+        self.errors_this_turn = 0;
+    }
+
+    /// Commit what is streaming (a new message, a tool, or the end of the turn).
+    fn flush_streams(&mut self) {
+        let w = self.w();
+        if !self.reasoning.trim().is_empty() {
+            let r = std::mem::take(&mut self.reasoning);
+            self.out.extend(cells::reasoning(&r, false, w));
+            if r.trim().lines().count() > cells::COLLAPSED_LINES {
+                self.collapsed = Some(Collapsed::Reasoning(r));
+            }
+        }
+        self.reasoning.clear();
+        if !self.stream.is_empty() {
+            let lines = self.stream.finish(w, self.light);
+            self.out.extend(lines);
+            self.out.push(Line::default());
+            self.stream = MdStream::default();
+        }
+        self.stream_otid = None;
+    }
+
+    /// A turn event from the driver.
+    pub fn turn_event(&mut self, ev: TurnEvent) {
+        let w = self.w();
+        match ev {
+            TurnEvent::Assistant { otid, delta } => {
+                if !self.reasoning.is_empty()
+                    || self.stream_otid.as_ref().is_some_and(|o| *o != otid)
+                {
+                    self.flush_streams();
+                }
+                self.stream_otid = Some(otid);
+                let delta = crate::ui::safe_text::neutralise(&delta);
+                let lines = self.stream.push(&delta, w, self.light);
+                self.out.extend(lines);
+            }
+            TurnEvent::Reasoning { delta, .. } => {
+                if !self.stream.is_empty() {
+                    self.flush_streams();
+                }
+                self.reasoning.push_str(&delta);
+            }
+            TurnEvent::Chunk(c) => {
+                if let LettaMessage::Usage(u) = c.as_ref() {
+                    self.tokens_in += u.prompt_tokens;
+                    self.tokens_out += u.completion_tokens;
+                    self.steps += u.step_count;
+                }
+            }
+            TurnEvent::AutoApproved { .. } => {}
+            TurnEvent::Denied { call, reason } => {
+                self.flush_streams();
+                self.out.push(cells::call_header(&call, &self.cwd, w, None));
+                self.out.extend(wrap::wrap(
+                    vec![Span::styled(
+                        crate::ui::safe_text::neutralise(&reason),
+                        Style::default().fg(Color::Red),
+                    )],
+                    w,
+                    vec![Span::styled(
+                        "  ⎿  ",
+                        Style::default().add_modifier(Modifier::DIM),
+                    )],
+                    vec![Span::raw("     ")],
+                ));
+                self.out.push(Line::default());
+            }
+            TurnEvent::ToolStarted { call } => {
+                self.flush_streams();
+                self.running.push((call, Instant::now()));
+            }
+            TurnEvent::ToolFinished { call, output, .. } => {
+                self.flush_streams();
+                self.running.retain(|(c, _)| c.id != call.id);
+                let lines = cells::call_result(&call, &output, false, &self.cwd, w);
+                self.out.extend(lines);
+                self.collapsed = Some(Collapsed::Tool(call, output));
+            }
+            TurnEvent::Error { message } => {
+                self.flush_streams();
+                self.errors_this_turn += 1;
+                self.out.extend(cells::error(&message, w));
+            }
+        }
+    }
+
+    /// The turn ended; returns the queued input to send next, if any.
+    pub fn end_turn(&mut self, result: Result<TurnResult, String>) -> Option<String> {
+        self.flush_streams();
+        self.running.clear();
+        self.approval = None;
+        self.busy_since = None;
+        let w = self.w();
+        match result {
+            Ok(r) if r.interrupted => self.out.extend(cells::error(
+                "Interrupted · tell letta what to do instead",
+                w,
+            )),
+            Ok(r) if r.is_error() && self.errors_this_turn == 0 => {
+                let why = r
+                    .errors
+                    .first()
+                    .cloned()
+                    .or_else(|| {
+                        r.stop_reason
+                            .map(|s| format!("the turn stopped: {}", s.as_str()))
+                    })
+                    .unwrap_or_else(|| "the turn failed".into());
+                self.out.extend(cells::error(&why, w));
+            }
+            Ok(_) => {}
+            Err(e) => self.out.extend(cells::error(&e, w)),
+        }
+        if self.queued.is_empty() {
+            None
+        } else {
+            Some(std::mem::take(&mut self.queued).join("\n\n"))
+        }
+    }
+
+    fn popup(&self) -> Option<Kind> {
+        popup::kind(self.composer.text(), self.composer.cursor())
+    }
+
+    fn popup_rows(&self) -> Vec<(String, String)> {
+        match self.popup() {
+            Some(Kind::Command(q)) => popup::commands(&q)
+                .into_iter()
+                .take(popup::MAX_ROWS)
+                .map(|(n, d)| (format!("/{n}"), d.to_string()))
+                .collect(),
+            Some(Kind::File { query, .. }) => popup::files(&self.files, &query)
+                .into_iter()
+                .map(|f| (f, String::new()))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Put the selected popup row into the input; true if there was one.
+    fn complete(&mut self) -> bool {
+        let rows = self.popup_rows();
+        let Some((pick, _)) = rows
+            .get(self.popup_sel.min(rows.len().saturating_sub(1)))
+            .cloned()
+        else {
+            return false;
+        };
+        match self.popup() {
+            Some(Kind::Command(_)) => self.composer.set_text(&pick),
+            Some(Kind::File { at, .. }) => {
+                let text = self.composer.text().to_string();
+                let cur = self.composer.cursor();
+                let new = format!("{}@{} {}", &text[..at], pick, &text[cur..]);
+                self.composer.set_text(&new);
+            }
+            None => return false,
+        }
+        self.popup_sel = 0;
+        true
+    }
+
+    /// A pasted text.
+    pub fn paste(&mut self, s: &str) {
+        if let Some(a) = &mut self.approval {
+            for c in s.chars() {
+                a.key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+            }
+            return;
+        }
+        self.composer.paste(s);
+    }
+
+    /// Handle a key.
+    pub fn key(&mut self, k: KeyEvent) -> Vec<Action> {
+        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        if !(ctrl && k.code == KeyCode::Char('c')) {
+            self.notice = None;
+        }
+        if ctrl && k.code == KeyCode::Char('c') {
+            if self.is_busy() {
+                self.approval = None;
+                return vec![Action::Interrupt];
+            }
+            if !self.composer.is_empty() {
+                self.composer.clear();
+                return Vec::new();
+            }
+            if self
+                .last_ctrl_c
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+            {
+                return vec![Action::Exit];
+            }
+            self.last_ctrl_c = Some(Instant::now());
+            self.notice = Some("Press Ctrl-C again to exit".into());
+            return Vec::new();
+        }
+        if let Some(a) = &mut self.approval {
+            if a.key(k) {
+                self.approval = None;
+            }
+            return Vec::new();
+        }
+        match k.code {
+            KeyCode::Char('d') if ctrl && self.composer.is_empty() && !self.is_busy() => {
+                return vec![Action::Exit];
+            }
+            KeyCode::Char('z') if ctrl => return vec![Action::Suspend],
+            KeyCode::Char('o') if ctrl => {
+                self.expand_last();
+                return Vec::new();
+            }
+            KeyCode::BackTab => {
+                self.mode = match self.mode {
+                    PermissionMode::Standard => PermissionMode::AcceptEdits,
+                    PermissionMode::AcceptEdits => PermissionMode::Strict,
+                    PermissionMode::Strict | PermissionMode::Unrestricted => {
+                        PermissionMode::Standard
+                    }
+                };
+                return vec![Action::Mode(self.mode)];
+            }
+            KeyCode::Esc => {
+                if self.is_busy() {
+                    return vec![Action::Interrupt];
+                }
+                if self.popup().is_some() {
+                    self.composer.clear();
+                }
+                return Vec::new();
+            }
+            _ => {}
+        }
+        let rows = self.popup_rows().len();
+        if rows > 0 {
+            match k.code {
+                KeyCode::Up => {
+                    self.popup_sel = self.popup_sel.saturating_sub(1);
+                    return Vec::new();
+                }
+                KeyCode::Down => {
+                    self.popup_sel = (self.popup_sel + 1).min(rows - 1);
+                    return Vec::new();
+                }
+                KeyCode::Tab => {
+                    self.complete();
+                    return Vec::new();
+                }
+                KeyCode::Enter if matches!(self.popup(), Some(Kind::File { .. })) => {
+                    self.complete();
+                    return Vec::new();
+                }
+                KeyCode::Enter => {
+                    // A partly typed command runs as the selected one.
+                    self.complete();
+                }
+                _ => self.popup_sel = 0,
+            }
+        }
+        match self.composer.key(k) {
+            Edit::Submit(text) => self.submit(text),
+            _ => Vec::new(),
+        }
+    }
+
+    fn submit(&mut self, text: String) -> Vec<Action> {
+        if text.trim().is_empty() {
+            return Vec::new();
+        }
+        let typed = self.composer.text().to_string();
+        let new = self.composer.remember(&typed);
+        self.composer.clear();
+        let mut acts = Vec::new();
+        if new {
+            acts.push(Action::Remember(typed));
+        }
+        if let Some(cmd) = text.strip_prefix('!') {
+            acts.push(Action::Bash(cmd.trim().to_string()));
+        } else if let Some(cmd) = text.strip_prefix('/') {
+            acts.extend(self.command(cmd.trim()));
+        } else if self.is_busy() {
+            self.queued.push(text);
+        } else {
+            acts.push(Action::Send(text));
+        }
+        acts
+    }
+
+    fn command(&mut self, line: &str) -> Vec<Action> {
+        use super::overlay::Open;
+        use crate::commands::{Cmd, Parsed, parse};
+        let w = self.w();
+        match parse(line) {
+            Ok(Parsed::Local("exit")) => return vec![Action::Exit],
+            Ok(Parsed::Local("usage")) => {
+                let text = format!(
+                    "This session: {} tokens in, {} tokens out, {} steps",
+                    self.tokens_in, self.tokens_out, self.steps
+                );
+                self.push_lines(cells::info(&text, w));
+            }
+            Ok(Parsed::Local(_)) => return vec![Action::Open(Open::Help)],
+            Ok(Parsed::Send(text)) if self.is_busy() => self.queued.push(text),
+            Ok(Parsed::Send(text)) => return vec![Action::Send(text)],
+            // Viewers open at once, even while a turn runs.
+            Ok(Parsed::Backend(Cmd::Resume(None))) => return vec![Action::Open(Open::Resume)],
+            Ok(Parsed::Backend(Cmd::Memory)) => return vec![Action::Open(Open::Memory)],
+            Ok(Parsed::Backend(Cmd::Agents)) => return vec![Action::Open(Open::Agents)],
+            Ok(Parsed::Backend(Cmd::Model(None))) => return vec![Action::Open(Open::Models)],
+            Ok(Parsed::Backend(Cmd::Search(q))) => return vec![Action::Open(Open::Search(q))],
+            Ok(Parsed::Backend(cmd)) => return vec![Action::Command(cmd)],
+            Err(e) => self.push_lines(cells::error(&e, w)),
+        }
+        Vec::new()
+    }
+
+    fn expand_last(&mut self) {
+        let w = self.w();
+        let lines = match &self.collapsed {
+            Some(Collapsed::Tool(call, output)) => {
+                cells::call_result(call, output, true, &self.cwd, w)
+            }
+            Some(Collapsed::Reasoning(r)) => cells::reasoning(r, true, w),
+            None => return,
+        };
+        self.collapsed = None;
+        self.push_lines(lines);
+    }
+}
+
+mod draw;

@@ -1,0 +1,22 @@
+//! Every integration test in one binary: each test file used to be its own binary, and each
+//! relinked the whole library with all its dependencies, the slowest part of CI on 2 cores.
+
+mod support;
+
+mod backends;
+mod chat_e2e;
+mod cli;
+mod connect_e2e;
+mod engine;
+mod headless_e2e;
+mod local_model;
+mod multiprocess;
+mod plain_e2e;
+mod protocol_fixtures;
+mod python_sdk;
+mod real_llm;
+mod resume;
+mod server_behaviour;
+mod server_e2e;
+mod tools_e2e;
+mod turn;
