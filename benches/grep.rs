@@ -66,7 +66,7 @@ fn main() {
     let ctx = Arc::new(ToolContext::new(root.to_path_buf()));
     let cancel = CancellationToken::new();
     let ours = |args: &str| {
-        let out = rt.block_on(tools::run(&ctx, "Grep", args, &cancel));
+        let out = rt.block_on(tools::Registry::builtin().run(&ctx, "Grep", args, &cancel));
         assert!(
             out.ok && !out.text.starts_with("No matches"),
             "{}",

@@ -9,6 +9,7 @@ mod cli;
 mod connect_e2e;
 mod engine;
 mod headless_e2e;
+mod layers;
 mod local_model;
 mod multiprocess;
 mod plain_e2e;

@@ -85,6 +85,7 @@ async fn yes_always_saves_a_rule_and_no_carries_the_reason() {
     let driver = TurnDriver {
         backend: engine.clone(),
         tools: Arc::new(ToolContext::new(project.path().to_path_buf())),
+        registry: Arc::new(letta::tools::Registry::builtin()),
         checker: Arc::new(Mutex::new(checker)),
         approver: approver.clone(),
         project_dir: project.path().to_path_buf(),

@@ -15,7 +15,7 @@ use crate::backend::{AgentQuery, Backend, ConversationQuery};
 use crate::local::Engine;
 use crate::local::store::Store;
 use crate::permissions::Checker;
-use crate::protocol::{CreateAgent, ListParams, SearchRequest};
+use crate::protocol::{ListParams, SearchRequest};
 use crate::session::startup::StartupFlags;
 use crate::session::{self, Opened, SessionStore};
 use crate::settings::choice::BackendChoice;
@@ -195,16 +195,6 @@ async fn dispatch(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A new agent as this process would create it.
-pub fn new_agent_request(model: Option<String>) -> CreateAgent {
-    CreateAgent {
-        name: Some("letta".into()),
-        model,
-        agent_type: Some("letta_v1_agent".into()),
-        ..Default::default()
-    }
-}
-
 /// A session ready for turns: the backend, the conversation and the permission checker.
 struct Prepared {
     backend: Arc<dyn Backend>,
@@ -232,7 +222,7 @@ async fn prepare(cli: &Cli, ctx: &AppContext) -> anyhow::Result<Prepared> {
     // `-m` may be a short name; it is resolved against the configured providers' models.
     let model_flag = match &cli.session.model {
         Some(m) => Some(
-            crate::connect::resolve_model_with(backend.as_ref(), m)
+            crate::session::model::resolve_model_with(backend.as_ref(), m)
                 .await
                 .map_err(|e| anyhow::anyhow!(e))?,
         ),
@@ -248,7 +238,7 @@ async fn prepare(cli: &Cli, ctx: &AppContext) -> anyhow::Result<Prepared> {
     }
     let model = model_flag.clone();
     let opened = session::open(backend.as_ref(), &store, flags, || {
-        new_agent_request(model.clone())
+        crate::session::model::new_agent_request(model.clone())
     })
     .await?;
     let (session, warnings, browse) = match opened {
@@ -317,7 +307,7 @@ async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
         .await
         .map(|a| a.name)
         .unwrap_or_else(|_| p.session.agent_id.clone());
-    let banner = crate::ui::tui::cells::BannerInfo {
+    let banner = crate::session::setup::Banner {
         version: env!("CARGO_PKG_VERSION").to_string(),
         agent: format!("{agent_name} ({})", p.session.agent_id),
         model: p.model.clone().unwrap_or_else(|| "(none set)".into()),
@@ -328,10 +318,11 @@ async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
         cwd: p.cwd.display().to_string(),
         conversation: p.session.conversation_id.clone(),
     };
-    let setup = crate::ui::tui::ChatSetup {
+    let setup = crate::session::setup::Setup {
         backend: p.backend,
         session: p.session,
         checker: Arc::new(std::sync::Mutex::new(p.checker)),
+        tools: Arc::new(crate::tools::Registry::builtin()),
         opts: TurnOptions {
             override_model: p.model_flag.clone(),
             max_steps: cli.session.max_turns,
@@ -344,8 +335,7 @@ async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
         browse: p.browse,
     };
     let summary = if cli.session.plain {
-        let store = setup.store.clone();
-        crate::ui::plain::run(setup, store).await?
+        crate::ui::plain::run(setup).await?
     } else {
         crate::ui::tui::run(setup, events).await?
     };
@@ -373,6 +363,7 @@ async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
     let driver = TurnDriver {
         backend: p.backend.clone(),
         tools: Arc::new(ToolContext::new(p.cwd.clone())),
+        registry: Arc::new(crate::tools::Registry::builtin()),
         checker: Arc::new(std::sync::Mutex::new(p.checker)),
         approver: Arc::new(NoOneToAsk),
         project_dir: p.cwd.clone(),

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::settings::{ProjectSettings, SettingsError};
-use crate::tools::{Access, ToolContext};
+use crate::tools::{Access, PermissionClass, Registry, ToolContext};
 
 /// Commands whose second word is a subcommand worth keeping in a suggested rule.
 const WITH_SUBCOMMANDS: &[&str] = &[
@@ -217,33 +217,30 @@ impl Checker {
             .any(|d| p.starts_with(d))
     }
 
-    /// Decide one call.
-    pub fn decide(&self, ctx: &ToolContext, tool: &str, args: &Value) -> Decision {
-        let access = crate::tools::access(ctx, tool, args);
-        let path_arg = ["file_path", "path"]
-            .iter()
-            .find_map(|k| args.get(*k).and_then(Value::as_str))
-            .map(|p| real(&ctx.resolve(p)));
-        let path = match &access {
-            Access::Write(p) => Some(real(p)),
-            _ => path_arg,
-        };
-        let parts = match &access {
-            Access::Exec(cmd) if tool == "Bash" => split(cmd),
-            _ => Vec::new(),
-        };
+    /// Decide one call, asking the tool what it touches.
+    pub fn decide(
+        &self,
+        ctx: &ToolContext,
+        tools: &Registry,
+        tool: &str,
+        args: &Value,
+    ) -> Decision {
+        let access = tools.access(ctx, tool, args);
+        let family = tools.rule_family(tool);
+        let path = access.paths.first().map(|p| real(p));
+        let parts = access.command.as_deref().map(split).unwrap_or_default();
         let cwd = real(&ctx.cwd);
         let hit = |rules: &[Sourced]| -> Option<String> {
             rules
                 .iter()
                 .find(|s| {
-                    if tool == "Bash" {
-                        s.rule.tool == "Bash"
+                    if access.command.is_some() {
+                        (s.rule.tool == tool || s.rule.tool == family)
                             && (s.rule.pattern.is_none()
                                 || parts.iter().any(|p| s.rule.matches_command(p)))
                     } else {
-                        s.rule.matches_path(tool, path.as_deref(), &cwd)
-                            || s.rule.matches_tool(tool)
+                        s.rule.matches_path(tool, family, path.as_deref(), &cwd)
+                            || s.rule.matches_tool(tool, family)
                     }
                 })
                 .map(|s| format!("{} (from {})", s.rule, s.source))
@@ -254,13 +251,16 @@ impl Checker {
             };
         }
         let unrestricted = self.mode == PermissionMode::Unrestricted;
-        if let Access::Write(p) = &access
-            && !unrestricted
-            && !self.inside_workspace(&ctx.cwd, p)
-        {
-            return Decision::Ask {
-                reason: format!("{} is outside the working directory", p.display()),
-            };
+        if access.class == PermissionClass::Write && !unrestricted {
+            if let Some(p) = access
+                .paths
+                .iter()
+                .find(|p| !self.inside_workspace(&ctx.cwd, p))
+            {
+                return Decision::Ask {
+                    reason: format!("{} is outside the working directory", p.display()),
+                };
+            }
         }
         if !unrestricted && let Some(r) = hit(&self.ask) {
             return Decision::Ask {
@@ -273,8 +273,8 @@ impl Checker {
                 rule: None,
             };
         }
-        // Allow rules: for Bash every part must be allowed by a rule or only read.
-        if tool == "Bash" {
+        if access.command.is_some() {
+            // Every part of a command must be allowed by a rule or only read.
             let mut rule = None;
             let all = !parts.is_empty()
                 && parts.iter().all(|p| {
@@ -287,12 +287,13 @@ impl Checker {
                     }
                 });
             if all {
+                let reason = if rule.is_some() {
+                    "allowed by rule"
+                } else {
+                    "read-only command"
+                };
                 return Decision::Allow {
-                    reason: if rule.is_some() {
-                        "allowed by rule".into()
-                    } else {
-                        "read-only command".into()
-                    },
+                    reason: reason.into(),
                     rule,
                 };
             }
@@ -302,52 +303,38 @@ impl Checker {
                 rule: Some(r),
             };
         }
-        match (self.mode, &access) {
-            (PermissionMode::Strict, _) => Decision::Ask {
-                reason: "strict mode asks for every tool".into(),
-            },
-            (_, Access::Read) => Decision::Allow {
-                reason: "read-only tool".into(),
-                rule: None,
-            },
-            (PermissionMode::AcceptEdits, Access::Write(_)) => Decision::Allow {
-                reason: "acceptEdits mode".into(),
-                rule: None,
-            },
-            (_, Access::Write(p)) => Decision::Ask {
-                reason: format!("{tool} changes {}", p.display()),
-            },
-            (_, Access::Exec(_)) => Decision::Ask {
-                reason: format!("{tool} runs a command"),
-            },
-        }
+        by_mode(self.mode, tool, &access)
     }
 
     /// The rule "Yes, and don't ask again" would save for this call.
-    pub fn suggest_rule(ctx: &ToolContext, tool: &str, args: &Value) -> String {
-        match crate::tools::access(ctx, tool, args) {
-            Access::Exec(cmd) if tool == "Bash" => {
-                let first = split(&cmd).into_iter().next().unwrap_or_default();
-                let words: Vec<&str> = first.split_whitespace().take(2).collect();
-                // Keep the subcommand of tools that have them (`npm test`, `git commit`), never
-                // an argument such as a file name.
-                let subcommand = words.len() == 2
-                    && WITH_SUBCOMMANDS.contains(&words[0])
-                    && !words[1].starts_with('-')
-                    && words[1]
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-                let prefix = if subcommand {
-                    words.join(" ")
-                } else {
-                    words.first().copied().unwrap_or("").to_string()
-                };
-                format!("Bash({prefix}:*)")
+    pub fn suggest_rule(ctx: &ToolContext, tools: &Registry, tool: &str, args: &Value) -> String {
+        let access = tools.access(ctx, tool, args);
+        if let Some(cmd) = &access.command {
+            let first = split(cmd).into_iter().next().unwrap_or_default();
+            let words: Vec<&str> = first.split_whitespace().take(2).collect();
+            // Keep the subcommand of tools that have them (`npm test`, `git commit`), never
+            // an argument such as a file name.
+            let subcommand = words.len() == 2
+                && WITH_SUBCOMMANDS.contains(&words[0])
+                && !words[1].starts_with('-')
+                && words[1]
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            let prefix = if subcommand {
+                words.join(" ")
+            } else {
+                words.first().copied().unwrap_or("").to_string()
+            };
+            return format!("{tool}({prefix}:*)");
+        }
+        match (access.class, access.paths.first()) {
+            (PermissionClass::Write, Some(p)) => {
+                let family = tools.rule_family(tool);
+                match p.strip_prefix(&ctx.cwd) {
+                    Ok(rel) => format!("{family}({})", rel.display()),
+                    Err(_) => format!("{family}({})", p.display()),
+                }
             }
-            Access::Write(p) => match p.strip_prefix(&ctx.cwd) {
-                Ok(rel) => format!("Edit({})", rel.display()),
-                Err(_) => format!("Edit({})", p.display()),
-            },
             _ => tool.to_string(),
         }
     }
@@ -394,3 +381,25 @@ pub fn save_allow_rule(cwd: &Path, rule: &Rule) -> Result<(), SettingsError> {
 
 #[cfg(test)]
 mod tests;
+
+/// What the mode says when no rule settled a call.
+fn by_mode(mode: PermissionMode, tool: &str, access: &Access) -> Decision {
+    let ask = |reason: String| Decision::Ask { reason };
+    match (mode, access.class) {
+        (PermissionMode::Strict, _) => ask("strict mode asks for every tool".into()),
+        (_, PermissionClass::Read) => Decision::Allow {
+            reason: "read-only tool".into(),
+            rule: None,
+        },
+        (PermissionMode::AcceptEdits, PermissionClass::Write) => Decision::Allow {
+            reason: "acceptEdits mode".into(),
+            rule: None,
+        },
+        (_, PermissionClass::Write) => ask(match access.paths.first() {
+            Some(p) => format!("{tool} changes {}", p.display()),
+            None => format!("{tool} changes files"),
+        }),
+        (_, PermissionClass::Execute) => ask(format!("{tool} runs a command")),
+        (_, PermissionClass::Network) => ask(format!("{tool} reaches the network")),
+    }
+}

@@ -9,11 +9,10 @@ pub struct Rule {
     pub pattern: Option<String>,
 }
 
-/// Tools whose rules also cover other tools: `Edit` covers every file change, `Read` every read.
-fn covers(rule_tool: &str, call_tool: &str) -> bool {
-    rule_tool == call_tool
-        || (rule_tool == "Edit" && matches!(call_tool, "Write" | "MultiEdit" | "Edit"))
-        || (rule_tool == "Read" && matches!(call_tool, "Glob" | "Grep" | "LS"))
+/// A rule names the call's tool, or the family that covers it: `Edit` covers every file
+/// change, `Read` every file read (each tool says which family it is in).
+fn covers(rule_tool: &str, call_tool: &str, family: &str) -> bool {
+    rule_tool == call_tool || rule_tool == family
 }
 
 impl Rule {
@@ -72,8 +71,8 @@ impl Rule {
     }
 
     /// Whether this rule matches a file tool call on `path` (absolute, under `cwd` or not).
-    pub fn matches_path(&self, tool: &str, path: Option<&Path>, cwd: &Path) -> bool {
-        if !covers(&self.tool, tool) {
+    pub fn matches_path(&self, tool: &str, family: &str, path: Option<&Path>, cwd: &Path) -> bool {
+        if !covers(&self.tool, tool, family) {
             return false;
         }
         let (Some(p), Some(path)) = (&self.pattern, path) else {
@@ -96,8 +95,8 @@ impl Rule {
     }
 
     /// Whether this rule names the tool of a call that is neither Bash nor a file tool.
-    pub fn matches_tool(&self, tool: &str) -> bool {
-        self.pattern.is_none() && covers(&self.tool, tool)
+    pub fn matches_tool(&self, tool: &str, family: &str) -> bool {
+        self.pattern.is_none() && covers(&self.tool, tool, family)
     }
 }
 
@@ -161,22 +160,27 @@ mod tests {
     fn path_globs() {
         let cwd = Path::new("/p");
         let r = Rule::parse("Read(src/**)").unwrap();
-        assert!(r.matches_path("Read", Some(Path::new("/p/src/a/b.rs")), cwd));
-        assert!(r.matches_path("Grep", Some(Path::new("/p/src/x")), cwd));
-        assert!(!r.matches_path("Read", Some(Path::new("/p/tests/a.rs")), cwd));
-        assert!(!r.matches_path("Read", Some(Path::new("/elsewhere/src/a")), cwd));
+        assert!(r.matches_path("Read", "Read", Some(Path::new("/p/src/a/b.rs")), cwd));
+        assert!(r.matches_path("Grep", "Read", Some(Path::new("/p/src/x")), cwd));
+        assert!(!r.matches_path("Read", "Read", Some(Path::new("/p/tests/a.rs")), cwd));
+        assert!(!r.matches_path("Read", "Read", Some(Path::new("/elsewhere/src/a")), cwd));
         let e = Rule::parse("Edit(**/*.rs)").unwrap();
-        assert!(e.matches_path("Write", Some(Path::new("/p/a/b/c.rs")), cwd));
-        assert!(e.matches_path("MultiEdit", Some(Path::new("/p/c.rs")), cwd));
-        assert!(!e.matches_path("Edit", Some(Path::new("/p/c.py")), cwd));
-        assert!(!e.matches_path("Read", Some(Path::new("/p/c.rs")), cwd));
+        assert!(e.matches_path("Write", "Edit", Some(Path::new("/p/a/b/c.rs")), cwd));
+        assert!(e.matches_path("MultiEdit", "Edit", Some(Path::new("/p/c.rs")), cwd));
+        assert!(!e.matches_path("Edit", "Edit", Some(Path::new("/p/c.py")), cwd));
+        assert!(!e.matches_path("Read", "Read", Some(Path::new("/p/c.rs")), cwd));
         let abs = Rule::parse("Edit(/tmp/**)").unwrap();
-        assert!(abs.matches_path("Edit", Some(Path::new("/tmp/x/y")), cwd));
+        assert!(abs.matches_path("Edit", "Edit", Some(Path::new("/tmp/x/y")), cwd));
         assert!(Rule::parse("Edit").unwrap().matches_path(
             "Write",
+            "Edit",
             Some(Path::new("/anywhere")),
             cwd
         ));
-        assert!(Rule::parse("TodoWrite").unwrap().matches_tool("TodoWrite"));
+        assert!(
+            Rule::parse("TodoWrite")
+                .unwrap()
+                .matches_tool("TodoWrite", "TodoWrite")
+        );
     }
 }

@@ -35,12 +35,13 @@ fn kind(d: Decision) -> &'static str {
 }
 
 fn bash(c: &Checker, ctx: &ToolContext, cmd: &str) -> &'static str {
-    kind(c.decide(ctx, "Bash", &json!({"command": cmd})))
+    kind(c.decide(ctx, &Registry::builtin(), "Bash", &json!({"command": cmd})))
 }
 
 fn edit(c: &Checker, ctx: &ToolContext, path: &str) -> &'static str {
     kind(c.decide(
         ctx,
+        &Registry::builtin(),
         "Edit",
         &json!({"file_path": path, "old_string": "a", "new_string": "b"}),
     ))
@@ -51,18 +52,28 @@ fn standard_mode() {
     let (_d, ctx) = setup();
     let c = checker(PermissionMode::Standard, &[], &[], &[]);
     assert_eq!(
-        kind(c.decide(&ctx, "Read", &json!({"file_path": "a"}))),
+        kind(c.decide(
+            &ctx,
+            &Registry::builtin(),
+            "Read",
+            &json!({"file_path": "a"})
+        )),
         "allow"
     );
     assert_eq!(
-        kind(c.decide(&ctx, "Grep", &json!({"pattern": "x"}))),
+        kind(c.decide(&ctx, &Registry::builtin(), "Grep", &json!({"pattern": "x"}))),
         "allow"
     );
     assert_eq!(bash(&c, &ctx, "ls -la && git status"), "allow");
     assert_eq!(bash(&c, &ctx, "npm test"), "ask");
     assert_eq!(edit(&c, &ctx, "src/a.rs"), "ask");
     assert_eq!(
-        kind(c.decide(&ctx, "Write", &json!({"file_path": "n.txt", "content": ""}))),
+        kind(c.decide(
+            &ctx,
+            &Registry::builtin(),
+            "Write",
+            &json!({"file_path": "n.txt", "content": ""})
+        )),
         "ask"
     );
 }
@@ -75,13 +86,23 @@ fn accept_edits_strict_and_unrestricted() {
     assert_eq!(bash(&c, &ctx, "rm -rf build"), "ask");
     let c = checker(PermissionMode::Strict, &[], &[], &[]);
     assert_eq!(
-        kind(c.decide(&ctx, "Read", &json!({"file_path": "a"}))),
+        kind(c.decide(
+            &ctx,
+            &Registry::builtin(),
+            "Read",
+            &json!({"file_path": "a"})
+        )),
         "ask"
     );
     assert_eq!(bash(&c, &ctx, "ls"), "ask");
     let c = checker(PermissionMode::Strict, &["Read"], &[], &[]);
     assert_eq!(
-        kind(c.decide(&ctx, "Read", &json!({"file_path": "a"}))),
+        kind(c.decide(
+            &ctx,
+            &Registry::builtin(),
+            "Read",
+            &json!({"file_path": "a"})
+        )),
         "allow"
     );
     let c = checker(
@@ -109,24 +130,40 @@ fn rule_forms() {
     assert_eq!(edit(&c, &ctx, "src/deep/x.rs"), "allow");
     assert_eq!(edit(&c, &ctx, "docs/x.md"), "ask");
     assert_eq!(
-        kind(c.decide(&ctx, "Read", &json!({"file_path": "secrets/key"}))),
+        kind(c.decide(
+            &ctx,
+            &Registry::builtin(),
+            "Read",
+            &json!({"file_path": "secrets/key"})
+        )),
         "deny"
     );
     assert_eq!(
         kind(c.decide(
             &ctx,
+            &Registry::builtin(),
             "Grep",
             &json!({"pattern": "x", "path": "secrets/sub"})
         )),
         "deny"
     );
     assert_eq!(bash(&c, &ctx, "git push origin main"), "ask");
-    let d = c.decide(&ctx, "Read", &json!({"file_path": "secrets/key"}));
+    let d = c.decide(
+        &ctx,
+        &Registry::builtin(),
+        "Read",
+        &json!({"file_path": "secrets/key"}),
+    );
     assert!(
         matches!(&d, Decision::Deny { reason } if reason.contains("Read(secrets/**) (from test)")),
         "{d:?}"
     );
-    let a = c.decide(&ctx, "Bash", &json!({"command": "npm test"}));
+    let a = c.decide(
+        &ctx,
+        &Registry::builtin(),
+        "Bash",
+        &json!({"command": "npm test"}),
+    );
     assert_eq!(
         a,
         Decision::Allow {
@@ -259,6 +296,7 @@ fn saving_a_rule_keeps_the_file() {
     .unwrap();
     let rule = Rule::parse(&Checker::suggest_rule(
         &ctx,
+        &Registry::builtin(),
         "Bash",
         &json!({"command": "npm test --watch"}),
     ))
@@ -273,19 +311,36 @@ fn saving_a_rule_keeps_the_file() {
     assert_eq!(v["permissions"]["allow"], json!(["Bash(npm test:*)"]));
     assert_eq!(v["sessionsByServer"]["local"]["agentId"], "a");
     assert_eq!(
-        Checker::suggest_rule(&ctx, "Bash", &json!({"command": "ls -la"})),
+        Checker::suggest_rule(
+            &ctx,
+            &Registry::builtin(),
+            "Bash",
+            &json!({"command": "ls -la"})
+        ),
         "Bash(ls:*)"
     );
-    let suggest = |cmd: &str| Checker::suggest_rule(&ctx, "Bash", &json!({"command": cmd}));
+    let suggest = |cmd: &str| {
+        Checker::suggest_rule(&ctx, &Registry::builtin(), "Bash", &json!({"command": cmd}))
+    };
     assert_eq!(suggest("touch made.txt"), "Bash(touch:*)");
     assert_eq!(suggest("git commit -m x && git push"), "Bash(git commit:*)");
     assert_eq!(suggest("cargo test --all"), "Bash(cargo test:*)");
     assert_eq!(
-        Checker::suggest_rule(&ctx, "Write", &json!({"file_path": "/elsewhere/x"})),
+        Checker::suggest_rule(
+            &ctx,
+            &Registry::builtin(),
+            "Write",
+            &json!({"file_path": "/elsewhere/x"})
+        ),
         "Edit(/elsewhere/x)"
     );
     assert_eq!(
-        Checker::suggest_rule(&ctx, "Edit", &json!({"file_path": "src/a.rs"})),
+        Checker::suggest_rule(
+            &ctx,
+            &Registry::builtin(),
+            "Edit",
+            &json!({"file_path": "src/a.rs"})
+        ),
         "Edit(src/a.rs)"
     );
 }

@@ -1,6 +1,9 @@
 //! Opening a session at startup and remembering it, on any backend.
 
 pub mod history;
+pub mod model;
+pub mod query;
+pub mod setup;
 pub mod startup;
 
 use std::path::{Path, PathBuf};

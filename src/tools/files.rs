@@ -18,49 +18,63 @@ fn tool(name: &str, description: &str, parameters: Value) -> ClientTool {
     }
 }
 
-pub fn definitions() -> Vec<ClientTool> {
-    let edit_props = json!({
+fn edit_props() -> Value {
+    json!({
         "old_string": {"type": "string", "description": "Exact text to replace."},
         "new_string": {"type": "string", "description": "Text to put in its place."},
-        "replace_all": {"type": "boolean", "description": "Replace every occurrence (default false)."}});
-    vec![
-        tool(
-            "Read",
-            "Read a text file. Returns numbered lines (cat -n style). Use offset and limit for long files.",
-            json!({"type": "object", "properties": {
-            "file_path": {"type": "string", "description": "Absolute path, or relative to the working directory."},
-            "offset": {"type": "number", "description": "First line to read, 1-based."},
-            "limit": {"type": "number", "description": "How many lines to read (default 2000)."}}, "required": ["file_path"]}),
-        ),
-        tool(
-            "Write",
-            "Create or overwrite a file with the given content. Parent folders are created. An existing file must be Read first.",
-            json!({"type": "object", "properties": {
-            "file_path": {"type": "string"}, "content": {"type": "string"}}, "required": ["file_path", "content"]}),
-        ),
-        tool(
-            "Edit",
-            "Replace exact text in a file. old_string must occur exactly once unless replace_all is true.",
-            json!({"type": "object", "properties": {
-            "file_path": {"type": "string"}, "old_string": edit_props["old_string"], "new_string": edit_props["new_string"], "replace_all": edit_props["replace_all"]},
-            "required": ["file_path", "old_string", "new_string"]}),
-        ),
-        tool(
-            "MultiEdit",
-            "Apply several edits to one file, in order. Either all of them apply or none does.",
-            json!({"type": "object", "properties": {
-            "file_path": {"type": "string"},
-            "edits": {"type": "array", "items": {"type": "object", "properties": edit_props, "required": ["old_string", "new_string"]}}},
-            "required": ["file_path", "edits"]}),
-        ),
-        tool(
-            "LS",
-            "List a directory. Folders end with /.",
-            json!({"type": "object", "properties": {
-            "path": {"type": "string", "description": "Directory (default: the working directory)."},
-            "ignore": {"type": "array", "items": {"type": "string"}, "description": "Glob patterns of names to leave out."}}}),
-        ),
-    ]
+        "replace_all": {"type": "boolean", "description": "Replace every occurrence (default false)."}})
+}
+
+pub fn read_definition() -> ClientTool {
+    tool(
+        "Read",
+        "Read a text file. Returns numbered lines (cat -n style). Use offset and limit for long files.",
+        json!({"type": "object", "properties": {
+        "file_path": {"type": "string", "description": "Absolute path, or relative to the working directory."},
+        "offset": {"type": "number", "description": "First line to read, 1-based."},
+        "limit": {"type": "number", "description": "How many lines to read (default 2000)."}}, "required": ["file_path"]}),
+    )
+}
+
+pub fn write_definition() -> ClientTool {
+    tool(
+        "Write",
+        "Create or overwrite a file with the given content. Parent folders are created. An existing file must be Read first.",
+        json!({"type": "object", "properties": {
+        "file_path": {"type": "string"}, "content": {"type": "string"}}, "required": ["file_path", "content"]}),
+    )
+}
+
+pub fn edit_definition() -> ClientTool {
+    let p = edit_props();
+    tool(
+        "Edit",
+        "Replace exact text in a file. old_string must occur exactly once unless replace_all is true.",
+        json!({"type": "object", "properties": {
+        "file_path": {"type": "string"}, "old_string": p["old_string"], "new_string": p["new_string"], "replace_all": p["replace_all"]},
+        "required": ["file_path", "old_string", "new_string"]}),
+    )
+}
+
+pub fn multi_edit_definition() -> ClientTool {
+    tool(
+        "MultiEdit",
+        "Apply several edits to one file, in order. Either all of them apply or none does.",
+        json!({"type": "object", "properties": {
+        "file_path": {"type": "string"},
+        "edits": {"type": "array", "items": {"type": "object", "properties": edit_props(), "required": ["old_string", "new_string"]}}},
+        "required": ["file_path", "edits"]}),
+    )
+}
+
+pub fn ls_definition() -> ClientTool {
+    tool(
+        "LS",
+        "List a directory. Folders end with /.",
+        json!({"type": "object", "properties": {
+        "path": {"type": "string", "description": "Directory (default: the working directory)."},
+        "ignore": {"type": "array", "items": {"type": "string"}, "description": "Glob patterns of names to leave out."}}}),
+    )
 }
 
 fn str_arg<'a>(args: &'a Value, key: &str, tool: &str) -> Result<&'a str, ToolOutput> {

@@ -4,20 +4,25 @@
 //! Every failure becomes an error result the model can read; no tool panics.
 
 mod bash;
+mod builtin;
+mod call;
 mod files;
+mod registry;
 mod search;
 mod todo;
+mod tool;
 
+pub use builtin::BUILTIN;
+pub use call::ToolCallInfo;
+pub use registry::{Registry, describe};
 pub use todo::Todo;
+pub use tool::{Access, CallView, Effect, PermissionClass, Tool};
 
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use serde_json::Value;
-use tokio_util::sync::CancellationToken;
-
-use crate::protocol::{ClientTool, ToolReturnItem};
+use crate::protocol::ToolReturnItem;
 
 /// Cap on what one tool returns to the model, in bytes.
 pub const OUTPUT_CAP: usize = 30_000;
@@ -98,13 +103,13 @@ impl ToolContext {
         normalize(&joined)
     }
 
-    fn mark_read(&self, path: &Path) {
+    pub(crate) fn mark_read(&self, path: &Path) {
         if let Ok(mut s) = self.read_files.lock() {
             s.insert(path.to_path_buf());
         }
     }
 
-    fn was_read(&self, path: &Path) -> bool {
+    pub(crate) fn was_read(&self, path: &Path) -> bool {
         self.read_files
             .lock()
             .map(|s| s.contains(path))
@@ -127,91 +132,17 @@ pub fn normalize(p: &Path) -> PathBuf {
     out
 }
 
-/// How a call touches the machine, for scheduling and permissions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Access {
-    /// Reads only; may run in parallel with other reads.
-    Read,
-    /// Changes this file.
-    Write(PathBuf),
-    /// Runs a shell command.
-    Exec(String),
-}
-
-/// Names of all client tools.
-pub const NAMES: &[&str] = &[
-    "Bash",
-    "Read",
-    "Write",
-    "Edit",
-    "MultiEdit",
-    "Glob",
-    "Grep",
-    "LS",
-    "TodoWrite",
-];
-
-/// Classify a call; unknown tools count as commands (they ask).
-pub fn access(ctx: &ToolContext, name: &str, args: &Value) -> Access {
-    let s = |k: &str| args.get(k).and_then(Value::as_str).unwrap_or("");
-    match name {
-        "Read" | "Glob" | "Grep" | "LS" | "TodoWrite" => Access::Read,
-        "Write" | "Edit" | "MultiEdit" => Access::Write(ctx.resolve(s("file_path"))),
-        "Bash" => Access::Exec(s("command").to_string()),
-        other => Access::Exec(other.to_string()),
-    }
-}
-
-/// The tool schemas sent as `client_tools`.
-pub fn definitions() -> Vec<ClientTool> {
-    let mut v = vec![bash::definition()];
-    v.extend(files::definitions());
-    v.extend(search::definitions());
-    v.push(todo::definition());
-    v
-}
-
-/// Run one tool call. `cancel` interrupts long-running work. File tools run on the blocking
-/// pool, so reads proceed in parallel and never stall the async runtime.
-pub async fn run(
-    ctx: &Arc<ToolContext>,
-    name: &str,
-    arguments: &str,
-    cancel: &CancellationToken,
-) -> ToolOutput {
-    let args: Value = if arguments.trim().is_empty() {
-        Value::Object(Default::default())
-    } else {
-        match serde_json::from_str(arguments) {
-            Ok(v @ Value::Object(_)) => v,
-            Ok(_) => return ToolOutput::err(format!("{name}: arguments must be a JSON object")),
-            Err(e) => {
-                return ToolOutput::err(format!("{name}: arguments are not valid JSON ({e})"));
-            }
-        }
-    };
-    let sync: fn(&ToolContext, &Value) -> ToolOutput = match name {
-        "Bash" => return bash::run(ctx, &args, cancel).await,
-        "Read" => files::read,
-        "Write" => files::write,
-        "Edit" => files::edit,
-        "MultiEdit" => files::multi_edit,
-        "LS" => files::ls,
-        "Glob" => search::glob,
-        "Grep" => search::grep_tool,
-        "TodoWrite" => todo::write,
-        other => {
-            return ToolOutput::err(format!(
-                "unknown tool {other:?}; available: {}",
-                NAMES.join(", ")
-            ));
-        }
-    };
-    let ctx = ctx.clone();
-    let name = name.to_string();
-    tokio::task::spawn_blocking(move || sync(&ctx, &args))
+/// A command the user typed after `!`: run by the Bash tool (capped output, binary described,
+/// the process group killed on timeout) as the user's own, so it never asks.
+pub async fn run_user_command(cwd: PathBuf, command: &str) -> ToolOutput {
+    let args = serde_json::json!({ "command": command });
+    builtin::Bash
+        .run(
+            std::sync::Arc::new(ToolContext::new(cwd)),
+            args,
+            tokio_util::sync::CancellationToken::new(),
+        )
         .await
-        .unwrap_or_else(|e| ToolOutput::err(format!("{name} failed: {e}")))
 }
 
 /// Cut `s` to `cap` bytes at a character boundary, saying what was cut.

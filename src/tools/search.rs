@@ -15,35 +15,38 @@ use crate::protocol::ClientTool;
 
 const GLOB_LIMIT: usize = 1000;
 
-pub fn definitions() -> Vec<ClientTool> {
-    vec![
-        ClientTool {
-            name: "Glob".into(),
-            description: "Find files by glob pattern (e.g. \"**/*.rs\"), newest first. Honours .gitignore.".into(),
-            parameters: json!({"type": "object", "properties": {
-                "pattern": {"type": "string", "description": "Glob pattern, relative to path."},
-                "path": {"type": "string", "description": "Folder to search (default: the working directory)."}},
-                "required": ["pattern"]}),
-            extra: Default::default(),
-        },
-        ClientTool {
-            name: "Grep".into(),
-            description: "Search file contents with a regular expression (ripgrep syntax). Honours .gitignore. output_mode: files_with_matches (default), content or count.".into(),
-            parameters: json!({"type": "object", "properties": {
-                "pattern": {"type": "string", "description": "Regular expression."},
-                "path": {"type": "string", "description": "File or folder to search (default: the working directory)."},
-                "glob": {"type": "string", "description": "Only files matching this glob, e.g. \"*.rs\"."},
-                "output_mode": {"type": "string", "enum": ["content", "files_with_matches", "count"]},
-                "-i": {"type": "boolean", "description": "Case-insensitive."},
-                "-n": {"type": "boolean", "description": "Line numbers in content mode (default true)."},
-                "-A": {"type": "number", "description": "Lines after each match."},
-                "-B": {"type": "number", "description": "Lines before each match."},
-                "-C": {"type": "number", "description": "Lines before and after each match."},
-                "head_limit": {"type": "number", "description": "Only the first N lines or entries."}},
-                "required": ["pattern"]}),
-            extra: Default::default(),
-        },
-    ]
+pub fn glob_definition() -> ClientTool {
+    ClientTool {
+        name: "Glob".into(),
+        description:
+            "Find files by glob pattern (e.g. \"**/*.rs\"), newest first. Honours .gitignore."
+                .into(),
+        parameters: json!({"type": "object", "properties": {
+            "pattern": {"type": "string", "description": "Glob pattern, relative to path."},
+            "path": {"type": "string", "description": "Folder to search (default: the working directory)."}},
+            "required": ["pattern"]}),
+        extra: Default::default(),
+    }
+}
+
+pub fn grep_definition() -> ClientTool {
+    ClientTool {
+        name: "Grep".into(),
+        description: "Search file contents with a regular expression (ripgrep syntax). Honours .gitignore. output_mode: files_with_matches (default), content or count.".into(),
+        parameters: json!({"type": "object", "properties": {
+            "pattern": {"type": "string", "description": "Regular expression."},
+            "path": {"type": "string", "description": "File or folder to search (default: the working directory)."},
+            "glob": {"type": "string", "description": "Only files matching this glob, e.g. \"*.rs\"."},
+            "output_mode": {"type": "string", "enum": ["content", "files_with_matches", "count"]},
+            "-i": {"type": "boolean", "description": "Case-insensitive."},
+            "-n": {"type": "boolean", "description": "Line numbers in content mode (default true)."},
+            "-A": {"type": "number", "description": "Lines after each match."},
+            "-B": {"type": "number", "description": "Lines before each match."},
+            "-C": {"type": "number", "description": "Lines before and after each match."},
+            "head_limit": {"type": "number", "description": "Only the first N lines or entries."}},
+            "required": ["pattern"]}),
+        extra: Default::default(),
+    }
 }
 
 fn walker(root: &Path) -> WalkBuilder {

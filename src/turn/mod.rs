@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures_util::future::join_all;
-use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
@@ -21,22 +20,9 @@ use crate::protocol::{
     SendMessageRequest, StopReason, UsageStatistics,
 };
 use crate::session::Session;
-use crate::tools::{self, Access, ToolContext, ToolOutput};
-
-/// One client tool call, its arguments fully collected.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ToolCallInfo {
-    pub id: String,
-    pub name: String,
-    pub arguments: String,
-}
-
-impl ToolCallInfo {
-    /// The arguments as JSON (an empty object when they are not valid JSON).
-    pub fn args(&self) -> Value {
-        serde_json::from_str(&self.arguments).unwrap_or_else(|_| Value::Object(Default::default()))
-    }
-}
+pub use crate::session::setup::TurnOptions;
+pub use crate::tools::ToolCallInfo;
+use crate::tools::{Registry, ToolContext, ToolOutput};
 
 /// What a UI hears during a turn.
 #[derive(Debug, Clone)]
@@ -129,54 +115,16 @@ impl TurnResult {
     }
 }
 
-/// Per-turn options.
-#[derive(Debug, Clone, Default)]
-pub struct TurnOptions {
-    pub override_model: Option<String>,
-    /// Limit on agent steps for the whole turn.
-    pub max_steps: Option<u32>,
-}
-
 /// Drives turns for one session.
 pub struct TurnDriver {
     pub backend: Arc<dyn Backend>,
     pub tools: Arc<ToolContext>,
+    /// The tools the model may call.
+    pub registry: Arc<Registry>,
     pub checker: Arc<Mutex<Checker>>,
     pub approver: Arc<dyn Approver>,
     /// Where "don't ask again" rules are saved (`.letta/settings.local.json` under it).
     pub project_dir: PathBuf,
-}
-
-/// Calls the agent asked approval for that were never answered, from messages newest first.
-pub fn unanswered(newest_first: &[LettaMessage]) -> Vec<ToolCallInfo> {
-    let mut answered = std::collections::HashSet::new();
-    let mut stale: Vec<ToolCallInfo> = Vec::new();
-    // Answers are seen before the calls they answer.
-    for m in newest_first {
-        match m {
-            LettaMessage::ToolReturn(t) => {
-                answered.extend(t.tool_call_id.clone());
-            }
-            LettaMessage::ApprovalRequest(r) => {
-                for d in r.calls() {
-                    if let Some(id) = &d.tool_call_id
-                        && !answered.contains(id)
-                        && !stale.iter().any(|c| &c.id == id)
-                    {
-                        stale.push(ToolCallInfo {
-                            id: id.clone(),
-                            name: d.name.clone().unwrap_or_default(),
-                            arguments: d.arguments.clone().unwrap_or_default(),
-                        });
-                    }
-                }
-            }
-            LettaMessage::User(_) => break,
-            _ => {}
-        }
-    }
-    stale.reverse();
-    stale
 }
 
 /// The message sent on an interrupted call.
@@ -196,7 +144,7 @@ impl TurnDriver {
             stream_tokens: Some(true),
             include_pings: Some(true),
             background: Some(true),
-            client_tools: Some(tools::definitions()),
+            client_tools: Some(self.registry.definitions()),
             override_model: opts.override_model.clone(),
             agent_id: (session.conversation_id == DEFAULT_CONVERSATION)
                 .then(|| session.agent_id.clone()),
@@ -364,7 +312,7 @@ impl TurnDriver {
             .backend
             .list_messages(&session.conversation_id, Some(&session.agent_id), page)
             .await?;
-        let stale = unanswered(&recent);
+        let stale = crate::session::query::unanswered(&recent);
         if stale.is_empty() {
             return Err(BackendError::PendingApproval(
                 "the conversation waits for an approval letta cannot find; try again".into(),
@@ -417,7 +365,7 @@ impl TurnDriver {
         for (i, call) in calls.iter().enumerate() {
             let args = call.args();
             let decision = match self.checker.lock() {
-                Ok(c) => c.decide(&self.tools, &call.name, &args),
+                Ok(c) => c.decide(&self.tools, &self.registry, &call.name, &args),
                 Err(_) => Decision::Ask {
                     reason: "permission state unavailable".into(),
                 },
@@ -439,7 +387,8 @@ impl TurnDriver {
                     answers[i] = Some(deny(call, &reason));
                 }
                 Decision::Ask { reason } => {
-                    let suggested = Checker::suggest_rule(&self.tools, &call.name, &args);
+                    let suggested =
+                        Checker::suggest_rule(&self.tools, &self.registry, &call.name, &args);
                     let answer = tokio::select! {
                         a = self.approver.ask(call, &reason, &suggested) => a,
                         _ = cancel.cancelled() => ApprovalAnswer::No { reason: Some(INTERRUPTED.into()) },
@@ -470,7 +419,9 @@ impl TurnDriver {
         }
         // Reads run together; writes and commands one at a time, in the model's order.
         let (reads, others): (Vec<usize>, Vec<usize>) = to_run.into_iter().partition(|&i| {
-            tools::access(&self.tools, &calls[i].name, &calls[i].args()) == Access::Read
+            self.registry
+                .access(&self.tools, &calls[i].name, &calls[i].args())
+                .is_read()
         });
         // Announce the reads together before any runs, so a UI shows them running at once.
         for &i in &reads {
@@ -512,7 +463,9 @@ impl TurnDriver {
         let out = if cancel.is_cancelled() {
             ToolOutput::err(INTERRUPTED)
         } else {
-            tools::run(&self.tools, &call.name, &call.arguments, cancel).await
+            self.registry
+                .run(&self.tools, &call.name, &call.arguments, cancel)
+                .await
         };
         let _ = events.send(TurnEvent::ToolFinished {
             call: call.clone(),

@@ -120,7 +120,7 @@ pub async fn run(
     if streaming {
         lines.emit(json!({
             "type": "system", "subtype": "init", "agent_id": session.agent_id, "conversation_id": session.conversation_id,
-            "model": init.model, "tools": crate::tools::NAMES, "cwd": init.cwd,
+            "model": init.model, "tools": driver.registry.names(), "cwd": init.cwd,
             "permission_mode": format!("{:?}", init.permission_mode).to_lowercase(), "slash_commands": Vec::<String>::new(),
         }));
     }

@@ -9,7 +9,9 @@ use ratatui::text::{Line, Span};
 use tokio::sync::oneshot;
 
 use super::cells;
+use crate::tools::Effect;
 use crate::turn::{ApprovalAnswer, ToolCallInfo};
+use crate::ui::safe_text::neutralise;
 
 /// A question waiting for the user.
 pub struct Approval {
@@ -33,36 +35,25 @@ impl Approval {
         width: usize,
         reply: oneshot::Sender<ApprovalAnswer>,
     ) -> Self {
-        let args = call.args();
-        let path = || {
-            let p = args.get("file_path").and_then(|v| v.as_str()).unwrap_or("");
-            Path::new(p)
-                .strip_prefix(cwd)
-                .map(|r| r.display().to_string())
-                .unwrap_or_else(|_| p.to_string())
-        };
-        let (question, preview) = match call.name.as_str() {
-            "Bash" => (
+        let view = crate::tools::describe(&call, cwd);
+        let arg = neutralise(&view.arg);
+        let (question, preview) = match &view.effect {
+            Effect::Runs { command } => (
                 "Run this command?".to_string(),
                 vec![Line::from(Span::styled(
-                    crate::ui::safe_text::neutralise(
-                        args.get("command").and_then(|v| v.as_str()).unwrap_or(""),
-                    ),
+                    neutralise(command),
                     Style::default().fg(Color::Yellow),
                 ))],
             ),
-            "Edit" | "MultiEdit" => (
-                format!("Update {}?", path()),
-                cells::preview(&call, cwd, width.saturating_sub(4)),
+            Effect::Edits { .. } => (
+                format!("Update {arg}?"),
+                cells::preview(&view, cwd, width.saturating_sub(4)),
             ),
-            "Write" => (
-                format!("Write {}?", path()),
-                cells::preview(&call, cwd, width.saturating_sub(4)),
+            Effect::Writes { .. } => (
+                format!("Write {arg}?"),
+                cells::preview(&view, cwd, width.saturating_sub(4)),
             ),
-            _ => (
-                format!("Allow {}?", cells::call_title(&call, cwd)),
-                Vec::new(),
-            ),
+            _ => (format!("Allow {}?", neutralise(&view.title())), Vec::new()),
         };
         Self {
             call,

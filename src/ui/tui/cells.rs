@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::diff;
 use super::wrap::{self, wrap};
-use crate::tools::ToolOutput;
+use crate::tools::{CallView, Effect, ToolOutput};
 use crate::turn::ToolCallInfo;
 use crate::ui::safe_text::neutralise;
 
@@ -41,25 +41,9 @@ pub fn choice(i: usize, selected: bool, text: &str, width: usize) -> Line<'stati
 }
 
 /// The current text of the file a call names (empty when it does not exist yet).
-fn file_text(args: &Value, cwd: &Path) -> String {
-    let path = args.get("file_path").and_then(Value::as_str).unwrap_or("");
-    // `join` keeps an absolute path as it is.
-    std::fs::read_to_string(cwd.join(path)).unwrap_or_default()
-}
-
-/// What the welcome banner shows.
-#[derive(Debug, Clone, Default)]
-pub struct BannerInfo {
-    pub version: String,
-    pub agent: String,
-    pub model: String,
-    pub backend: String,
-    pub cwd: String,
-    pub conversation: String,
-}
 
 /// The welcome banner.
-pub fn banner(b: &BannerInfo, width: usize) -> Vec<Line<'static>> {
+pub fn banner(b: &crate::session::setup::Banner, width: usize) -> Vec<Line<'static>> {
     let w = width.clamp(20, 72);
     let border = Style::default().fg(Color::Magenta);
     let row = |label: &str, value: &str| {
@@ -208,38 +192,9 @@ fn more(hidden: usize) -> Line<'static> {
     ))
 }
 
-fn rel(path: &str, cwd: &Path) -> String {
-    Path::new(path)
-        .strip_prefix(cwd)
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| path.to_string())
-}
-
 /// How a call is named on screen: `Update(src/main.rs)`, `Bash(ls -la)`.
 pub fn call_title(call: &ToolCallInfo, cwd: &Path) -> String {
-    let args = call.args();
-    let s = |k: &str| {
-        args.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
-    let (name, arg) = match call.name.as_str() {
-        "Bash" => ("Bash", s("command")),
-        "Edit" | "MultiEdit" => ("Update", rel(&s("file_path"), cwd)),
-        "Write" => ("Write", rel(&s("file_path"), cwd)),
-        "Read" => ("Read", rel(&s("file_path"), cwd)),
-        "Glob" | "Grep" => (call.name.as_str(), s("pattern")),
-        "LS" => ("LS", rel(&s("path"), cwd)),
-        "TodoWrite" => ("Update Todos", String::new()),
-        other => (other, String::new()),
-    };
-    let arg = neutralise(&arg).replace('\n', " ");
-    if arg.is_empty() {
-        name.to_string()
-    } else {
-        format!("{name}({arg})")
-    }
+    neutralise(&crate::tools::describe(call, cwd).title())
 }
 
 /// The header line of a call; `running` adds the indicator.
@@ -267,40 +222,32 @@ pub fn call_header(
     Line::from(spans)
 }
 
-/// The old and new text of each edit a call makes, with the line it starts at in `current`
-/// (the file as it is: before the edit for a preview, after it for a result).
-fn edits(call: &ToolCallInfo, current: &str, after: bool) -> Vec<(String, String, usize)> {
-    let args = call.args();
-    let one = |e: &Value| {
-        let g = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-        let (old, new) = (g("old_string"), g("new_string"));
-        let at = diff::line_of(current, if after { &new } else { &old });
-        (old, new, at)
-    };
-    match call.name.as_str() {
-        "Edit" => vec![one(&args)],
-        "MultiEdit" => args
-            .get("edits")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().map(one).collect())
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    }
+/// The file a call names, as it is now (`join` keeps an absolute path as it is).
+fn file_text(path: &str, cwd: &Path) -> String {
+    std::fs::read_to_string(cwd.join(path)).unwrap_or_default()
 }
 
-/// The diff an Edit, MultiEdit or Write would make, for the approval prompt (file unchanged yet).
-pub fn preview(call: &ToolCallInfo, cwd: &Path, width: usize) -> Vec<Line<'static>> {
-    let args = call.args();
-    let current = file_text(&args, cwd);
-    match call.name.as_str() {
-        "Write" => {
-            let new = args.get("content").and_then(Value::as_str).unwrap_or("");
-            diff::lines(&current, new, 1, width).0
-        }
-        _ => edits(call, &current, false)
+/// The old and new text of each edit, with the line it starts at in `current` (the file as
+/// it is: before the edit for a preview, after it for a result).
+fn located(edits: &[(String, String)], current: &str, after: bool) -> Vec<(String, String, usize)> {
+    edits
+        .iter()
+        .map(|(old, new)| {
+            let at = diff::line_of(current, if after { new } else { old });
+            (old.clone(), new.clone(), at)
+        })
+        .collect()
+}
+
+/// The diff a file change would make, for the approval prompt (file unchanged yet).
+pub fn preview(view: &CallView, cwd: &Path, width: usize) -> Vec<Line<'static>> {
+    match &view.effect {
+        Effect::Writes { path, content } => diff::lines(&file_text(path, cwd), content, 1, width).0,
+        Effect::Edits { path, edits } => located(edits, &file_text(path, cwd), false)
             .into_iter()
             .flat_map(|(o, n, at)| diff::lines(&o, &n, at, width).0)
             .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -329,14 +276,12 @@ pub fn call_result(
         out.push(Line::default());
         return out;
     }
-    let args = call.args();
-    match call.name.as_str() {
-        "Edit" | "MultiEdit" => {
-            let path = args.get("file_path").and_then(Value::as_str).unwrap_or("");
-            let current = file_text(&args, cwd);
+    let view = crate::tools::describe(call, cwd);
+    match &view.effect {
+        Effect::Edits { path, edits } => {
             let mut body = Vec::new();
             let mut counts = diff::Counts::default();
-            for (o, n, at) in edits(call, &current, true) {
+            for (o, n, at) in located(edits, &file_text(path, cwd), true) {
                 let (l, c) = diff::lines(&o, &n, at, body_w);
                 counts.added += c.added;
                 counts.removed += c.removed;
@@ -344,7 +289,7 @@ pub fn call_result(
             }
             let summary = Line::from(format!(
                 "Updated {} with {}",
-                rel(path, cwd),
+                neutralise(&view.arg),
                 counts.describe()
             ));
             out.push(Line::from([gutter(), summary.spans].concat()));
@@ -353,14 +298,12 @@ pub fn call_result(
                     .map(|l| Line::from([indent(), l.spans].concat())),
             );
         }
-        "Write" => {
-            let content = args.get("content").and_then(Value::as_str).unwrap_or("");
-            let path = args.get("file_path").and_then(Value::as_str).unwrap_or("");
+        Effect::Writes { content, .. } => {
             let n = content.lines().count();
             let mut lines = vec![Line::from(format!(
                 "Wrote {n} line{} to {}",
                 if n == 1 { "" } else { "s" },
-                rel(path, cwd)
+                neutralise(&view.arg)
             ))];
             lines.extend(
                 neutralise(content)
@@ -370,11 +313,11 @@ pub fn call_result(
             collapse(&mut lines, expanded);
             push_body(&mut out, lines, gutter(), indent(), body_w);
         }
-        "TodoWrite" => {
-            let lines = todos(&args);
+        Effect::Todos => {
+            let lines = todos(&call.args());
             push_body(&mut out, lines, gutter(), indent(), body_w);
         }
-        _ => {
+        Effect::Output | Effect::Runs { .. } => {
             let text = neutralise(&output.text);
             let mut lines: Vec<Line<'static>> = if text.trim().is_empty() {
                 vec![Line::from(Span::styled("(no output)", dim()))]

@@ -11,6 +11,7 @@ pub mod first_run;
 pub mod highlight;
 pub mod input;
 pub mod markdown;
+pub mod outcome;
 pub mod overlay;
 pub mod popup;
 pub mod stream;
@@ -22,8 +23,7 @@ pub mod wrap;
 mod tests;
 
 use std::io::Write;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -38,14 +38,13 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::commands;
-use crate::permissions::Checker;
 use crate::session::Session;
 use crate::session::history;
+pub use crate::session::setup::{Setup, Summary};
 use crate::tools::ToolContext;
 use crate::turn::{
     ApprovalAnswer, Approver, ToolCallInfo, TurnDriver, TurnEvent, TurnOptions, TurnResult,
 };
-use cells::BannerInfo;
 use view::{Action, ChatView};
 
 /// The pause in typing after which a search goes to the backend.
@@ -61,49 +60,6 @@ fn env_for(base: &overlay::Env, session: &Session) -> overlay::Env {
 
 /// Frames are drawn at most this often.
 const FRAME: Duration = Duration::from_millis(16);
-
-/// Everything the chat view needs.
-pub struct ChatSetup {
-    pub backend: Arc<dyn crate::backend::Backend>,
-    pub session: Session,
-    pub checker: Arc<Mutex<Checker>>,
-    pub opts: TurnOptions,
-    pub banner: BannerInfo,
-    pub cwd: PathBuf,
-    pub data_dir: PathBuf,
-    /// Where a switch to another conversation is remembered.
-    pub store: crate::session::SessionStore,
-    /// The global settings file (agent pins).
-    pub settings_file: PathBuf,
-    /// Open the conversation browser first (`letta --resume`).
-    pub browse: bool,
-}
-
-/// What the exit summary prints.
-#[derive(Debug, Clone)]
-pub struct Summary {
-    pub duration: Duration,
-    pub tokens_in: u64,
-    pub tokens_out: u64,
-    pub agent_id: String,
-    pub conversation_id: String,
-}
-
-impl Summary {
-    /// The lines printed after the terminal is restored.
-    pub fn text(&self) -> String {
-        let secs = self.duration.as_secs();
-        format!(
-            "Session: {}m {}s · {} tokens in, {} tokens out\nResume this agent:        letta --agent {}\nResume this conversation: letta --conv {}\n",
-            secs / 60,
-            secs % 60,
-            self.tokens_in,
-            self.tokens_out,
-            self.agent_id,
-            self.conversation_id
-        )
-    }
-}
 
 enum AppEvent {
     TurnDone(Result<TurnResult, String>),
@@ -209,26 +165,18 @@ fn log(data_dir: &std::path::Path, msg: &str) {
     }
 }
 
-/// A tool context for `!` commands, which run as the user's own and never ask.
-pub fn bash_ctx(cwd: PathBuf) -> Arc<ToolContext> {
-    Arc::new(ToolContext::new(cwd))
-}
-
 /// Run a backend command off the UI task; its outcome comes back as an event.
 fn spawn_command(
     cmd: commands::Cmd,
-    setup: &ChatSetup,
+    setup: &Setup,
     session: &crate::session::Session,
-    view: &ChatView,
+    _view: &ChatView,
     tx: &mpsc::UnboundedSender<AppEvent>,
 ) {
     let ctx = commands::Ctx {
         backend: setup.backend.clone(),
         session: session.clone(),
         checker: setup.checker.clone(),
-        cwd: setup.cwd.clone(),
-        width: view.width as usize,
-        light: view.light,
     };
     let tx = tx.clone();
     tokio::spawn(async move {
@@ -240,7 +188,7 @@ fn spawn_command(
 ///
 /// `events` is the input stream of a screen that ran before (first run): crossterm allows
 /// only one reader, and a second one would wait for input the first has taken.
-pub async fn run(setup: ChatSetup, events: Option<input::Input>) -> std::io::Result<Summary> {
+pub async fn run(setup: Setup, events: Option<input::Input>) -> std::io::Result<Summary> {
     term::install_panic_hook();
     term::enable()?;
     let out = run_inner(setup, events).await;
@@ -248,7 +196,7 @@ pub async fn run(setup: ChatSetup, events: Option<input::Input>) -> std::io::Res
     out
 }
 
-async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::Result<Summary> {
+async fn run_inner(setup: Setup, events: Option<input::Input>) -> std::io::Result<Summary> {
     let started = Instant::now();
     highlight::warm_up();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -276,6 +224,7 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
     let driver = Arc::new(TurnDriver {
         backend: setup.backend.clone(),
         tools: Arc::new(ToolContext::new(setup.cwd.clone())),
+        registry: setup.tools.clone(),
         checker: setup.checker.clone(),
         approver: Arc::new(UiApprover(app_tx.clone())),
         project_dir: setup.cwd.clone(),
@@ -339,7 +288,7 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
             setup.data_dir.clone(),
         );
         tokio::spawn(async move {
-            match commands::pending_calls(b.as_ref(), &s).await {
+            match crate::session::query::pending_calls(b.as_ref(), &s).await {
                 Ok(calls) if !calls.is_empty() => {
                     let _ = tx.send(AppEvent::Pending(s, calls));
                 }
@@ -486,23 +435,26 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
                         view.approval = Some(approval::Approval::new(call, reason, rule, &setup.cwd, view.width as usize, reply));
                     }
                     AppEvent::BashDone(lines) => view.push_lines(lines),
-                    AppEvent::CommandDone(commands::Outcome::Lines(lines)) => view.push_lines(lines),
-                    AppEvent::CommandDone(commands::Outcome::ModelSet(lines)) => {
-                        opts.override_model = None;
+                    AppEvent::CommandDone(out) => {
+                        let lines = outcome::lines(&out, &setup.cwd, view.width as usize, view.light);
                         view.push_lines(lines);
-                    }
-                    AppEvent::CommandDone(commands::Outcome::Switch { session: next, lines, pending, agent }) => {
-                        if let Err(e) = setup.store.persist(&next) {
-                            log(&setup.data_dir, &format!("remembering the session failed: {e}"));
-                        }
-                        session = next;
-                        if let Some((name, model)) = agent {
-                            opts.override_model = None;
-                            view.set_agent(Some(name), model);
-                        }
-                        view.push_lines(lines);
-                        if !pending.is_empty() && !view.is_busy() {
-                            turn_task = Some(start_turn(Work::Pending(pending), &session, &opts, &mut view, &mut cancel));
+                        match out {
+                            commands::Outcome::ModelSet { .. } => opts.override_model = None,
+                            commands::Outcome::Switch(sw) => {
+                                let sw = *sw;
+                                if let Err(e) = setup.store.persist(&sw.session) {
+                                    log(&setup.data_dir, &format!("remembering the session failed: {e}"));
+                                }
+                                session = sw.session;
+                                if let Some(a) = sw.agent {
+                                    opts.override_model = None;
+                                    view.set_agent(Some(a.label), a.model);
+                                }
+                                if !sw.pending.is_empty() && !view.is_busy() {
+                                    turn_task = Some(start_turn(Work::Pending(sw.pending), &session, &opts, &mut view, &mut cancel));
+                                }
+                            }
+                            _ => {}
                         }
                     }
                     AppEvent::Pending(s, calls) => {
@@ -607,14 +559,7 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
                     let (tx, cwd, w) = (app_tx.clone(), setup.cwd.clone(), view.width as usize);
                     view.push_lines(cells::user(&format!("!{cmd}"), w));
                     tokio::spawn(async move {
-                        // The Bash tool itself: output capped, binary described, process group killed on timeout.
-                        let out = crate::tools::run(
-                            &bash_ctx(cwd),
-                            "Bash",
-                            &serde_json::json!({"command": cmd}).to_string(),
-                            &CancellationToken::new(),
-                        )
-                        .await;
+                        let out = crate::tools::run_user_command(cwd, &cmd).await;
                         let lines = if out.ok {
                             cells::info(&out.text, w)
                         } else {
@@ -647,7 +592,7 @@ async fn run_inner(setup: ChatSetup, events: Option<input::Input>) -> std::io::R
                     dirty = true;
                 }
                 Action::Exit => exit = true,
-                Action::Command(cmd) if view.is_busy() => {
+                Action::Command(cmd) if view.is_busy() && cmd.waits_for_turn() => {
                     view.push_lines(cells::info(
                         "(runs when the turn ends)",
                         view.width as usize,

@@ -2,47 +2,6 @@
 
 use std::path::Path;
 
-/// The slash commands the chat view knows, with what each does.
-pub const COMMANDS: &[(&str, &str)] = &[
-    ("help", "All commands and keys"),
-    (
-        "new",
-        "New conversation with the same agent and memory: /new [title]",
-    ),
-    (
-        "fork",
-        "Branch this conversation and switch to the branch: /fork [title]",
-    ),
-    ("resume", "Browse conversations and switch: /resume [ID]"),
-    (
-        "clear",
-        "Start a fresh conversation (the old one stays in /resume)",
-    ),
-    ("rename", "/rename convo TITLE or /rename agent NAME"),
-    ("model", "Choose the model: /model [handle]"),
-    ("agents", "Browse agents: switch, create, pin, delete"),
-    (
-        "search",
-        "Search all of this agent's conversations: /search QUERY",
-    ),
-    (
-        "remember",
-        "Ask the agent to store something in memory: /remember [text]",
-    ),
-    ("memory", "View and edit the agent's memory blocks"),
-    (
-        "compact",
-        "Summarise this conversation's older messages now",
-    ),
-    ("context", "How the context window is used"),
-    (
-        "permissions",
-        "The permission mode and rules in force, with their sources",
-    ),
-    ("usage", "Tokens and steps this session"),
-    ("exit", "Exit, with the resume summary"),
-];
-
 /// Rows shown at most.
 pub const MAX_ROWS: usize = 8;
 
@@ -72,15 +31,6 @@ pub fn kind(text: &str, cursor: usize) -> Option<Kind> {
         at: start,
         query: q.to_string(),
     })
-}
-
-/// Commands matching what was typed, by prefix.
-pub fn commands(query: &str) -> Vec<(&'static str, &'static str)> {
-    COMMANDS
-        .iter()
-        .filter(|(n, _)| n.starts_with(query))
-        .copied()
-        .collect()
 }
 
 /// Files matching a query (case-insensitive substring), shortest paths first.
@@ -126,7 +76,6 @@ mod tests {
             })
         );
         assert_eq!(kind("plain", 5), None);
-        assert_eq!(commands("e").first().map(|c| c.0), Some("exit"));
         let all = vec![
             "src/main.rs".to_string(),
             "README.md".into(),

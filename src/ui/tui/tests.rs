@@ -7,10 +7,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::{Terminal, TerminalOptions, Viewport};
 
-use super::cells::BannerInfo;
 use super::view::{Action, ChatView};
 use super::{draw, live_height};
 use crate::permissions::PermissionMode;
+use crate::session::setup::Banner as BannerInfo;
 use crate::tools::ToolOutput;
 use crate::turn::{ToolCallInfo, TurnEvent};
 

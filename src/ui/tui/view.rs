@@ -10,13 +10,14 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::approval::Approval;
-use super::cells::{self, BannerInfo};
+use super::cells;
 use super::composer::{Composer, Edit};
 use super::popup::{self, Kind};
 use super::stream::MdStream;
 use super::wrap;
 use crate::permissions::PermissionMode;
 use crate::protocol::LettaMessage;
+use crate::session::setup::Banner;
 use crate::tools::ToolOutput;
 use crate::turn::{ToolCallInfo, TurnEvent, TurnResult};
 
@@ -84,7 +85,7 @@ fn compact(n: u64) -> String {
 
 impl ChatView {
     pub fn new(
-        banner: &BannerInfo,
+        banner: &Banner,
         cwd: PathBuf,
         mode: PermissionMode,
         width: u16,
@@ -303,10 +304,10 @@ impl ChatView {
 
     fn popup_rows(&self) -> Vec<(String, String)> {
         match self.popup() {
-            Some(Kind::Command(q)) => popup::commands(&q)
+            Some(Kind::Command(q)) => crate::commands::table::matching(&q)
                 .into_iter()
                 .take(popup::MAX_ROWS)
-                .map(|(n, d)| (format!("/{n}"), d.to_string()))
+                .map(|s| (format!("/{}", s.name), s.help.to_string()))
                 .collect(),
             Some(Kind::File { query, .. }) => popup::files(&self.files, &query)
                 .into_iter()
@@ -468,18 +469,18 @@ impl ChatView {
 
     fn command(&mut self, line: &str) -> Vec<Action> {
         use super::overlay::Open;
-        use crate::commands::{Cmd, Parsed, parse};
+        use crate::commands::{Cmd, Local, Parsed, parse};
         let w = self.w();
         match parse(line) {
-            Ok(Parsed::Local("exit")) => return vec![Action::Exit],
-            Ok(Parsed::Local("usage")) => {
+            Ok(Parsed::Local(Local::Exit)) => return vec![Action::Exit],
+            Ok(Parsed::Local(Local::Usage)) => {
                 let text = format!(
                     "This session: {} tokens in, {} tokens out, {} steps",
                     self.tokens_in, self.tokens_out, self.steps
                 );
                 self.push_lines(cells::info(&text, w));
             }
-            Ok(Parsed::Local(_)) => return vec![Action::Open(Open::Help)],
+            Ok(Parsed::Local(Local::Help)) => return vec![Action::Open(Open::Help)],
             Ok(Parsed::Send(text)) if self.is_busy() => self.queued.push(text),
             Ok(Parsed::Send(text)) => return vec![Action::Send(text)],
             // Viewers open at once, even while a turn runs.

@@ -22,13 +22,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::cells;
-use crate::backend::{AgentQuery, Backend, ConversationQuery};
+use crate::backend::{AgentQuery, Backend};
 use crate::commands::Cmd;
 use crate::protocol::{
-    Agent, Block, BlockUpdate, Conversation, DEFAULT_CONVERSATION, LettaMessage, ListParams,
-    LlmModel, Order, SearchHit, SearchRequest,
+    Agent, Block, BlockUpdate, Conversation, ListParams, LlmModel, Order, SearchHit, SearchRequest,
 };
 use crate::session::Session;
+use crate::session::query::{self, conversation_query, pins, preview};
+pub use crate::session::query::{Preview, ago, parse_time};
 
 /// Conversations fetched per page.
 pub const PAGE: u32 = 50;
@@ -119,137 +120,12 @@ pub enum Data {
     Hits(Result<Vec<SearchHit>, String>),
 }
 
-/// The last exchange of a conversation, for a browser row.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Preview {
-    /// Up to three lines: the last user message, then the agent's reply.
-    pub lines: Vec<String>,
-    /// The newest message's time.
-    pub last: Option<String>,
-    /// The oldest message's time (for the default conversation's "Created").
-    pub first: Option<String>,
-    /// No user or assistant message at all.
-    pub empty: bool,
-}
-
 /// What fetching needs: the backend, whose data, and where pins are kept.
 #[derive(Clone)]
 pub struct Env {
     pub backend: Arc<dyn Backend>,
     pub session: Session,
     pub settings_file: PathBuf,
-}
-
-fn text_of(m: &LettaMessage) -> Option<(bool, String)> {
-    match m {
-        LettaMessage::User(u) => Some((true, u.content.to_text())),
-        LettaMessage::Assistant(a) => Some((false, a.content.to_text())),
-        _ => None,
-    }
-}
-
-/// Strip what the client adds to user messages (reminders) and squash whitespace.
-fn clean(text: &str) -> String {
-    let mut t = text.to_string();
-    while let (Some(a), Some(b)) = (t.find("<system-reminder>"), t.find("</system-reminder>")) {
-        if b < a {
-            break;
-        }
-        t.replace_range(a..b + "</system-reminder>".len(), " ");
-    }
-    crate::ui::safe_text::neutralise(&t)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Preview lines from messages, newest first.
-pub fn preview(newest_first: &[LettaMessage]) -> Preview {
-    let last = newest_first
-        .first()
-        .and_then(|m| m.common())
-        .and_then(|c| c.date.clone());
-    let first = newest_first
-        .last()
-        .and_then(|m| m.common())
-        .and_then(|c| c.date.clone());
-    let mut user = None;
-    let mut agent = None;
-    for m in newest_first {
-        match text_of(m) {
-            Some((true, t)) if user.is_none() && !clean(&t).is_empty() => {
-                user = Some(clean(&t));
-                break;
-            }
-            Some((false, t)) if agent.is_none() && !clean(&t).is_empty() => agent = Some(clean(&t)),
-            _ => {}
-        }
-    }
-    let mut lines = Vec::new();
-    if let Some(u) = &user {
-        lines.push(format!("you: {u}"));
-    }
-    if let Some(a) = &agent {
-        // The reply gets the remaining two lines.
-        let words: Vec<&str> = a.split(' ').collect();
-        let half = words.len().div_ceil(2).max(1);
-        let (one, two) = if a.chars().count() > 70 {
-            (words[..half].join(" "), words[half..].join(" "))
-        } else {
-            (a.clone(), String::new())
-        };
-        lines.push(format!("agent: {one}"));
-        if !two.is_empty() {
-            lines.push(format!("       {two}"));
-        }
-    }
-    Preview {
-        empty: user.is_none() && agent.is_none(),
-        lines,
-        last,
-        first,
-    }
-}
-
-/// An agent's conversations, most recently active first.
-pub fn conversation_query(
-    agent_id: &str,
-    search: Option<String>,
-    after: Option<String>,
-    limit: u32,
-) -> ConversationQuery {
-    ConversationQuery {
-        agent_id: Some(agent_id.to_string()),
-        page: ListParams {
-            limit: Some(limit),
-            after,
-            order: Some(Order::Desc),
-            order_by: Some("last_message_at".into()),
-            ..Default::default()
-        },
-        summary_search: search,
-    }
-}
-
-/// The agent's default conversation as a browser row, when it has messages.
-pub async fn default_conversation(
-    b: &dyn Backend,
-    agent_id: &str,
-) -> Result<Option<resume::Row>, String> {
-    let created = b.get_agent(agent_id).await.ok().and_then(|a| a.created_at);
-    crate::commands::recent(b, DEFAULT_CONVERSATION, agent_id, 10)
-        .await
-        .map(|msgs| {
-            let p = preview(&msgs);
-            (!p.empty).then(|| resume::Row::default_conversation(p, created))
-        })
-}
-
-/// Pinned agent ids for this backend, from the global settings.
-pub fn pins(settings_file: &std::path::Path, location: &str) -> Vec<String> {
-    crate::settings::GlobalSettings::load(settings_file)
-        .map(|s| s.pinned_agents(location))
-        .unwrap_or_default()
 }
 
 /// Do one piece of background work.
@@ -266,10 +142,14 @@ pub async fn fetch(env: &Env, f: Fetch) -> Data {
                 result,
             }
         }
-        Fetch::Default => Data::Default(default_conversation(b, agent_id).await),
+        Fetch::Default => Data::Default(
+            query::default_conversation(b, agent_id)
+                .await
+                .map(|d| d.map(|d| resume::Row::default_conversation(d.preview, d.agent_created))),
+        ),
         Fetch::Previews(ids) => {
             let jobs = ids.into_iter().map(|id| async move {
-                let r = crate::commands::recent(b, &id, agent_id, 10)
+                let r = query::recent(b, &id, agent_id, 10)
                     .await
                     .map(|m| preview(&m));
                 (id, r)
@@ -329,7 +209,7 @@ pub async fn fetch(env: &Env, f: Fetch) -> Data {
         ),
         Fetch::Blocks => Data::Blocks(b.list_blocks(agent_id).await.map_err(|e| e.to_string())),
         Fetch::Models => {
-            let current = crate::commands::current_model(b, &env.session).await;
+            let current = query::current_model(b, &env.session).await;
             Data::Models(
                 b.list_models()
                     .await
@@ -453,32 +333,6 @@ impl Overlay {
     }
 }
 
-/// An API timestamp: RFC 3339, or naive UTC as some servers send.
-pub fn parse_time(ts: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    chrono::DateTime::parse_from_rfc3339(ts)
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .or_else(|_| {
-            chrono::NaiveDateTime::parse_from_str(ts, "%Y-%m-%dT%H:%M:%S%.f").map(|n| n.and_utc())
-        })
-        .ok()
-}
-
-/// "5 minutes ago", from an API timestamp (RFC 3339, or naive UTC as some servers send).
-pub fn ago(ts: &str, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
-    let t = parse_time(ts)?;
-    let s = (now - t).num_seconds().max(0);
-    let (n, unit) = match s {
-        0..60 => return Some("just now".into()),
-        60..3600 => (s / 60, "minute"),
-        3600..86_400 => (s / 3600, "hour"),
-        86_400..604_800 => (s / 86_400, "day"),
-        604_800..2_592_000 => (s / 604_800, "week"),
-        2_592_000..31_536_000 => (s / 2_592_000, "month"),
-        _ => (s / 31_536_000, "year"),
-    };
-    Some(format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" }))
-}
-
 fn dim() -> Style {
     Style::default().add_modifier(Modifier::DIM)
 }
@@ -589,40 +443,3 @@ pub fn matches(needle: &str, hay: &[&str]) -> bool {
 
 #[cfg(test)]
 mod snapshots;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relative_times() {
-        let now = chrono::DateTime::parse_from_rfc3339("2026-11-23T12:00:00Z")
-            .unwrap()
-            .with_timezone(&chrono::Utc);
-        assert_eq!(ago("2026-11-23T11:55:00Z", now).unwrap(), "5 minutes ago");
-        assert_eq!(ago("2026-11-23T11:59:30Z", now).unwrap(), "just now");
-        assert_eq!(ago("2026-11-09T12:00:00", now).unwrap(), "2 weeks ago");
-        assert_eq!(ago("2026-11-22T11:00:00.5Z", now).unwrap(), "1 day ago");
-        assert_eq!(ago("2024-01-01T00:00:00Z", now).unwrap(), "2 years ago");
-        assert_eq!(ago("yesterday", now), None);
-    }
-
-    #[test]
-    fn previews_skip_reminders_and_empty_text() {
-        let msgs: Vec<LettaMessage> = serde_json::from_value(serde_json::json!([
-            {"message_type":"assistant_message","id":"m3","date":"2026-11-23T10:00:00Z","content":"Done: the tests pass."},
-            {"message_type":"user_message","id":"m2","date":"2026-11-23T09:59:00Z","content":"<system-reminder>cwd /x</system-reminder>run the\ntests"},
-            {"message_type":"assistant_message","id":"m1","date":"2026-11-23T09:00:00Z","content":"older"}
-        ]))
-        .unwrap();
-        let p = preview(&msgs);
-        assert_eq!(
-            p.lines,
-            vec!["you: run the tests", "agent: Done: the tests pass."]
-        );
-        assert_eq!(p.last.as_deref(), Some("2026-11-23T10:00:00Z"));
-        assert_eq!(p.first.as_deref(), Some("2026-11-23T09:00:00Z"));
-        assert!(!p.empty);
-        assert!(preview(&[]).empty);
-    }
-}

@@ -10,7 +10,7 @@ use ratatui::widgets::Paragraph;
 
 use super::{Data, Fetch, Req, footer, header};
 use crate::protocol::Block;
-use crate::ui::tui::{popup, wrap};
+use crate::ui::tui::wrap;
 
 /// One tab: its name and text, and the block it shows (memory only).
 struct Tab {
@@ -59,9 +59,9 @@ impl Pager {
 
     /// All commands and keys.
     pub fn help() -> Self {
-        let commands = popup::COMMANDS
+        let commands = crate::commands::table::TABLE
             .iter()
-            .map(|(n, d)| format!("/{n:<12} {d}"))
+            .map(|s| format!("/{:<12} {}", s.name, s.help))
             .collect();
         let tabs = vec![
             Tab {

@@ -1,0 +1,182 @@
+//! A typed `/…` line read into a [`Parsed`] command.
+
+use super::table;
+
+/// A command that needs the backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cmd {
+    New(Option<String>),
+    Clear,
+    Fork(Option<String>),
+    RenameConvo(String),
+    RenameAgent(String),
+    Resume(Option<String>),
+    Model(Option<String>),
+    Search(String),
+    Permissions,
+    Memory,
+    Agents,
+    SwitchAgent(String),
+    /// A new agent (same model as the current one), switched to.
+    NewAgent,
+    Compact,
+    Context,
+}
+
+impl Cmd {
+    /// The table entry this command comes from.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::New(_) => "new",
+            Self::Clear => "clear",
+            Self::Fork(_) => "fork",
+            Self::RenameConvo(_) | Self::RenameAgent(_) => "rename",
+            Self::Resume(_) => "resume",
+            Self::Model(_) => "model",
+            Self::Search(_) => "search",
+            Self::Permissions => "permissions",
+            Self::Memory => "memory",
+            Self::Agents | Self::SwitchAgent(_) | Self::NewAgent => "agents",
+            Self::Compact => "compact",
+            Self::Context => "context",
+        }
+    }
+
+    /// Whether it must wait for a running turn to end (it changes what the turn works on).
+    pub fn waits_for_turn(&self) -> bool {
+        match self {
+            // Choosing from the agent browser switches the session.
+            Self::SwitchAgent(_) | Self::NewAgent => true,
+            other => !table::find(other.name()).is_some_and(|s| s.during_turn),
+        }
+    }
+}
+
+/// Commands the front end handles itself, without the backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Local {
+    Help,
+    Usage,
+    Exit,
+}
+
+/// What a typed `/…` line is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    Local(Local),
+    /// Sent to the agent as a message.
+    Send(String),
+    Backend(Cmd),
+}
+
+fn rest(line: &str) -> Option<String> {
+    let r = line
+        .split_once(char::is_whitespace)
+        .map(|(_, r)| r.trim())?;
+    (!r.is_empty()).then(|| r.to_string())
+}
+
+/// Parse a command line (without its `/`).
+pub fn parse(line: &str) -> Result<Parsed, String> {
+    let typed = line.split_whitespace().next().unwrap_or("");
+    let Some(spec) = table::find(typed) else {
+        return Err(format!("Unknown command /{typed} — try /help"));
+    };
+    let arg = rest(line);
+    Ok(match spec.name {
+        "help" => Parsed::Local(Local::Help),
+        "usage" => Parsed::Local(Local::Usage),
+        "exit" => Parsed::Local(Local::Exit),
+        "new" => Parsed::Backend(Cmd::New(arg)),
+        "clear" => Parsed::Backend(Cmd::Clear),
+        "fork" => Parsed::Backend(Cmd::Fork(arg)),
+        "resume" => Parsed::Backend(Cmd::Resume(arg)),
+        "model" => Parsed::Backend(Cmd::Model(arg)),
+        "permissions" => Parsed::Backend(Cmd::Permissions),
+        "memory" => Parsed::Backend(Cmd::Memory),
+        "agents" => Parsed::Backend(Cmd::Agents),
+        "compact" => Parsed::Backend(Cmd::Compact),
+        "context" => Parsed::Backend(Cmd::Context),
+        "search" => match arg {
+            Some(q) => Parsed::Backend(Cmd::Search(q)),
+            None => return Err("/search needs a query: /search QUERY".into()),
+        },
+        "remember" => Parsed::Send(remember(arg)),
+        "rename" => rename(arg.unwrap_or_default())?,
+        other => return Err(format!("/{other} is listed but not handled")),
+    })
+}
+
+fn remember(arg: Option<String>) -> String {
+    match arg {
+        Some(t) => format!(
+            "Please store this in your memory so you keep it in later conversations: {t}"
+        ),
+        None => "Please look at our conversation so far and store in your memory whatever is worth keeping for later conversations.".into(),
+    }
+}
+
+fn rename(r: String) -> Result<Parsed, String> {
+    let (what, value) = r
+        .split_once(char::is_whitespace)
+        .map(|(a, b)| (a, b.trim()))
+        .unwrap_or((r.as_str(), ""));
+    match (what, value) {
+        ("convo" | "conversation", v) if !v.is_empty() => {
+            Ok(Parsed::Backend(Cmd::RenameConvo(v.into())))
+        }
+        ("agent", v) if !v.is_empty() => Ok(Parsed::Backend(Cmd::RenameAgent(v.into()))),
+        _ => Err("use /rename convo TITLE or /rename agent NAME".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_commands() {
+        assert_eq!(
+            parse("fork my branch"),
+            Ok(Parsed::Backend(Cmd::Fork(Some("my branch".into()))))
+        );
+        assert_eq!(parse("new"), Ok(Parsed::Backend(Cmd::New(None))));
+        assert_eq!(
+            parse("rename agent Bob"),
+            Ok(Parsed::Backend(Cmd::RenameAgent("Bob".into())))
+        );
+        assert!(parse("rename").is_err());
+        assert_eq!(
+            parse("resume conv-1"),
+            Ok(Parsed::Backend(Cmd::Resume(Some("conv-1".into()))))
+        );
+        assert!(
+            matches!(parse("remember tabs not spaces"), Ok(Parsed::Send(t)) if t.contains("tabs not spaces"))
+        );
+        assert_eq!(parse("quit"), Ok(Parsed::Local(Local::Exit)));
+        assert_eq!(
+            parse("nope"),
+            Err("Unknown command /nope — try /help".into())
+        );
+    }
+
+    #[test]
+    fn every_listed_command_parses() {
+        for s in table::TABLE {
+            let line = format!("{} x y", s.name);
+            assert!(
+                !matches!(parse(&line), Err(e) if e.contains("not handled")),
+                "/{} is in the table but parse does not know it",
+                s.name
+            );
+        }
+    }
+
+    #[test]
+    fn state_changes_wait_for_the_turn() {
+        assert!(Cmd::New(None).waits_for_turn());
+        assert!(Cmd::SwitchAgent("a".into()).waits_for_turn());
+        assert!(!Cmd::Permissions.waits_for_turn());
+        assert!(!Cmd::Memory.waits_for_turn());
+    }
+}

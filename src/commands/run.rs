@@ -1,0 +1,316 @@
+//! Running a command against the backend.
+
+use super::{AgentInfo, Cmd, Ctx, Outcome, PermissionsView, Switch};
+use crate::backend::Backend;
+use crate::protocol::{
+    CreateConversation, DEFAULT_CONVERSATION, ForkParams, SearchRequest, UpdateAgent,
+};
+use crate::session::Session;
+use crate::session::model::{new_agent_request, resolve_model_with};
+use crate::session::query::{RECENT, recent, unanswered};
+
+/// A conversation's title, or its id when it has none.
+pub fn title(summary: Option<&str>, id: &str) -> String {
+    summary
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(id)
+        .to_string()
+}
+
+/// Run a command. Every failure is an [`Outcome::Error`] that says what went wrong.
+pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
+    let b = ctx.backend.as_ref();
+    let s = &ctx.session;
+    match cmd {
+        Cmd::New(name) => new_conversation(b, s, name).await,
+        Cmd::Clear => clear(b, s).await,
+        Cmd::Fork(name) => fork(b, s, name).await,
+        Cmd::RenameConvo(t) => rename_conversation(b, s, t).await,
+        Cmd::RenameAgent(n) => match b
+            .update_agent(
+                &s.agent_id,
+                UpdateAgent {
+                    name: Some(n.clone()),
+                    ..Default::default()
+                },
+            )
+            .await
+        {
+            Ok(_) => Outcome::Info(format!("Renamed the agent to \"{n}\"")),
+            Err(e) => Outcome::Error(e.to_string()),
+        },
+        Cmd::Resume(Some(id)) => resume(b, s, id).await,
+        // The front ends turn these into a chooser (a viewer, or numbered choices) first.
+        Cmd::Resume(None) | Cmd::Model(None) | Cmd::Agents => Outcome::Error(
+            "this command shows a list to choose from; it is not run on its own".into(),
+        ),
+        Cmd::Model(Some(name)) => set_model(b, s, &name).await,
+        Cmd::Search(q) => search(b, s, q).await,
+        Cmd::Memory => match b.list_blocks(&s.agent_id).await {
+            Ok(blocks) => Outcome::Memory(blocks),
+            Err(e) => Outcome::Error(e.to_string()),
+        },
+        Cmd::SwitchAgent(id) => switch_agent(b, id).await,
+        Cmd::NewAgent => new_agent(b, s).await,
+        Cmd::Compact => {
+            let agent = (s.conversation_id == DEFAULT_CONVERSATION).then_some(s.agent_id.as_str());
+            match b.compact(&s.conversation_id, agent).await {
+                Ok(c) => Outcome::Compacted(c),
+                Err(e) => Outcome::Error(format!("compaction failed: {e}")),
+            }
+        }
+        Cmd::Context => {
+            let conv =
+                (s.conversation_id != DEFAULT_CONVERSATION).then_some(s.conversation_id.as_str());
+            match b.context_window(&s.agent_id, conv).await {
+                Ok(c) => Outcome::Context(c),
+                Err(e) => Outcome::Error(format!("could not read the context window: {e}")),
+            }
+        }
+        Cmd::Permissions => permissions(&ctx),
+    }
+}
+
+/// A switch to `session`: its newest messages and the calls it waits on.
+pub async fn switch(b: &dyn Backend, session: Session, note: String) -> Outcome {
+    let (messages, pending, load_error) =
+        match recent(b, &session.conversation_id, &session.agent_id, RECENT).await {
+            Ok(mut m) => {
+                let pending = unanswered(&m);
+                m.reverse();
+                (m, pending, None)
+            }
+            Err(e) => (Vec::new(), Vec::new(), Some(e)),
+        };
+    Outcome::Switch(Box::new(Switch {
+        session,
+        note,
+        messages,
+        load_error,
+        pending,
+        agent: None,
+    }))
+}
+
+/// A switch to a conversation that has no messages yet.
+fn fresh(session: Session, note: String, agent: Option<AgentInfo>) -> Outcome {
+    Outcome::Switch(Box::new(Switch {
+        session,
+        note,
+        messages: Vec::new(),
+        load_error: None,
+        pending: Vec::new(),
+        agent,
+    }))
+}
+
+async fn new_conversation(b: &dyn Backend, s: &Session, name: Option<String>) -> Outcome {
+    let req = CreateConversation {
+        summary: name,
+        ..Default::default()
+    };
+    match b.create_conversation(&s.agent_id, req).await {
+        Ok(c) => fresh(
+            Session {
+                agent_id: s.agent_id.clone(),
+                conversation_id: c.id.clone(),
+            },
+            format!(
+                "Started a new conversation \"{}\" ({}) with the same agent and memory",
+                title(c.summary.as_deref(), &c.id),
+                c.id
+            ),
+            None,
+        ),
+        Err(e) => Outcome::Error(e.to_string()),
+    }
+}
+
+async fn clear(b: &dyn Backend, s: &Session) -> Outcome {
+    match b
+        .create_conversation(&s.agent_id, CreateConversation::default())
+        .await
+    {
+        Ok(c) => fresh(
+            Session {
+                agent_id: s.agent_id.clone(),
+                conversation_id: c.id.clone(),
+            },
+            format!(
+                "Started a fresh conversation ({}); the old one stays in /resume",
+                c.id
+            ),
+            None,
+        ),
+        Err(e) => Outcome::Error(e.to_string()),
+    }
+}
+
+async fn fork(b: &dyn Backend, s: &Session, name: Option<String>) -> Outcome {
+    let params = ForkParams {
+        agent_id: Some(s.agent_id.clone()),
+        message_id: None,
+    };
+    let c = match b.fork_conversation(&s.conversation_id, params).await {
+        Ok(c) => c,
+        Err(e) => return Outcome::Error(e.to_string()),
+    };
+    if let Some(t) = name {
+        let req = CreateConversation {
+            summary: Some(t),
+            ..Default::default()
+        };
+        if let Err(e) = b.update_conversation(&c.id, req).await {
+            return Outcome::Error(format!("forked as {}, but naming it failed: {e}", c.id));
+        }
+    }
+    let next = Session {
+        agent_id: s.agent_id.clone(),
+        conversation_id: c.id.clone(),
+    };
+    switch(
+        b,
+        next,
+        format!("Forked conversation {} (use /resume to switch back)", c.id),
+    )
+    .await
+}
+
+async fn rename_conversation(b: &dyn Backend, s: &Session, t: String) -> Outcome {
+    if s.conversation_id == DEFAULT_CONVERSATION {
+        return Outcome::Error("the default conversation has no title; /new or /fork first".into());
+    }
+    let req = CreateConversation {
+        summary: Some(t.clone()),
+        ..Default::default()
+    };
+    match b.update_conversation(&s.conversation_id, req).await {
+        Ok(_) => Outcome::Info(format!("Renamed this conversation to \"{t}\"")),
+        Err(e) => Outcome::Error(e.to_string()),
+    }
+}
+
+async fn resume(b: &dyn Backend, s: &Session, id: String) -> Outcome {
+    let target = if id == DEFAULT_CONVERSATION {
+        Ok(None)
+    } else {
+        b.get_conversation(&id).await.map(Some)
+    };
+    match target {
+        Ok(Some(c)) if c.agent_id != s.agent_id && !c.agent_id.is_empty() => {
+            Outcome::Error(format!(
+                "{id} belongs to another agent ({}); start with letta --agent {} --conv {id}",
+                c.agent_id, c.agent_id
+            ))
+        }
+        Ok(c) => {
+            let name = c
+                .as_ref()
+                .map(|c| title(c.summary.as_deref(), &c.id))
+                .unwrap_or_else(|| "default".into());
+            let next = Session {
+                agent_id: s.agent_id.clone(),
+                conversation_id: id.clone(),
+            };
+            switch(b, next, format!("Resumed conversation \"{name}\" ({id})")).await
+        }
+        Err(e) => Outcome::Error(e.to_string()),
+    }
+}
+
+async fn set_model(b: &dyn Backend, s: &Session, name: &str) -> Outcome {
+    let handle = match resolve_model_with(b, name).await {
+        Ok(h) => h,
+        Err(e) => return Outcome::Error(e),
+    };
+    let r = if s.conversation_id == DEFAULT_CONVERSATION {
+        let req = UpdateAgent {
+            model: Some(handle.clone()),
+            ..Default::default()
+        };
+        b.update_agent(&s.agent_id, req).await.map(|_| "the agent")
+    } else {
+        let req = CreateConversation {
+            model: Some(handle.clone()),
+            ..Default::default()
+        };
+        b.update_conversation(&s.conversation_id, req)
+            .await
+            .map(|_| "this conversation")
+    };
+    match r {
+        Ok(scope) => Outcome::ModelSet { handle, scope },
+        Err(e) => Outcome::Error(e.to_string()),
+    }
+}
+
+async fn search(b: &dyn Backend, s: &Session, query: String) -> Outcome {
+    let req = SearchRequest {
+        query: query.clone(),
+        agent_id: Some(s.agent_id.clone()),
+        limit: Some(10),
+        extra: Default::default(),
+    };
+    match b.search_messages(req).await {
+        Ok(hits) => Outcome::Hits { query, hits },
+        Err(e) => Outcome::Error(e.to_string()),
+    }
+}
+
+async fn switch_agent(b: &dyn Backend, id: String) -> Outcome {
+    let a = match b.get_agent(&id).await {
+        Ok(a) => a,
+        Err(e) => return Outcome::Error(e.to_string()),
+    };
+    let next = Session {
+        agent_id: a.id.clone(),
+        conversation_id: DEFAULT_CONVERSATION.into(),
+    };
+    let mut out = switch(
+        b,
+        next,
+        format!("Switched to agent \"{}\" ({})", a.name, a.id),
+    )
+    .await;
+    if let Outcome::Switch(sw) = &mut out {
+        sw.agent = Some(AgentInfo {
+            label: format!("{} ({})", a.name, a.id),
+            model: a.model.clone(),
+        });
+    }
+    out
+}
+
+async fn new_agent(b: &dyn Backend, s: &Session) -> Outcome {
+    let model = b.get_agent(&s.agent_id).await.ok().and_then(|a| a.model);
+    match b.create_agent(new_agent_request(model)).await {
+        Ok(a) => fresh(
+            Session {
+                agent_id: a.id.clone(),
+                conversation_id: DEFAULT_CONVERSATION.into(),
+            },
+            format!("Created agent \"{}\" ({}) and switched to it", a.name, a.id),
+            Some(AgentInfo {
+                label: format!("{} ({})", a.name, a.id),
+                model: a.model.clone(),
+            }),
+        ),
+        Err(e) => Outcome::Error(e.to_string()),
+    }
+}
+
+fn permissions(ctx: &Ctx) -> Outcome {
+    let Ok(c) = ctx.checker.lock() else {
+        return Outcome::Error("the permission rules are unavailable".into());
+    };
+    let mut rules = Vec::new();
+    for (kind, list) in [("allow", &c.allow), ("ask", &c.ask), ("deny", &c.deny)] {
+        for r in list {
+            rules.push((kind, r.rule.to_string(), r.source.clone()));
+        }
+    }
+    Outcome::Permissions(PermissionsView {
+        mode: c.mode,
+        rules,
+    })
+}

@@ -1,0 +1,73 @@
+//! What a front end is handed to run a session, and what it hands back at the end.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::{Session, SessionStore};
+use crate::permissions::Checker;
+use crate::tools::Registry;
+
+/// What the welcome banner shows.
+#[derive(Debug, Clone, Default)]
+pub struct Banner {
+    pub version: String,
+    pub agent: String,
+    pub model: String,
+    pub backend: String,
+    pub cwd: String,
+    pub conversation: String,
+}
+
+/// Everything a front end needs to run a session.
+pub struct Setup {
+    pub backend: Arc<dyn crate::backend::Backend>,
+    pub session: Session,
+    pub checker: Arc<Mutex<Checker>>,
+    /// The tools the model may call (built-ins, and later MCP tools, skills, subagents).
+    pub tools: Arc<Registry>,
+    pub opts: TurnOptions,
+    pub banner: Banner,
+    pub cwd: PathBuf,
+    pub data_dir: PathBuf,
+    /// Where a switch to another conversation is remembered.
+    pub store: SessionStore,
+    /// The global settings file (agent pins).
+    pub settings_file: PathBuf,
+    /// Open the conversation browser first (`letta --resume`).
+    pub browse: bool,
+}
+
+/// What the exit summary prints.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub duration: Duration,
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    pub agent_id: String,
+    pub conversation_id: String,
+}
+
+impl Summary {
+    /// The lines printed after the terminal is restored.
+    pub fn text(&self) -> String {
+        let secs = self.duration.as_secs();
+        format!(
+            "Session: {}m {}s · {} tokens in, {} tokens out\nResume this agent:        letta --agent {}\nResume this conversation: letta --conv {}\n",
+            secs / 60,
+            secs % 60,
+            self.tokens_in,
+            self.tokens_out,
+            self.agent_id,
+            self.conversation_id
+        )
+    }
+}
+
+/// Per-turn options.
+#[derive(Debug, Clone, Default)]
+pub struct TurnOptions {
+    pub override_model: Option<String>,
+    /// Limit on agent steps for the whole turn.
+    pub max_steps: Option<u32>,
+}
