@@ -1,14 +1,12 @@
 //! What the model sees: the compiled system prompt plus the conversation's in-context messages,
 //! summarised when they no longer fit.
 
-use std::sync::{Arc, Mutex};
-
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use super::prompt;
 use super::run::RunSpec;
-use super::store::{MessageRow, NewMessage, Store, StoreError, new_id, now};
+use super::store::{Handle, MessageRow, NewMessage, Store, StoreError, new_id, now};
 use crate::llm::{ChatMessage, ChatRequest, LlmError, LlmEvent, ToolCall};
 use crate::protocol::{LettaMessage, MessageCommon, SimpleMessage};
 
@@ -128,9 +126,12 @@ fn push_assistant(
     }
 }
 
-/// The provider messages of a conversation.
-pub fn build(store: &Store, conversation_id: &str) -> Result<Vec<ChatMessage>, StoreError> {
-    Ok(to_chat(&store.context_messages(conversation_id)?))
+/// The provider messages of a conversation, as committed when the call starts.
+pub async fn load(store: &Handle, conversation_id: &str) -> Result<Vec<ChatMessage>, StoreError> {
+    let id = conversation_id.to_string();
+    Ok(to_chat(
+        &store.read(move |st| st.context_messages(&id)).await?,
+    ))
 }
 
 /// Rough token estimate: about four characters a token, plus per-message overhead.
@@ -184,7 +185,7 @@ pub enum CompactError {
 
 /// Summarise the oldest messages when the context passes three quarters of the window.
 pub async fn compact_if_needed(
-    store: &Arc<Mutex<Store>>,
+    store: &Handle,
     spec: &RunSpec,
     messages: Vec<ChatMessage>,
 ) -> Result<Vec<ChatMessage>, CompactError> {
@@ -192,25 +193,23 @@ pub async fn compact_if_needed(
         return Ok(messages);
     }
     compact(store, &spec.agent_id, &spec.conversation_id, spec, false).await?;
-    let st = store
-        .lock()
-        .map_err(|_| CompactError::Store(StoreError::Corrupt("store lock poisoned".into())))?;
-    build(&st, &spec.conversation_id).map_err(CompactError::Store)
+    load(store, &spec.conversation_id)
+        .await
+        .map_err(CompactError::Store)
 }
 
 /// Summarise the older half of the context into one summary message. Returns evicted count.
 pub async fn compact(
-    store: &Arc<Mutex<Store>>,
+    store: &Handle,
     agent_id: &str,
     conversation_id: &str,
     spec: &RunSpec,
     force: bool,
 ) -> Result<usize, CompactError> {
-    let poisoned = || CompactError::Store(StoreError::Corrupt("store lock poisoned".into()));
+    let id = conversation_id.to_string();
     let rows = store
-        .lock()
-        .map_err(|_| poisoned())?
-        .context_messages(conversation_id)
+        .read(move |st| st.context_messages(&id))
+        .await
         .map_err(CompactError::Store)?;
     let body: Vec<&MessageRow> = rows
         .iter()
@@ -293,9 +292,14 @@ pub async fn compact(
         ..Default::default()
     };
     let ids: Vec<String> = old.iter().map(|r| r.id.clone()).collect();
-    let mut st = store.lock().map_err(|_| poisoned())?;
-    st.append_messages(&[row]).map_err(CompactError::Store)?;
-    st.evict(conversation_id, &ids)
+    let evicted = ids.len();
+    let id = conversation_id.to_string();
+    store
+        .write(move |st| {
+            st.append_messages(&[row])?;
+            st.evict(&id, &ids)
+        })
+        .await
         .map_err(CompactError::Store)?;
-    Ok(ids.len())
+    Ok(evicted)
 }

@@ -1,18 +1,20 @@
 //! The embedded engine as a [`Backend`]: the same semantics as a Letta server, in-process.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::json;
 
 use super::context;
 use super::hub::Hub;
-use super::input::{Input, input_rows, parse_input};
+use super::input::{self, parse_input};
 use super::prompt;
 use super::run::{self, RunSpec};
 use super::server_tools;
 use super::store::agents::AgentChanges;
-use super::store::{self, AgentRow, ConversationRow, Store, StoreError, new_id, now};
+use super::store::{
+    self, AgentRow, ConversationRow, Handle, Store, StoreError, StoreResult, new_id,
+};
+use super::views;
 use crate::backend::{AgentQuery, Backend, BackendError, ChunkStream, ConversationQuery, Result};
 use crate::llm::{ProviderRegistry, ToolSpec};
 use crate::protocol::*;
@@ -25,7 +27,7 @@ pub const DEFAULT_MAX_STEPS: u32 = 50;
 /// The embedded engine.
 #[derive(Clone)]
 pub struct Engine {
-    store: Arc<Mutex<Store>>,
+    store: Handle,
     providers: ProviderRegistry,
     hub: Arc<Hub>,
     default_model: Option<String>,
@@ -39,74 +41,57 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-fn locked(store: &Mutex<Store>) -> Result<std::sync::MutexGuard<'_, Store>> {
-    store
-        .lock()
-        .map_err(|_| BackendError::Store("the store lock was poisoned".into()))
-}
-
 impl Engine {
-    /// An engine over `store`, calling models through `providers`.
+    /// An engine over `store`, calling models through `providers`. The store moves to its
+    /// own threads, so a slow database never blocks the async runtime.
     pub fn new(store: Store, providers: ProviderRegistry, default_model: Option<String>) -> Self {
         Self {
-            store: Arc::new(Mutex::new(store)),
+            store: Handle::new(store),
             providers,
             hub: Arc::new(Hub::default()),
             default_model,
         }
     }
 
-    fn with<T>(
+    /// Run `f` on the reader thread: lists, gets and search.
+    async fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Store) -> std::result::Result<T, StoreError>,
+        f: impl FnOnce(&Store) -> StoreResult<T> + Send + 'static,
     ) -> Result<T> {
-        let mut st = locked(&self.store)?;
-        f(&mut st).map_err(BackendError::from)
+        self.store.read(f).await.map_err(BackendError::from)
     }
 
-    fn agent_json(&self, st: &Store, row: AgentRow) -> std::result::Result<Agent, StoreError> {
-        let blocks = st.blocks(&row.id)?;
-        let message_ids = st.context_ids(&store::agents::default_conversation_id(&row.id))?;
-        Ok(Agent {
-            id: row.id,
-            name: row.name,
-            description: row.description,
-            system: Some(row.system),
-            model: row.model,
-            embedding: None,
-            memory: Some(MemoryView {
-                blocks: blocks.clone(),
-                extra: Default::default(),
-            }),
-            blocks: Some(blocks),
-            tags: Some(row.tags),
-            message_ids: Some(message_ids),
-            created_at: Some(row.created_at),
-            updated_at: Some(row.updated_at),
-            last_run_completion: row.last_run_completion,
-            extra: [("agent_type".to_string(), json!("letta_v1_agent"))]
-                .into_iter()
-                .collect(),
-        })
+    /// Run `f` on the writer thread: anything that writes, with the reads it depends on.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> StoreResult<T> + Send + 'static,
+    ) -> Result<T> {
+        self.store.write(f).await.map_err(BackendError::from)
     }
 
-    fn conversation_json(
-        st: &Store,
-        row: &ConversationRow,
-    ) -> std::result::Result<Conversation, StoreError> {
-        Ok(Conversation {
-            id: row.api_id().to_string(),
-            agent_id: row.agent_id.clone(),
-            summary: row.summary.clone(),
-            in_context_message_ids: Some(st.context_ids(&row.id)?),
-            isolated_block_ids: Some(Vec::new()),
-            model: row.model.clone(),
-            created_at: Some(row.created_at.clone()),
-            updated_at: Some(row.updated_at.clone()),
-            last_message_at: row.last_message_at.clone(),
-            last_run_completion: row.last_run_completion.clone(),
-            ..Default::default()
+    async fn resolve(&self, id: &str, agent_id: Option<&str>) -> Result<ConversationRow> {
+        let (id, agent_id) = (id.to_string(), agent_id.map(str::to_string));
+        self.read(move |st| st.resolve_conversation(&id, agent_id.as_deref()))
+            .await
+    }
+
+    async fn resolve_with_agent(
+        &self,
+        id: &str,
+        agent_id: Option<&str>,
+    ) -> Result<(ConversationRow, AgentRow)> {
+        let (id, agent_id) = (id.to_string(), agent_id.map(str::to_string));
+        self.read(move |st| {
+            let c = st.resolve_conversation(&id, agent_id.as_deref())?;
+            let a = st.get_agent(&c.agent_id)?;
+            Ok((c, a))
         })
+        .await
+    }
+
+    async fn in_context_count(&self, conversation_id: &str) -> Result<u64> {
+        let id = conversation_id.to_string();
+        Ok(self.read(move |st| st.message_counts(&id)).await?.1)
     }
 
     /// Re-attach to a conversation's run: `run_id` if given, else its newest run in this
@@ -121,7 +106,7 @@ impl Engine {
         if let Some(r) = run_id {
             return self.resume_stream(r, starting_after).await;
         }
-        let conv = self.with(|st| st.resolve_conversation(conversation_id, agent_id))?;
+        let conv = self.resolve(conversation_id, agent_id).await?;
         match self.hub.latest(&conv.id) {
             Some((_, ch)) => Ok(ch.follow(starting_after)),
             None => Err(BackendError::NothingActive(format!(
@@ -245,26 +230,31 @@ impl Backend for Engine {
                 .get("context_window_limit")
                 .and_then(|v| v.as_u64()),
         };
-        self.with(|st| {
-            let row = st.create_agent(changes, req.tags.unwrap_or_default(), blocks)?;
+        let tags = req.tags.unwrap_or_default();
+        self.write(move |st| {
+            let row = st.create_agent(changes, tags, blocks)?;
             let conv = store::agents::default_conversation_id(&row.id);
             context::refresh_system(st, &row.id, &conv)?;
-            self.agent_json(st, row)
+            views::agent_json(st, row)
         })
+        .await
     }
 
     async fn get_agent(&self, agent_id: &str) -> Result<Agent> {
-        self.with(|st| {
-            let row = st.get_agent(agent_id)?;
-            self.agent_json(st, row)
+        let agent_id = agent_id.to_string();
+        self.read(move |st| {
+            let row = st.get_agent(&agent_id)?;
+            views::agent_json(st, row)
         })
+        .await
     }
 
     async fn list_agents(&self, q: AgentQuery) -> Result<Vec<Agent>> {
-        self.with(|st| {
+        self.read(move |st| {
             let rows = st.list_agents(q.name.as_deref(), &q.page)?;
-            rows.into_iter().map(|r| self.agent_json(st, r)).collect()
+            rows.into_iter().map(|r| views::agent_json(st, r)).collect()
         })
+        .await
     }
 
     async fn update_agent(&self, agent_id: &str, req: UpdateAgent) -> Result<Agent> {
@@ -278,34 +268,41 @@ impl Backend for Engine {
                 .get("context_window_limit")
                 .and_then(|v| v.as_u64()),
         };
-        self.with(|st| {
-            let row = st.update_agent(agent_id, changes)?;
-            self.agent_json(st, row)
+        let agent_id = agent_id.to_string();
+        self.write(move |st| {
+            let row = st.update_agent(&agent_id, changes)?;
+            views::agent_json(st, row)
         })
+        .await
     }
 
     async fn delete_agent(&self, agent_id: &str) -> Result<()> {
-        self.with(|st| st.delete_agent(agent_id))
+        let agent_id = agent_id.to_string();
+        self.write(move |st| st.delete_agent(&agent_id)).await
     }
 
     async fn list_blocks(&self, agent_id: &str) -> Result<Vec<Block>> {
-        self.with(|st| st.blocks(agent_id))
+        let agent_id = agent_id.to_string();
+        self.read(move |st| st.blocks(&agent_id)).await
     }
 
     async fn get_block(&self, agent_id: &str, label: &str) -> Result<Block> {
-        self.with(|st| st.block(agent_id, label))
+        let (agent_id, label) = (agent_id.to_string(), label.to_string());
+        self.read(move |st| st.block(&agent_id, &label)).await
     }
 
     async fn update_block(&self, agent_id: &str, label: &str, req: BlockUpdate) -> Result<Block> {
-        self.with(|st| {
+        let (agent_id, label) = (agent_id.to_string(), label.to_string());
+        self.write(move |st| {
             st.update_block(
-                agent_id,
-                label,
+                &agent_id,
+                &label,
                 req.value.as_deref(),
                 req.limit,
                 req.description.as_deref(),
             )
         })
+        .await
     }
 
     async fn create_conversation(
@@ -313,45 +310,55 @@ impl Backend for Engine {
         agent_id: &str,
         req: CreateConversation,
     ) -> Result<Conversation> {
-        self.with(|st| {
+        let agent_id = agent_id.to_string();
+        self.write(move |st| {
             let c =
-                st.create_conversation(agent_id, req.summary.as_deref(), req.model.as_deref())?;
-            context::refresh_system(st, agent_id, &c.id)?;
-            Self::conversation_json(st, &c)
+                st.create_conversation(&agent_id, req.summary.as_deref(), req.model.as_deref())?;
+            context::refresh_system(st, &agent_id, &c.id)?;
+            views::conversation_json(st, &c)
         })
+        .await
     }
 
     async fn get_conversation(&self, id: &str) -> Result<Conversation> {
-        self.with(|st| {
-            let c = st.get_conversation(id)?;
-            Self::conversation_json(st, &c)
+        let id = id.to_string();
+        self.read(move |st| {
+            let c = st.get_conversation(&id)?;
+            views::conversation_json(st, &c)
         })
+        .await
     }
 
     async fn list_conversations(&self, q: ConversationQuery) -> Result<Vec<Conversation>> {
-        self.with(|st| {
+        self.read(move |st| {
             let rows =
                 st.list_conversations(q.agent_id.as_deref(), q.summary_search.as_deref(), &q.page)?;
             rows.iter()
-                .map(|c| Self::conversation_json(st, c))
+                .map(|c| views::conversation_json(st, c))
                 .collect()
         })
+        .await
     }
 
     async fn update_conversation(&self, id: &str, req: UpdateConversation) -> Result<Conversation> {
-        self.with(|st| {
-            let c = st.update_conversation(id, req.summary.as_deref(), req.model.as_deref())?;
-            Self::conversation_json(st, &c)
+        let id = id.to_string();
+        self.write(move |st| {
+            let c = st.update_conversation(&id, req.summary.as_deref(), req.model.as_deref())?;
+            views::conversation_json(st, &c)
         })
+        .await
     }
 
     async fn delete_conversation(&self, id: &str) -> Result<()> {
-        self.with(|st| st.delete_conversation(id))
+        let id = id.to_string();
+        self.write(move |st| st.delete_conversation(&id)).await
     }
 
     async fn fork_conversation(&self, id: &str, params: ForkParams) -> Result<Conversation> {
-        self.with(|st| {
-            let src = st.resolve_conversation(id, params.agent_id.as_deref())?;
+        let id = id.to_string();
+        // One writer call: the fork copies what it read, with nothing in between.
+        self.write(move |st| {
+            let src = st.resolve_conversation(&id, params.agent_id.as_deref())?;
             let agent = st.get_agent(&src.agent_id)?;
             let blocks = st.blocks(&agent.id)?;
             let updated = st.memory_updated_at(&agent.id)?;
@@ -359,8 +366,9 @@ impl Backend for Engine {
             let fork = st.fork_conversation(&src, params.message_id.as_deref(), |mid| {
                 context::system_body(mid, &text)
             })?;
-            Self::conversation_json(st, &fork)
+            views::conversation_json(st, &fork)
         })
+        .await
     }
 
     async fn list_messages(
@@ -369,20 +377,18 @@ impl Backend for Engine {
         agent_id: Option<&str>,
         page: ListParams,
     ) -> Result<Vec<LettaMessage>> {
-        self.with(|st| {
-            let c = st.resolve_conversation(id, agent_id)?;
+        let (id, agent_id) = (id.to_string(), agent_id.map(str::to_string));
+        self.read(move |st| {
+            let c = st.resolve_conversation(&id, agent_id.as_deref())?;
             let rows = st.list_messages(&c.id, &page)?;
             Ok(rows.iter().map(|r| r.decode()).collect())
         })
+        .await
     }
 
     async fn send_message(&self, id: &str, req: SendMessageRequest) -> Result<ChunkStream> {
         let input = parse_input(&req)?;
-        let (conv, agent) = self.with(|st| {
-            let c = st.resolve_conversation(id, req.agent_id.as_deref())?;
-            let a = st.get_agent(&c.agent_id)?;
-            Ok((c, a))
-        })?;
+        let (conv, agent) = self.resolve_with_agent(id, req.agent_id.as_deref()).await?;
         let run_id_slot = new_id("run");
         let spec = self.run_spec(
             &conv,
@@ -392,45 +398,44 @@ impl Backend for Engine {
             run_id_slot,
             req.max_steps,
         )?;
-        let run = self.with(|st| {
-            st.start_run(&agent.id, &conv.id, |tx, run_id| {
-                // Re-read inside the lock: another process may have changed the pending state.
-                let fresh = tx.query_row("SELECT pending_json FROM conversations WHERE id = ?1", [&conv.id], |r| r.get::<_, Option<String>>(0))?;
-                let mut current = conv.clone();
-                current.pending_json = fresh;
-                if matches!(input, Input::User(_)) && current.pending_json.is_some() {
-                    return Err(StoreError::Busy("CONFLICT: Cannot send a new message: The agent is waiting for approval on a tool call. Please approve or deny the pending request before continuing.".into()));
+        // Claim and drive in a task of their own: if the caller stops waiting (say, while
+        // another process holds the write lock), a run it claimed still gets driven.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (store, hub) = (self.store.clone(), self.hub.clone());
+        let conv_id = conv.id.clone();
+        tokio::spawn(async move {
+            let run = match store
+                .write(move |st| input::claim(st, &agent.id, &conv, input))
+                .await
+            {
+                Ok(run) => run,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
                 }
-                for r in input_rows(&current, run_id, &input)? {
-                    store::messages_insert(tx, &r)?;
-                }
-                tx.execute("UPDATE conversations SET pending_json = NULL, last_message_at = ?2 WHERE id = ?1", rusqlite::params![conv.id, now()])?;
-                Ok(())
-            })
+            };
+            let spec = RunSpec {
+                run_id: run.id.clone(),
+                ..spec
+            };
+            let ch = hub.open(&run.id, &conv_id);
+            let _ = tx.send(Ok(ch.follow(None)));
+            run::drive(store, ch, spec).await;
+            hub.retire(&run.id);
         });
-        let run = match run {
-            Err(BackendError::Busy { message, .. }) if message.contains("waiting for approval") => {
+        let stream = match rx.await.map_err(|_| StoreError::Stopped)? {
+            Err(StoreError::Busy(message)) if message.contains("waiting for approval") => {
                 return Err(BackendError::PendingApproval(message));
             }
             other => other?,
         };
-        let spec = RunSpec {
-            run_id: run.id.clone(),
-            ..spec
-        };
-        let ch = self.hub.open(&run.id, &conv.id);
-        let stream = ch.follow(None);
-        let (store, hub, run_id) = (self.store.clone(), self.hub.clone(), run.id.clone());
-        tokio::spawn(async move {
-            run::drive(store, ch, spec).await;
-            hub.retire(&run_id);
-        });
         Ok(stream)
     }
 
     async fn cancel(&self, id: &str, agent_id: Option<&str>) -> Result<Vec<String>> {
-        let conv = self.with(|st| st.resolve_conversation(id, agent_id))?;
-        let ids = self.with(|st| st.request_cancel(&conv.id))?;
+        let conv = self.resolve(id, agent_id).await?;
+        let conv_id = conv.id.clone();
+        let ids = self.write(move |st| st.request_cancel(&conv_id)).await?;
         self.hub.cancel_conversation(&conv.id);
         if ids.is_empty() {
             return Err(BackendError::NothingActive(format!(
@@ -449,7 +454,8 @@ impl Backend for Engine {
         match self.hub.get(run_id) {
             Some(ch) => Ok(ch.follow(starting_after)),
             None => {
-                let run = self.with(|st| st.get_run(run_id))?;
+                let run_id = run_id.to_string();
+                let run = self.read(move |st| st.get_run(&run_id)).await?;
                 Err(BackendError::NothingActive(format!(
                     "run {} is {} and cannot be re-attached from this process",
                     run.id, run.status
@@ -459,47 +465,32 @@ impl Backend for Engine {
     }
 
     async fn get_run(&self, run_id: &str) -> Result<Run> {
-        self.with(|st| {
-            let r = st.get_run(run_id)?;
-            let conv = st.get_conversation(&r.conversation_id).ok();
-            Ok(Run {
-                id: r.id,
-                status: r.status,
-                stop_reason: r.stop_reason.map(StopReason::from),
-                agent_id: Some(r.agent_id),
-                conversation_id: Some(
-                    conv.map(|c| c.api_id().to_string())
-                        .unwrap_or(r.conversation_id),
-                ),
-                background: Some(true),
-                created_at: Some(r.created_at),
-                completed_at: r.completed_at,
-                extra: Default::default(),
-            })
+        let run_id = run_id.to_string();
+        self.read(move |st| {
+            let r = st.get_run(&run_id)?;
+            Ok(views::run_json(st, r))
         })
+        .await
     }
 
     async fn search_messages(&self, req: SearchRequest) -> Result<Vec<SearchHit>> {
-        self.with(|st| {
+        self.read(move |st| {
             st.search_messages(req.agent_id.as_deref(), &req.query, req.limit.unwrap_or(20))
         })
+        .await
     }
 
     async fn compact(&self, conversation_id: &str, agent_id: Option<&str>) -> Result<Compaction> {
-        let (conv, agent) = self.with(|st| {
-            let c = st.resolve_conversation(conversation_id, agent_id)?;
-            let a = st.get_agent(&c.agent_id)?;
-            Ok((c, a))
-        })?;
+        let (conv, agent) = self.resolve_with_agent(conversation_id, agent_id).await?;
         let spec = self.run_spec(&conv, &agent, None, Vec::new(), "compact".into(), None)?;
-        let before = self.with(|st| st.message_counts(&conv.id))?.1;
+        let before = self.in_context_count(&conv.id).await?;
         context::compact(&self.store, &conv.agent_id, &conv.id, &spec, true)
             .await
             .map_err(|e| match e {
                 context::CompactError::Llm(e) => BackendError::Other(e.to_string()),
                 context::CompactError::Store(e) => e.into(),
             })?;
-        let after = self.with(|st| st.message_counts(&conv.id))?.1;
+        let after = self.in_context_count(&conv.id).await?;
         Ok(Compaction {
             summary: None,
             num_messages_before: before,
@@ -513,16 +504,18 @@ impl Backend for Engine {
         agent_id: &str,
         conversation_id: Option<&str>,
     ) -> Result<ContextWindow> {
-        let (conv, agent, blocks, messages) = self.with(|st| {
-            let c = st.resolve_conversation(
-                conversation_id.unwrap_or(DEFAULT_CONVERSATION),
-                Some(agent_id),
-            )?;
-            let a = st.get_agent(&c.agent_id)?;
-            let b = st.blocks(&c.agent_id)?;
-            let m = context::build(st, &c.id)?;
-            Ok((c, a, b, m))
-        })?;
+        let id = conversation_id.unwrap_or(DEFAULT_CONVERSATION).to_string();
+        let agent_id = agent_id.to_string();
+        let (conv, agent, blocks, rows) = self
+            .read(move |st| {
+                let c = st.resolve_conversation(&id, Some(&agent_id))?;
+                let a = st.get_agent(&c.agent_id)?;
+                let b = st.blocks(&c.agent_id)?;
+                let m = st.context_messages(&c.id)?;
+                Ok((c, a, b, m))
+            })
+            .await?;
+        let messages = context::to_chat(&rows);
         // Tool definitions need the provider; without one they are simply not counted.
         let tools = self
             .run_spec(&conv, &agent, None, Vec::new(), "context".into(), None)
@@ -537,32 +530,6 @@ impl Backend for Engine {
             })
             .unwrap_or(0);
         let max = agent.context_window.unwrap_or(DEFAULT_CONTEXT_WINDOW);
-        let memory: u64 = blocks
-            .iter()
-            .map(|b| (b.label.len() + b.value.len()) as u64 / 4 + 8)
-            .sum();
-        let (mut system, mut summary, mut msgs) = (0, 0, 0);
-        for m in &messages {
-            let t = context::estimate_tokens(std::slice::from_ref(m));
-            match m {
-                crate::llm::ChatMessage::System(_) => system += t,
-                crate::llm::ChatMessage::User(u) if u.starts_with(context::SUMMARY_PREFIX) => {
-                    summary += t
-                }
-                _ => msgs += t,
-            }
-        }
-        let system = system.saturating_sub(memory);
-        Ok(ContextWindow {
-            context_window_size_max: max,
-            context_window_size_current: system + memory + tools + summary + msgs,
-            num_tokens_system: system,
-            num_tokens_core_memory: memory,
-            num_tokens_functions_definitions: tools,
-            num_tokens_summary_memory: summary,
-            num_tokens_messages: msgs,
-            num_messages: messages.len() as u64,
-            extra: Default::default(),
-        })
+        Ok(views::context_window(max, tools, &blocks, &messages))
     }
 }

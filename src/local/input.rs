@@ -1,10 +1,13 @@
 //! The input of a send: validated, and turned into the rows stored before the model runs
-//! (user messages, or an approval answer with one tool result per pending call).
+//! (user messages, or an approval answer with one tool result per pending call), which are
+//! stored as the run claims its conversation.
 
 use serde_json::json;
 
 use super::context;
-use super::store::{ConversationRow, NewMessage, StoreError, new_id, now};
+use super::store::{
+    self, ConversationRow, NewMessage, RunRow, Store, StoreError, StoreResult, new_id, now,
+};
 use crate::backend::{BackendError, Result};
 use crate::protocol::*;
 
@@ -178,4 +181,27 @@ pub(super) fn input_rows(
         }
     }
     Ok(out)
+}
+
+/// Claim the conversation for a run and store the input, in one transaction.
+pub(super) fn claim(
+    st: &mut Store,
+    agent_id: &str,
+    conv: &ConversationRow,
+    input: Input,
+) -> StoreResult<RunRow> {
+    st.start_run(agent_id, &conv.id, |tx, run_id| {
+        // Re-read inside the lock: another process may have changed the pending state.
+        let fresh = tx.query_row("SELECT pending_json FROM conversations WHERE id = ?1", [&conv.id], |r| r.get::<_, Option<String>>(0))?;
+        let mut current = conv.clone();
+        current.pending_json = fresh;
+        if matches!(input, Input::User(_)) && current.pending_json.is_some() {
+            return Err(StoreError::Busy("CONFLICT: Cannot send a new message: The agent is waiting for approval on a tool call. Please approve or deny the pending request before continuing.".into()));
+        }
+        for r in input_rows(&current, run_id, &input)? {
+            store::messages_insert(tx, &r)?;
+        }
+        tx.execute("UPDATE conversations SET pending_json = NULL, last_message_at = ?2 WHERE id = ?1", rusqlite::params![conv.id, now()])?;
+        Ok(())
+    })
 }

@@ -8,5 +8,6 @@ mod prompt;
 mod run;
 mod server_tools;
 pub mod store;
+mod views;
 
 pub use engine::{DEFAULT_MAX_STEPS, Engine};

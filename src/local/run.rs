@@ -2,7 +2,7 @@
 //! until the model stops calling tools, a client tool needs the user, or a limit is hit.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -11,7 +11,7 @@ use serde_json::json;
 use super::context;
 use super::hub::RunChannel;
 use super::server_tools;
-use super::store::{NewMessage, Store, StoreError, new_id, now};
+use super::store::{Handle, NewMessage, StoreError, new_id, now};
 use crate::llm::{ChatRequest, LlmError, LlmEvent, LlmProvider, LlmUsage, ToolCall, ToolSpec};
 use crate::protocol::{
     ErrorMessage, LettaMessage, MessageCommon, MessageContent, ReasoningMessage, SimpleMessage,
@@ -62,7 +62,7 @@ fn common(id: &str, otid: &str, step_id: &str) -> MessageCommon {
 }
 
 /// Run to completion, publishing chunks; the run row is finished whatever happens.
-pub async fn drive(store: Arc<Mutex<Store>>, ch: Arc<RunChannel>, spec: RunSpec) {
+pub async fn drive(store: Handle, ch: Arc<RunChannel>, spec: RunSpec) {
     let mut em = Emitter {
         ch: ch.clone(),
         run_id: spec.run_id.clone(),
@@ -96,13 +96,21 @@ pub async fn drive(store: Arc<Mutex<Store>>, ch: Arc<RunChannel>, spec: RunSpec)
         _ => "completed",
     };
     let usage_json = serde_json::to_string(&usage).unwrap_or_default();
-    if let Ok(mut st) = store.lock() {
-        // A failed bookkeeping write must not hide the answer; the stale-run check recovers.
-        if let Ok(at) = st.finish_run(&spec.run_id, status, stop.as_str(), &usage_json) {
-            let _ = st.touch_conversation(&spec.conversation_id, Some(&at));
-            let _ = st.touch_agent_run(&spec.agent_id, &at);
-        }
-    }
+    let reason = stop.as_str().to_string();
+    let (run_id, conv_id, agent_id) = (
+        spec.run_id.clone(),
+        spec.conversation_id.clone(),
+        spec.agent_id.clone(),
+    );
+    // A failed bookkeeping write must not hide the answer; the stale-run check recovers.
+    let _ = store
+        .write(move |st| {
+            let at = st.finish_run(&run_id, status, &reason, &usage_json)?;
+            let _ = st.touch_conversation(&conv_id, Some(&at));
+            let _ = st.touch_agent_run(&agent_id, &at);
+            Ok(())
+        })
+        .await;
     em.ch.push(LettaMessage::StopReason {
         stop_reason: stop,
         extra: Default::default(),
@@ -135,12 +143,6 @@ impl From<StoreError> for StepError {
     }
 }
 
-fn lock(store: &Mutex<Store>) -> Result<std::sync::MutexGuard<'_, Store>, StepError> {
-    store
-        .lock()
-        .map_err(|_| StepError::Store(StoreError::Corrupt("store lock poisoned".into())))
-}
-
 /// A tool call being assembled from deltas.
 #[derive(Default)]
 struct PendingCall {
@@ -151,18 +153,21 @@ struct PendingCall {
 }
 
 async fn steps(
-    store: &Arc<Mutex<Store>>,
+    store: &Handle,
     em: &mut Emitter,
     spec: &RunSpec,
     usage: &mut UsageStatistics,
 ) -> Result<StopReason, StepError> {
     let mut beat = Instant::now();
     for _ in 0..spec.max_steps {
-        let messages = {
-            let mut st = lock(store)?;
-            context::refresh_system(&mut st, &spec.agent_id, &spec.conversation_id)?;
-            context::build(&st, &spec.conversation_id)?
-        };
+        let (agent_id, conv_id) = (spec.agent_id.clone(), spec.conversation_id.clone());
+        let rows = store
+            .write(move |st| {
+                context::refresh_system(st, &agent_id, &conv_id)?;
+                st.context_messages(&conv_id)
+            })
+            .await?;
+        let messages = context::to_chat(&rows);
         let messages = context::compact_if_needed(store, spec, messages)
             .await
             .map_err(|e| match e {
@@ -196,7 +201,8 @@ async fn steps(
             }
             if beat.elapsed() > Duration::from_secs(1) {
                 beat = Instant::now();
-                if lock(store)?.heartbeat(&spec.run_id)? {
+                let run_id = spec.run_id.clone();
+                if store.write(move |st| st.heartbeat(&run_id)).await? {
                     cancelled = true;
                     break;
                 }
@@ -307,7 +313,7 @@ async fn steps(
                 &format!("{} {}", c.name, c.args),
             ));
         }
-        lock(store)?.append_messages(&rows)?;
+        store.write(move |st| st.append_messages(&rows)).await?;
         if cancelled {
             return Ok(StopReason::Cancelled);
         }
@@ -320,10 +326,7 @@ async fn steps(
             .iter()
             .partition(|c| server_tools::is_server_tool(&c.name));
         for c in server {
-            let result = {
-                let mut st = lock(store)?;
-                server_tools::run(&mut st, &spec.agent_id, &c.name, &c.args)
-            };
+            let result = server_tools::run(store, &spec.agent_id, &c.name, &c.args).await?;
             let (status, out) = match result {
                 Ok(s) => ("success", s),
                 Err(e) => ("error", format!("Error: {e}")),
@@ -343,7 +346,7 @@ async fn steps(
             });
             em.emit(m.clone());
             let row = base(&id, "tool_return_message", &m, &out);
-            lock(store)?.append_messages(&[row])?;
+            store.write(move |st| st.append_messages(&[row])).await?;
         }
         if !client.is_empty() {
             let pending: Vec<ToolCall> = client
@@ -355,7 +358,10 @@ async fn steps(
                 })
                 .collect();
             let json = context::pending_to_json(&pending);
-            lock(store)?.set_pending(&spec.conversation_id, Some(&json))?;
+            let conv_id = spec.conversation_id.clone();
+            store
+                .write(move |st| st.set_pending(&conv_id, Some(&json)))
+                .await?;
             return Ok(StopReason::RequiresApproval);
         }
     }
@@ -370,7 +376,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Start the model call, retrying transient failures with backoff (honouring `Retry-After`)
 /// and compacting once on a context overflow. `None` means the run was cancelled meanwhile.
 async fn open_stream(
-    store: &Arc<Mutex<Store>>,
+    store: &Handle,
     spec: &RunSpec,
     mut req: ChatRequest,
     ch: &RunChannel,
@@ -389,7 +395,7 @@ async fn open_stream(
                         context::CompactError::Llm(e) => StepError::Llm(e),
                         context::CompactError::Store(e) => StepError::Store(e),
                     })?;
-                req.messages = context::build(&*lock(store)?, &spec.conversation_id)?;
+                req.messages = context::load(store, &spec.conversation_id).await?;
             }
             Err(e) if e.retryable() && attempt < MAX_ATTEMPTS => {
                 let wait = e

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::store::Store;
+use super::store::{Handle, Store, StoreResult};
 use crate::llm::ToolSpec;
 
 /// Names of the server tools.
@@ -59,93 +59,114 @@ pub fn specs() -> Vec<ToolSpec> {
     ]
 }
 
-/// Run a server tool. `Ok` is the tool's answer, `Err` an error message for the model.
-pub fn run(
-    store: &mut Store,
+/// Run a server tool: memory edits on the writer (each reads the block it changes), search on
+/// the reader. The inner `Ok` is the tool's answer, `Err` an error message for the model; the
+/// outer error is the store failing, which ends the run.
+pub async fn run(
+    store: &Handle,
     agent_id: &str,
     name: &str,
     arguments: &str,
-) -> Result<String, String> {
+) -> StoreResult<Result<String, String>> {
     let args: Value = if arguments.trim().is_empty() {
         json!({})
     } else {
-        serde_json::from_str(arguments).map_err(|e| format!("arguments are not valid JSON: {e}"))?
+        match serde_json::from_str(arguments) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(format!("arguments are not valid JSON: {e}"))),
+        }
     };
-    let s = |k: &str| -> Result<String, String> {
-        args.get(k)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| format!("missing string argument {k:?}"))
-    };
-    match name {
+    let (agent_id, name) = (agent_id.to_string(), name.to_string());
+    match name.as_str() {
         "memory_replace" | "memory_insert" | "memory_rethink" => {
-            let label = s("label")?;
-            let block = store.block(agent_id, &label).map_err(|e| e.to_string())?;
-            if block.read_only == Some(true) {
-                return Err(format!("block {label:?} is read-only"));
-            }
-            let new_value = match name {
-                "memory_replace" => {
-                    let old = s("old_string")?;
-                    let new = s("new_string")?;
-                    if old.is_empty() {
-                        return Err("old_string must not be empty".into());
-                    }
-                    match block.value.matches(&old).count() {
-                        0 => return Err(format!("old_string was not found in block {label:?}")),
-                        1 => block.value.replacen(&old, &new, 1),
-                        n => {
-                            return Err(format!(
-                                "old_string occurs {n} times in block {label:?}; include more context so it is unique"
-                            ));
-                        }
-                    }
-                }
-                "memory_insert" => {
-                    let new = s("new_string")?;
-                    let at = args
-                        .get("insert_line")
-                        .and_then(Value::as_i64)
-                        .unwrap_or(-1);
-                    let mut lines: Vec<&str> = if block.value.is_empty() {
-                        Vec::new()
-                    } else {
-                        block.value.lines().collect()
-                    };
-                    let pos = if at < 0 {
-                        lines.len()
-                    } else {
-                        (at as usize).min(lines.len())
-                    };
-                    lines.insert(pos, &new);
-                    lines.join("\n")
-                }
-                _ => s("new_memory")?,
-            };
             store
-                .update_block(agent_id, &label, Some(&new_value), None, None)
-                .map_err(|e| e.to_string())?;
-            Ok(format!(
-                "Memory block {label:?} updated ({} characters).",
-                new_value.chars().count()
-            ))
+                .write(move |st| Ok(edit_memory(st, &agent_id, &name, &args)))
+                .await
         }
-        "conversation_search" => {
-            let query = s("query")?;
-            let limit = args
-                .get("limit")
-                .and_then(Value::as_u64)
-                .unwrap_or(10)
-                .clamp(1, 100) as u32;
-            let hits = store
-                .search_messages(Some(agent_id), &query, limit)
-                .map_err(|e| e.to_string())?;
-            let results: Vec<Value> = hits
-                .iter()
-                .map(|h| json!({"conversation_id": h.conversation_id, "date": h.created_at, "role": h.role, "text": h.text}))
-                .collect();
-            Ok(json!({"query": query, "count": results.len(), "results": results}).to_string())
-        }
-        other => Err(format!("unknown server tool {other:?}")),
+        "conversation_search" => store.read(move |st| Ok(search(st, &agent_id, &args))).await,
+        other => Ok(Err(format!("unknown server tool {other:?}"))),
     }
+}
+
+fn string_arg(args: &Value, k: &str) -> Result<String, String> {
+    args.get(k)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| format!("missing string argument {k:?}"))
+}
+
+fn edit_memory(
+    store: &mut Store,
+    agent_id: &str,
+    name: &str,
+    args: &Value,
+) -> Result<String, String> {
+    let s = |k: &str| string_arg(args, k);
+    let label = s("label")?;
+    let block = store.block(agent_id, &label).map_err(|e| e.to_string())?;
+    if block.read_only == Some(true) {
+        return Err(format!("block {label:?} is read-only"));
+    }
+    let new_value = match name {
+        "memory_replace" => {
+            let old = s("old_string")?;
+            let new = s("new_string")?;
+            if old.is_empty() {
+                return Err("old_string must not be empty".into());
+            }
+            match block.value.matches(&old).count() {
+                0 => return Err(format!("old_string was not found in block {label:?}")),
+                1 => block.value.replacen(&old, &new, 1),
+                n => {
+                    return Err(format!(
+                        "old_string occurs {n} times in block {label:?}; include more context so it is unique"
+                    ));
+                }
+            }
+        }
+        "memory_insert" => {
+            let new = s("new_string")?;
+            let at = args
+                .get("insert_line")
+                .and_then(Value::as_i64)
+                .unwrap_or(-1);
+            let mut lines: Vec<&str> = if block.value.is_empty() {
+                Vec::new()
+            } else {
+                block.value.lines().collect()
+            };
+            let pos = if at < 0 {
+                lines.len()
+            } else {
+                (at as usize).min(lines.len())
+            };
+            lines.insert(pos, &new);
+            lines.join("\n")
+        }
+        _ => s("new_memory")?,
+    };
+    store
+        .update_block(agent_id, &label, Some(&new_value), None, None)
+        .map_err(|e| e.to_string())?;
+    Ok(format!(
+        "Memory block {label:?} updated ({} characters).",
+        new_value.chars().count()
+    ))
+}
+
+fn search(store: &Store, agent_id: &str, args: &Value) -> Result<String, String> {
+    let query = string_arg(args, "query")?;
+    let limit = args
+        .get("limit")
+        .and_then(Value::as_u64)
+        .unwrap_or(10)
+        .clamp(1, 100) as u32;
+    let hits = store
+        .search_messages(Some(agent_id), &query, limit)
+        .map_err(|e| e.to_string())?;
+    let results: Vec<Value> = hits
+        .iter()
+        .map(|h| json!({"conversation_id": h.conversation_id, "date": h.created_at, "role": h.role, "text": h.text}))
+        .collect();
+    Ok(json!({"query": query, "count": results.len(), "results": results}).to_string())
 }

@@ -9,16 +9,18 @@ mod conversations;
 mod messages;
 mod runs;
 mod schema;
+mod thread;
 
 pub use agents::AgentRow;
 pub use conversations::ConversationRow;
 pub use messages::{MessageRow, NewMessage, insert as messages_insert};
 pub use runs::RunRow;
+pub use thread::Handle;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 
 use crate::backend::BackendError;
 
@@ -43,6 +45,10 @@ pub enum StoreError {
     },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("internal error in a database operation ({0}); the change was rolled back")]
+    Panicked(String),
+    #[error("the database thread is not running; restart letta")]
+    Stopped,
 }
 
 impl From<StoreError> for BackendError {
@@ -65,6 +71,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// An open database.
 pub struct Store {
     conn: Connection,
+    /// The file, so a second (read-only) connection can open it; `None` in memory.
+    path: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Store {
@@ -82,23 +90,41 @@ impl Store {
             })?;
         }
         let conn = Connection::open(path)?;
-        Self::setup(conn, &path.display().to_string())
+        Self::setup(conn, Some(path))
     }
 
     /// An in-memory database, for tests and benchmarks.
     pub fn in_memory() -> StoreResult<Self> {
-        Self::setup(Connection::open_in_memory()?, ":memory:")
+        Self::setup(Connection::open_in_memory()?, None)
     }
 
-    fn setup(conn: Connection, name: &str) -> StoreResult<Self> {
+    /// A read-only connection to the database `path`, which [`Store::open`] has already
+    /// created and migrated. In WAL mode it reads while another connection writes.
+    pub(crate) fn open_reader(path: &Path) -> StoreResult<Self> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(30))?;
+        conn.pragma_update(None, "cache_size", -16384)?;
+        Ok(Self { conn, path: None })
+    }
+
+    fn setup(conn: Connection, path: Option<&Path>) -> StoreResult<Self> {
+        let name = path.map_or_else(|| ":memory:".to_string(), |p| p.display().to_string());
         conn.busy_timeout(Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // 16 MiB of page cache (default 2 MiB): forks and big lists touch many pages.
         conn.pragma_update(None, "cache_size", -16384)?;
-        let mut store = Self { conn };
-        schema::migrate(&mut store.conn, name)?;
+        let mut store = Self {
+            conn,
+            path: path.map(Path::to_path_buf),
+        };
+        schema::migrate(&mut store.conn, &name)?;
         Ok(store)
     }
 
@@ -118,6 +144,11 @@ impl Store {
     /// The connection, for reads.
     pub fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// The database file, if the store has one.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 }
 
