@@ -264,3 +264,18 @@ impl Browser {
         self.offset = offset;
     }
 }
+
+impl super::Viewer for Browser {
+    fn key(&mut self, k: KeyEvent) -> Vec<Req> {
+        Browser::key(self, k)
+    }
+    fn apply(&mut self, d: Data) -> Vec<Req> {
+        Browser::apply(self, d)
+    }
+    fn draw(&mut self, f: &mut Frame, area: Rect) {
+        Browser::draw(self, f, area)
+    }
+    fn status(&mut self) -> &mut Option<String> {
+        &mut self.status
+    }
+}

@@ -45,13 +45,26 @@ pub enum Open {
     Search(String),
 }
 
-/// An open overlay.
-pub enum Overlay {
-    Resume(Box<resume::Browser>),
-    Agents(agents::Browser),
-    Picker(picker::Picker),
-    Pager(pager::Pager),
+/// A full-screen viewer. A new viewer is one file: a type implementing this, plus the
+/// [`Open`] case that creates it.
+pub trait Viewer: Send {
+    /// A key (Ctrl-C never reaches it: it always closes).
+    fn key(&mut self, k: KeyEvent) -> Vec<Req>;
+    /// Data that was asked for.
+    fn apply(&mut self, _d: Data) -> Vec<Req> {
+        Vec::new()
+    }
+    fn draw(&mut self, f: &mut Frame, area: Rect);
+    /// Work that became due once the viewer knows its size (previews of visible rows).
+    fn wants(&mut self) -> Vec<Req> {
+        Vec::new()
+    }
+    /// The line shown in the footer.
+    fn status(&mut self) -> &mut Option<String>;
 }
+
+/// An open viewer.
+pub struct Overlay(Box<dyn Viewer>);
 
 /// What an overlay asks the app loop to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -254,31 +267,36 @@ pub async fn save_block(
 }
 
 impl Overlay {
+    pub fn new(v: Box<dyn Viewer>) -> Self {
+        Self(v)
+    }
+
     /// Open one for this session; the requests fetch what it shows.
     pub fn open(what: Open, session: &Session) -> (Self, Vec<Req>) {
-        match what {
+        let (v, reqs): (Box<dyn Viewer>, Vec<Req>) = match what {
             Open::Resume => {
                 let (o, r) = resume::Browser::open(&session.conversation_id);
-                (Self::Resume(Box::new(o)), r)
+                (Box::new(o), r)
             }
             Open::Agents => {
                 let (o, r) = agents::Browser::open(&session.agent_id);
-                (Self::Agents(o), r)
+                (Box::new(o), r)
             }
             Open::Models => {
                 let (o, r) = picker::Picker::models();
-                (Self::Picker(o), r)
+                (Box::new(o), r)
             }
             Open::Search(q) => {
                 let (o, r) = picker::Picker::search(&q);
-                (Self::Picker(o), r)
+                (Box::new(o), r)
             }
             Open::Memory => {
                 let (o, r) = pager::Pager::memory();
-                (Self::Pager(o), r)
+                (Box::new(o), r)
             }
-            Open::Help => (Self::Pager(pager::Pager::help()), Vec::new()),
-        }
+            Open::Help => (Box::new(pager::Pager::help()), Vec::new()),
+        };
+        (Self(v), reqs)
     }
 
     /// A key; Ctrl-C always closes.
@@ -286,50 +304,27 @@ impl Overlay {
         if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
             return vec![Req::Close];
         }
-        match self {
-            Self::Resume(o) => o.key(k),
-            Self::Agents(o) => o.key(k),
-            Self::Picker(o) => o.key(k),
-            Self::Pager(o) => o.key(k),
-        }
+        self.0.key(k)
     }
 
     /// Data that was asked for.
     pub fn apply(&mut self, d: Data) -> Vec<Req> {
-        match self {
-            Self::Resume(o) => o.apply(d),
-            Self::Agents(o) => o.apply(d),
-            Self::Picker(o) => o.apply(d),
-            Self::Pager(o) => o.apply(d),
-        }
+        self.0.apply(d)
     }
 
     pub fn draw(&mut self, f: &mut Frame) {
         let area = f.area();
-        match self {
-            Self::Resume(o) => o.draw(f, area),
-            Self::Agents(o) => o.draw(f, area),
-            Self::Picker(o) => o.draw(f, area),
-            Self::Pager(o) => o.draw(f, area),
-        }
+        self.0.draw(f, area);
     }
 
-    /// Work that became due once the overlay knows its size (previews of visible rows).
+    /// Work that became due once the overlay knows its size.
     pub fn wants(&mut self) -> Vec<Req> {
-        match self {
-            Self::Resume(o) => o.wants(),
-            _ => Vec::new(),
-        }
+        self.0.wants()
     }
 
     /// A line to show in the footer (a saved block, an error).
     pub fn notify(&mut self, text: String) {
-        match self {
-            Self::Resume(o) => o.status = Some(text),
-            Self::Agents(o) => o.status = Some(text),
-            Self::Picker(o) => o.status = Some(text),
-            Self::Pager(o) => o.status = Some(text),
-        }
+        *self.0.status() = Some(text);
     }
 }
 

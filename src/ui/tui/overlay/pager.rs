@@ -235,3 +235,18 @@ impl Pager {
         f.render_widget(Paragraph::new(shown), body);
     }
 }
+
+impl super::Viewer for Pager {
+    fn key(&mut self, k: KeyEvent) -> Vec<Req> {
+        Pager::key(self, k)
+    }
+    fn apply(&mut self, d: Data) -> Vec<Req> {
+        Pager::apply(self, d)
+    }
+    fn draw(&mut self, f: &mut Frame, area: Rect) {
+        Pager::draw(self, f, area)
+    }
+    fn status(&mut self) -> &mut Option<String> {
+        &mut self.status
+    }
+}

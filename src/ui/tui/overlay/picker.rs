@@ -205,3 +205,18 @@ fn hit_item(h: SearchHit) -> Item {
         run: Cmd::Resume(Some(conv)),
     }
 }
+
+impl super::Viewer for Picker {
+    fn key(&mut self, k: KeyEvent) -> Vec<Req> {
+        Picker::key(self, k)
+    }
+    fn apply(&mut self, d: Data) -> Vec<Req> {
+        Picker::apply(self, d)
+    }
+    fn draw(&mut self, f: &mut Frame, area: Rect) {
+        Picker::draw(self, f, area)
+    }
+    fn status(&mut self) -> &mut Option<String> {
+        &mut self.status
+    }
+}

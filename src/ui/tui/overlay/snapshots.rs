@@ -58,12 +58,10 @@ fn browser() -> Overlay {
         agent_id: "agent-1".into(),
         conversation_id: "conv-0001".into(),
     };
-    let (mut o, reqs) = Overlay::open(Open::Resume, &session);
+    let (mut b, reqs) = resume::Browser::open(&session.conversation_id);
     assert!(reqs.contains(&Req::Fetch(Fetch::Default)));
-    if let Overlay::Resume(b) = &mut o {
-        b.now = Some(now());
-    }
-    o
+    b.now = Some(now());
+    Overlay::new(Box::new(b))
 }
 
 #[test]
@@ -176,10 +174,9 @@ fn agent_browser() {
         agent_id: "agent-1".into(),
         conversation_id: "default".into(),
     };
-    let (mut o, _) = Overlay::open(Open::Agents, &session);
-    if let Overlay::Agents(b) = &mut o {
-        b.now = Some(now());
-    }
+    let (mut b, _) = agents::Browser::open(&session.agent_id);
+    b.now = Some(now());
+    let mut o = Overlay::new(Box::new(b));
     let agents: Vec<Agent> = serde_json::from_value(json!([
         {"id": "agent-1", "name": "letta", "model": "openai/gpt-4.1-mini", "last_run_completion": "2026-11-23T11:58:00Z"},
         {"id": "agent-2", "name": "reviewer", "model": "anthropic/claude-sonnet-4", "created_at": "2026-10-01T00:00:00Z"},

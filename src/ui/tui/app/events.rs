@@ -1,0 +1,172 @@
+//! One handler per kind of [`Event`].
+
+use crossterm::event::{Event as Term, KeyEventKind};
+
+use super::{App, Event, Work};
+use crate::commands::Outcome;
+use crate::ui::tui::view::Action;
+use crate::ui::tui::{approval, log, outcome};
+
+impl App {
+    /// Route one event to its handler.
+    pub(super) async fn handle(&mut self, ev: Event) -> std::io::Result<()> {
+        match ev {
+            Event::Input(ev) => self.on_input(ev).await?,
+            Event::Turn(ev) => {
+                self.view.turn_event(ev);
+                // Coalesce whatever else has arrived into this frame.
+                while let Ok(ev) = self.turn_rx.try_recv() {
+                    self.view.turn_event(ev);
+                }
+                self.dirty = true;
+            }
+            Event::TurnDone(r) => self.on_turn_done(r),
+            Event::Approval {
+                call,
+                reason,
+                rule,
+                reply,
+            } => {
+                if let Some(s) = &mut self.shown {
+                    s.overlay
+                        .notify("The agent waits for your approval: esc to answer".into());
+                }
+                let w = self.view.width as usize;
+                self.view.approval = Some(approval::Approval::new(
+                    call,
+                    reason,
+                    rule,
+                    &self.setup.cwd,
+                    w,
+                    reply,
+                ));
+                self.dirty = true;
+            }
+            Event::BashDone(lines) => self.push(lines),
+            Event::CommandDone(out) => self.on_outcome(out),
+            Event::Files(f) => self.view.set_files(f),
+            Event::Viewer(d) => {
+                if let Some(s) = &mut self.shown {
+                    let reqs = s.overlay.apply(d);
+                    self.requests(reqs).await?;
+                }
+                self.dirty = true;
+            }
+            Event::Pending(s, calls) => {
+                if s == self.session && !self.view.is_busy() {
+                    self.start_turn(Work::Pending(calls));
+                    self.dirty = true;
+                }
+            }
+            Event::SizeCheck => self.on_size_check(),
+            Event::Quit => self.act(Action::Exit)?,
+            Event::Tick => self.dirty = true,
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, lines: Vec<ratatui::text::Line<'static>>) {
+        self.view.push_lines(lines);
+        self.dirty = true;
+    }
+
+    async fn on_input(&mut self, ev: Option<std::io::Result<Term>>) -> std::io::Result<()> {
+        match ev {
+            Some(Ok(Term::Key(k))) if k.kind != KeyEventKind::Release => {
+                self.dirty = true;
+                self.urgent = true;
+                match &mut self.shown {
+                    Some(s) => {
+                        let reqs = s.overlay.key(k);
+                        self.requests(reqs).await?;
+                    }
+                    None => {
+                        for a in self.view.key(k) {
+                            self.act(a)?;
+                        }
+                    }
+                }
+            }
+            Some(Ok(Term::Paste(s))) if self.shown.is_none() => {
+                self.view.paste(&s);
+                self.dirty = true;
+                self.urgent = true;
+            }
+            Some(Ok(Term::Resize(c, r))) => {
+                self.last_size = (c, r);
+                self.view.width = c;
+                let r = match &mut self.shown {
+                    Some(s) => s.reset(),
+                    None => self.terminal.autoresize(),
+                };
+                if let Err(e) = r {
+                    log(&self.setup.data_dir, &format!("resize failed: {e}"));
+                }
+                self.dirty = true;
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => {
+                log(&self.setup.data_dir, &format!("terminal input failed: {e}"));
+                self.act(Action::Exit)?;
+            }
+            None => self.act(Action::Exit)?,
+        }
+        Ok(())
+    }
+
+    fn on_turn_done(&mut self, r: Result<crate::turn::TurnResult, String>) {
+        while let Ok(ev) = self.turn_rx.try_recv() {
+            self.view.turn_event(ev);
+        }
+        self.cancel = None;
+        self.turn_task = None;
+        self.dirty = true;
+        if let Some(next) = self.view.end_turn(r) {
+            self.start_turn(Work::Text(next));
+        } else {
+            for cmd in std::mem::take(&mut self.deferred) {
+                self.spawn_command(cmd);
+            }
+        }
+    }
+
+    /// A command's outcome: drawn, and a switch moves the session on.
+    fn on_outcome(&mut self, out: Outcome) {
+        let w = self.view.width as usize;
+        let lines = outcome::lines(&out, &self.setup.cwd, w, self.view.light);
+        self.push(lines);
+        match out {
+            Outcome::ModelSet { .. } => self.opts.override_model = None,
+            Outcome::Switch(sw) => {
+                let sw = *sw;
+                if let Err(e) = self.setup.store.persist(&sw.session) {
+                    log(
+                        &self.setup.data_dir,
+                        &format!("remembering the session failed: {e}"),
+                    );
+                }
+                self.session = sw.session;
+                if let Some(a) = sw.agent {
+                    self.opts.override_model = None;
+                    self.view.set_agent(Some(a.label), a.model);
+                }
+                if !sw.pending.is_empty() && !self.view.is_busy() {
+                    self.start_turn(Work::Pending(sw.pending));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_size_check(&mut self) {
+        if let Ok(size) = crossterm::terminal::size()
+            && size != self.last_size
+        {
+            self.last_size = size;
+            self.dirty = true;
+            if let Some(s) = &mut self.shown {
+                let _ = s.reset();
+            }
+        }
+    }
+}
