@@ -6,31 +6,26 @@ use async_trait::async_trait;
 
 use super::context;
 use super::hub::Hub;
-use super::input::{self, parse_input};
 use super::prompt;
-use super::run::{self, RunSpec};
-use super::server_tools;
 use super::store::agents::AgentChanges;
-use super::store::{
-    self, AgentRow, ConversationRow, Handle, Store, StoreError, StoreResult, new_id,
-};
+use super::store::{self, AgentRow, ConversationRow, Handle, Store, StoreResult};
 use super::views;
 use crate::backend::{AgentQuery, Backend, BackendError, ChunkStream, ConversationQuery, Result};
-use crate::llm::{ProviderRegistry, ToolSpec};
+use crate::llm::ProviderRegistry;
 use crate::protocol::*;
 
 /// Context window assumed when neither agent nor provider says.
-const DEFAULT_CONTEXT_WINDOW: u64 = 128_000;
+pub(super) const DEFAULT_CONTEXT_WINDOW: u64 = 128_000;
 /// Steps per run unless the request says otherwise.
 pub const DEFAULT_MAX_STEPS: u32 = 50;
 
 /// The embedded engine.
 #[derive(Clone)]
 pub struct Engine {
-    store: Handle,
-    providers: ProviderRegistry,
-    hub: Arc<Hub>,
-    default_model: Option<String>,
+    pub(super) store: Handle,
+    pub(super) providers: ProviderRegistry,
+    pub(super) hub: Arc<Hub>,
+    pub(super) default_model: Option<String>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -75,7 +70,7 @@ impl Engine {
             .await
     }
 
-    async fn resolve_with_agent(
+    pub(super) async fn resolve_with_agent(
         &self,
         id: &str,
         agent_id: Option<&str>,
@@ -120,52 +115,6 @@ impl Engine {
     pub async fn shutdown(&self, grace: std::time::Duration) -> bool {
         self.hub.cancel_all();
         self.hub.wait_idle(grace).await
-    }
-
-    fn run_spec(
-        &self,
-        conv: &ConversationRow,
-        agent: &AgentRow,
-        override_model: Option<&str>,
-        client_tools: Vec<ClientTool>,
-        run_id: String,
-        max_steps: Option<u32>,
-    ) -> Result<RunSpec> {
-        let handle = override_model
-            .map(str::to_string)
-            .or_else(|| conv.model.clone())
-            .or_else(|| agent.model.clone())
-            .or_else(|| self.default_model.clone())
-            .ok_or_else(|| {
-                BackendError::NoProvider(format!(
-                    "agent {} has no model; pass -m provider/model (e.g. openai/gpt-4.1-mini) or set a default with `letta connect`",
-                    agent.id
-                ))
-            })?;
-        let (provider, model) = self
-            .providers
-            .resolve(&handle)
-            .map_err(BackendError::NoProvider)?;
-        let mut tools = server_tools::specs();
-        for t in client_tools {
-            if !tools.iter().any(|s| s.name == t.name) {
-                tools.push(ToolSpec {
-                    name: t.name,
-                    description: t.description,
-                    parameters: t.parameters,
-                });
-            }
-        }
-        Ok(RunSpec {
-            run_id,
-            agent_id: agent.id.clone(),
-            conversation_id: conv.id.clone(),
-            tools,
-            provider,
-            model,
-            context_window: agent.context_window.unwrap_or(DEFAULT_CONTEXT_WINDOW),
-            max_steps: max_steps.unwrap_or(DEFAULT_MAX_STEPS).max(1),
-        })
     }
 }
 
@@ -387,49 +336,7 @@ impl Backend for Engine {
     }
 
     async fn send_message(&self, id: &str, req: SendMessageRequest) -> Result<ChunkStream> {
-        let input = parse_input(&req)?;
-        let (conv, agent) = self.resolve_with_agent(id, req.agent_id.as_deref()).await?;
-        let run_id_slot = new_id("run");
-        let spec = self.run_spec(
-            &conv,
-            &agent,
-            req.override_model.as_deref(),
-            req.client_tools.clone().unwrap_or_default(),
-            run_id_slot,
-            req.max_steps,
-        )?;
-        // Claim and drive in a task of their own: if the caller stops waiting (say, while
-        // another process holds the write lock), a run it claimed still gets driven.
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let (store, hub) = (self.store.clone(), self.hub.clone());
-        let conv_id = conv.id.clone();
-        tokio::spawn(async move {
-            let run = match store
-                .write(move |st| input::claim(st, &agent.id, &conv, input))
-                .await
-            {
-                Ok(run) => run,
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    return;
-                }
-            };
-            let spec = RunSpec {
-                run_id: run.id.clone(),
-                ..spec
-            };
-            let ch = hub.open(&run.id, &conv_id);
-            let _ = tx.send(Ok(ch.follow(None)));
-            run::drive(store, ch, spec).await;
-            hub.retire(&run.id);
-        });
-        let stream = match rx.await.map_err(|_| StoreError::Stopped)? {
-            Err(StoreError::Busy(message)) if message.contains("waiting for approval") => {
-                return Err(BackendError::PendingApproval(message));
-            }
-            other => other?,
-        };
-        Ok(stream)
+        self.send(id, req).await
     }
 
     async fn cancel(&self, id: &str, agent_id: Option<&str>) -> Result<Vec<String>> {

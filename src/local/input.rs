@@ -196,7 +196,7 @@ pub(super) fn claim(
         let mut current = conv.clone();
         current.pending_json = fresh;
         if matches!(input, Input::User(_)) && current.pending_json.is_some() {
-            return Err(StoreError::Busy("CONFLICT: Cannot send a new message: The agent is waiting for approval on a tool call. Please approve or deny the pending request before continuing.".into()));
+            return Err(StoreError::PendingApproval("CONFLICT: Cannot send a new message: The agent is waiting for approval on a tool call. Please approve or deny the pending request before continuing.".into()));
         }
         for r in input_rows(&current, run_id, &input)? {
             store::messages_insert(tx, &r)?;

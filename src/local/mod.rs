@@ -6,7 +6,9 @@ mod hub;
 mod input;
 mod prompt;
 mod run;
+mod send;
 mod server_tools;
+mod step;
 pub mod store;
 mod views;
 

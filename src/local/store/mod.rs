@@ -35,6 +35,9 @@ pub enum StoreError {
     Invalid(String),
     #[error("{0}")]
     Busy(String),
+    /// A new message while a tool call waits for approval.
+    #[error("{0}")]
+    PendingApproval(String),
     #[error(
         "{path}: the database was written by a newer letta (schema {found}, this binary knows {known}); upgrade letta"
     )]
@@ -56,6 +59,7 @@ impl From<StoreError> for BackendError {
         match e {
             StoreError::NotFound(m) => BackendError::NotFound(m),
             StoreError::Invalid(m) => BackendError::Validation(m),
+            StoreError::PendingApproval(m) => BackendError::PendingApproval(m),
             StoreError::Busy(m) => BackendError::Busy {
                 message: m,
                 run_id: None,

@@ -9,6 +9,7 @@ pub mod agents;
 pub mod pager;
 pub mod picker;
 pub mod resume;
+pub mod rows;
 pub mod screen;
 
 use std::path::PathBuf;

@@ -13,95 +13,15 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{Data, Fetch, PAGE, Preview, Req, ago, footer, header, parse_time, search_field};
+pub use super::rows::Row;
+use super::rows::{Source, safe};
+use super::{Data, Fetch, Req, ago, footer, header, search_field};
 use crate::commands::Cmd;
-use crate::protocol::{Conversation, DEFAULT_CONVERSATION};
+use crate::protocol::DEFAULT_CONVERSATION;
 use crate::ui::tui::cells;
 
 /// Lines a row takes: title, up to three preview lines, times, a gap.
 const ROW_H: u16 = 6;
-
-/// One conversation in the list.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Row {
-    pub id: String,
-    pub title: Option<String>,
-    pub active: Option<String>,
-    pub created: Option<String>,
-    active_at: Option<DateTime<Utc>>,
-    /// Known at once for the default conversation; fetched for the others.
-    preview: Option<Vec<String>>,
-}
-
-impl Row {
-    fn new(
-        id: String,
-        title: Option<String>,
-        active: Option<String>,
-        created: Option<String>,
-    ) -> Self {
-        let active_at = active.as_deref().and_then(parse_time);
-        Self {
-            id,
-            title: title.filter(|t| !t.trim().is_empty()),
-            active,
-            created,
-            active_at,
-            preview: None,
-        }
-    }
-
-    /// A conversation from the backend; `None` when it never had a message.
-    pub fn from_conversation(c: Conversation) -> Option<Self> {
-        let active = c.last_message_at?;
-        Some(Self::new(c.id, c.summary, Some(active), c.created_at))
-    }
-
-    /// The agent's default conversation, placed by its last message.
-    pub fn default_conversation(p: Preview, agent_created: Option<String>) -> Self {
-        let mut r = Self::new(
-            DEFAULT_CONVERSATION.into(),
-            None,
-            p.last.clone(),
-            agent_created.or(p.first.clone()),
-        );
-        r.preview = Some(p.lines);
-        r
-    }
-
-    fn label(&self) -> String {
-        match (&self.title, self.id.as_str()) {
-            (_, DEFAULT_CONVERSATION) => "default (the agent's default conversation)".into(),
-            (Some(t), id) => format!("{}  ({id})", cells::fit(t, 50)),
-            (None, id) => id.to_string(),
-        }
-    }
-}
-
-/// Rows fetched for one query (all, or one search), with the cursor for the next page.
-#[derive(Debug, Default)]
-struct Source {
-    rows: Vec<Row>,
-    after: Option<String>,
-    more: bool,
-    loading: bool,
-}
-
-impl Source {
-    fn add(&mut self, page: Vec<Conversation>) {
-        self.loading = false;
-        self.more = page.len() as u32 >= PAGE;
-        if let Some(last) = page.last() {
-            self.after = Some(last.id.clone());
-        }
-        let known: HashSet<String> = self.rows.iter().map(|r| r.id.clone()).collect();
-        self.rows.extend(
-            page.into_iter()
-                .filter(|c| !known.contains(&c.id))
-                .filter_map(Row::from_conversation),
-        );
-    }
-}
 
 /// The browser's state.
 pub struct Browser {
@@ -330,7 +250,7 @@ impl Browser {
                             self.hidden.insert(id);
                         }
                         Ok(p) => {
-                            self.previews.insert(id, p.lines);
+                            self.previews.insert(id, safe(p.lines));
                         }
                         Err(_) => {
                             self.previews

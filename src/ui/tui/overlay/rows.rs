@@ -1,0 +1,97 @@
+//! The conversation browser's rows: one per conversation, paged in from the backend.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+
+use super::{PAGE, Preview, parse_time};
+use crate::protocol::{Conversation, DEFAULT_CONVERSATION};
+use crate::ui::safe_text::neutralise;
+use crate::ui::tui::cells;
+
+/// Preview lines made safe for the terminal (they are the model's and the user's text).
+pub fn safe(lines: Vec<String>) -> Vec<String> {
+    lines.iter().map(|l| neutralise(l)).collect()
+}
+
+/// One conversation in the list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Row {
+    pub id: String,
+    pub title: Option<String>,
+    pub active: Option<String>,
+    pub created: Option<String>,
+    pub(super) active_at: Option<DateTime<Utc>>,
+    /// Known at once for the default conversation; fetched for the others.
+    pub(super) preview: Option<Vec<String>>,
+}
+
+impl Row {
+    fn new(
+        id: String,
+        title: Option<String>,
+        active: Option<String>,
+        created: Option<String>,
+    ) -> Self {
+        let active_at = active.as_deref().and_then(parse_time);
+        Self {
+            id,
+            title: title.filter(|t| !t.trim().is_empty()),
+            active,
+            created,
+            active_at,
+            preview: None,
+        }
+    }
+
+    /// A conversation from the backend; `None` when it never had a message.
+    pub fn from_conversation(c: Conversation) -> Option<Self> {
+        let active = c.last_message_at?;
+        Some(Self::new(c.id, c.summary, Some(active), c.created_at))
+    }
+
+    /// The agent's default conversation, placed by its last message.
+    pub fn default_conversation(p: Preview, agent_created: Option<String>) -> Self {
+        let mut r = Self::new(
+            DEFAULT_CONVERSATION.into(),
+            None,
+            p.last.clone(),
+            agent_created.or(p.first.clone()),
+        );
+        r.preview = Some(safe(p.lines));
+        r
+    }
+
+    pub(super) fn label(&self) -> String {
+        match (&self.title, self.id.as_str()) {
+            (_, DEFAULT_CONVERSATION) => "default (the agent's default conversation)".into(),
+            (Some(t), id) => format!("{}  ({id})", cells::fit(t, 50)),
+            (None, id) => id.to_string(),
+        }
+    }
+}
+
+/// Rows fetched for one query (all, or one search), with the cursor for the next page.
+#[derive(Debug, Default)]
+pub(super) struct Source {
+    pub rows: Vec<Row>,
+    pub after: Option<String>,
+    pub more: bool,
+    pub loading: bool,
+}
+
+impl Source {
+    pub fn add(&mut self, page: Vec<Conversation>) {
+        self.loading = false;
+        self.more = page.len() as u32 >= PAGE;
+        if let Some(last) = page.last() {
+            self.after = Some(last.id.clone());
+        }
+        let known: HashSet<String> = self.rows.iter().map(|r| r.id.clone()).collect();
+        self.rows.extend(
+            page.into_iter()
+                .filter(|c| !known.contains(&c.id))
+                .filter_map(Row::from_conversation),
+        );
+    }
+}
