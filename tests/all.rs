@@ -19,5 +19,6 @@ mod real_llm;
 mod resume;
 mod server_behaviour;
 mod server_e2e;
+mod settings_lock;
 mod tools_e2e;
 mod turn;

@@ -31,6 +31,9 @@ pub enum BackendError {
     },
     #[error("{0}")]
     Network(String),
+    /// No server accepts connections at the address.
+    #[error("{0}")]
+    Unreachable(String),
     #[error("{message}")]
     Server { status: u16, message: String },
     /// The local store failed (disk full, corrupt database, newer schema…).
@@ -44,7 +47,7 @@ impl BackendError {
     /// Whether trying the same idempotent request again may succeed.
     pub fn retryable(&self) -> bool {
         match self {
-            Self::RateLimited { .. } | Self::Network(_) => true,
+            Self::RateLimited { .. } | Self::Network(_) | Self::Unreachable(_) => true,
             Self::Server { status, .. } => *status == 503 || *status == 502,
             _ => false,
         }
@@ -60,7 +63,7 @@ impl BackendError {
             Self::Unauthorized(_) => 401,
             Self::NoProvider(_) => 400,
             Self::RateLimited { .. } => 429,
-            Self::Network(_) => 502,
+            Self::Network(_) | Self::Unreachable(_) => 502,
             Self::Server { status, .. } => *status,
             Self::Store(_) | Self::Other(_) => 500,
         }

@@ -6,7 +6,6 @@ use crate::settings::paths::Paths;
 /// Save the offline model as the `local` provider (and the default model if none is set).
 pub fn save(paths: &Paths, f: &Files) -> Result<(), String> {
     let file = paths.settings_file();
-    let mut s = crate::settings::GlobalSettings::load(&file).map_err(|e| e.to_string())?;
     let mut cfg = crate::settings::ProviderConfig::default();
     cfg.extra.insert("kind".into(), KIND.into());
     cfg.extra
@@ -15,11 +14,13 @@ pub fn save(paths: &Paths, f: &Files) -> Result<(), String> {
         .insert("serve".into(), f.serve.display().to_string().into());
     cfg.extra
         .insert("model".into(), f.gguf.display().to_string().into());
-    s.providers.insert("local".into(), cfg);
-    if s.default_model.is_none() {
-        s.default_model = Some(format!("local/{MODEL}"));
-    }
-    s.save(&file).map_err(|e| e.to_string())
+    crate::settings::GlobalSettings::update(&file, |s| {
+        s.providers.insert("local".into(), cfg);
+        s.default_model
+            .get_or_insert_with(|| format!("local/{MODEL}"));
+        Ok(())
+    })
+    .map_err(|e| e.to_string())
 }
 
 /// `letta connect local` and the first-run choice: install what is missing, start the model

@@ -90,9 +90,7 @@ pub fn mask(secret: &str) -> String {
 pub fn explain(e: &LlmError, url: &str) -> String {
     match e {
         LlmError::Auth { .. } => "the key was rejected".into(),
-        LlmError::Network { detail, .. } if detail == "nothing is listening there" => {
-            format!("nothing is listening at {url}")
-        }
+        LlmError::Unreachable { .. } => format!("nothing is listening at {url}"),
         LlmError::Network { detail, .. } => format!("cannot reach {url}: {detail}"),
         LlmError::Server { status: 404, .. } => {
             format!("{url} does not look like an OpenAI-compatible endpoint (no /models)")
@@ -147,7 +145,7 @@ pub async fn check_letta(base_url: &str, api_key: Option<String>) -> Result<(), 
         Ok(_) => Ok(()),
         Err(crate::backend::BackendError::Unauthorized(_)) => Err("the key was rejected".into()),
         Err(e) if e.http_status() == 403 => Err("the key was rejected".into()),
-        Err(crate::backend::BackendError::Network(d)) if d.contains("nothing is listening") => {
+        Err(crate::backend::BackendError::Unreachable(_)) => {
             Err(format!("nothing is listening at {base_url}"))
         }
         Err(e) => Err(format!("{base_url} did not answer as a Letta server: {e}")),
@@ -161,26 +159,27 @@ pub fn save_provider(
     api_key_env: Option<&str>,
     default_model: Option<&str>,
 ) -> Result<(), ConnectError> {
-    let mut s = GlobalSettings::load(settings_file)?;
-    let mut cfg = s.providers.remove(&spec.name).unwrap_or_default();
-    cfg.base_url = Some(spec.base_url.clone());
-    if let Some(var) = api_key_env {
-        cfg.api_key_env = Some(var.to_string());
-        cfg.api_key = None;
-    } else {
-        cfg.api_key = spec.api_key.clone();
-        cfg.api_key_env = None;
-    }
-    if spec.kind == ProviderKind::Anthropic && spec.name != "anthropic" {
-        cfg.extra.insert("kind".into(), "anthropic".into());
-    }
-    s.providers.insert(spec.name.clone(), cfg);
-    if let Some(m) = default_model
-        && s.default_model.is_none()
-    {
-        s.default_model = Some(m.to_string());
-    }
-    s.save(settings_file)?;
+    GlobalSettings::update(settings_file, |s| {
+        let mut cfg = s.providers.remove(&spec.name).unwrap_or_default();
+        cfg.base_url = Some(spec.base_url.clone());
+        if let Some(var) = api_key_env {
+            cfg.api_key_env = Some(var.to_string());
+            cfg.api_key = None;
+        } else {
+            cfg.api_key = spec.api_key.clone();
+            cfg.api_key_env = None;
+        }
+        if spec.kind == ProviderKind::Anthropic && spec.name != "anthropic" {
+            cfg.extra.insert("kind".into(), "anthropic".into());
+        }
+        s.providers.insert(spec.name.clone(), cfg);
+        if let Some(m) = default_model
+            && s.default_model.is_none()
+        {
+            s.default_model = Some(m.to_string());
+        }
+        Ok(())
+    })?;
     Ok(())
 }
 
@@ -190,13 +189,14 @@ pub fn save_letta(
     base_url: &str,
     api_key: Option<&str>,
 ) -> Result<(), ConnectError> {
-    let mut s = GlobalSettings::load(settings_file)?;
-    s.env.insert("LETTA_BASE_URL".into(), base_url.to_string());
-    match api_key {
-        Some(k) => s.env.insert("LETTA_API_KEY".into(), k.to_string()),
-        None => s.env.remove("LETTA_API_KEY"),
-    };
-    s.save(settings_file)?;
+    GlobalSettings::update(settings_file, |s| {
+        s.env.insert("LETTA_BASE_URL".into(), base_url.to_string());
+        match api_key {
+            Some(k) => s.env.insert("LETTA_API_KEY".into(), k.to_string()),
+            None => s.env.remove("LETTA_API_KEY"),
+        };
+        Ok(())
+    })?;
     Ok(())
 }
 

@@ -31,6 +31,9 @@ pub enum LlmError {
         status: u16,
         detail: String,
     },
+    /// No server accepts connections at the URL.
+    #[error("cannot reach {provider} at {url}: nothing is listening there")]
+    Unreachable { provider: String, url: String },
     #[error("cannot reach {provider} at {url}: {detail}")]
     Network {
         provider: String,
@@ -47,7 +50,7 @@ impl LlmError {
     /// Whether the same request may succeed if tried again later.
     pub fn retryable(&self) -> bool {
         match self {
-            Self::RateLimited { .. } | Self::Network { .. } => true,
+            Self::RateLimited { .. } | Self::Network { .. } | Self::Unreachable { .. } => true,
             Self::Server { status, .. } => *status >= 500,
             _ => false,
         }
@@ -69,7 +72,7 @@ impl LlmError {
             Self::ContextOverflow { .. } => "context_window_exceeded",
             Self::UnknownModel { .. } => "llm_bad_request",
             Self::Server { .. } => "llm_api_error",
-            Self::Network { .. } => "llm_connection_error",
+            Self::Network { .. } | Self::Unreachable { .. } => "llm_connection_error",
             Self::BadResponse { .. } | Self::StreamDropped { .. } => "llm_api_error",
         }
     }

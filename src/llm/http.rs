@@ -19,12 +19,16 @@ pub fn client() -> reqwest::Client {
 
 /// Map a failed send to a network error naming the URL.
 pub fn network(provider: &str, url: &str, e: reqwest::Error) -> LlmError {
+    if e.is_connect() {
+        return LlmError::Unreachable {
+            provider: provider.into(),
+            url: url.into(),
+        };
+    }
     LlmError::Network {
         provider: provider.into(),
         url: url.into(),
-        detail: if e.is_connect() {
-            "nothing is listening there".into()
-        } else if e.is_timeout() {
+        detail: if e.is_timeout() {
             "timed out".into()
         } else {
             e.to_string()

@@ -251,8 +251,8 @@ impl Checker {
             };
         }
         let unrestricted = self.mode == PermissionMode::Unrestricted;
-        if access.class == PermissionClass::Write && !unrestricted {
-            if let Some(p) = access
+        if access.class == PermissionClass::Write && !unrestricted
+            && let Some(p) = access
                 .paths
                 .iter()
                 .find(|p| !self.inside_workspace(&ctx.cwd, p))
@@ -261,7 +261,6 @@ impl Checker {
                     reason: format!("{} is outside the working directory", p.display()),
                 };
             }
-        }
         if !unrestricted && let Some(r) = hit(&self.ask) {
             return Decision::Ask {
                 reason: format!("the rule {r} asks for {tool}"),
@@ -349,34 +348,34 @@ impl Checker {
 }
 
 /// Save an allow rule to `.letta/settings.local.json`, keeping everything else in the file.
+/// Blocks on the settings lock: async callers run it on the blocking pool.
 pub fn save_allow_rule(cwd: &Path, rule: &Rule) -> Result<(), SettingsError> {
     let file = crate::settings::project_local_file(cwd);
-    let mut s = ProjectSettings::load(&file)?;
-    let perms = s.permissions.get_or_insert_with(|| serde_json::json!({}));
-    if !perms.is_object() {
-        *perms = serde_json::json!({});
-    }
-    let allow = perms
-        .as_object_mut()
-        .map(|o| o.entry("allow").or_insert_with(|| serde_json::json!([])));
-    match allow {
-        Some(Value::Array(list)) => {
-            let text = Value::String(rule.to_string());
-            if !list.contains(&text) {
-                list.push(text);
-            }
+    let text = Value::String(rule.to_string());
+    ProjectSettings::update(&file.clone(), move |s| {
+        let perms = s.permissions.get_or_insert_with(|| serde_json::json!({}));
+        if !perms.is_object() {
+            *perms = serde_json::json!({});
         }
-        _ => {
+        let allow = perms
+            .as_object_mut()
+            .map(|o| o.entry("allow").or_insert_with(|| serde_json::json!([])));
+        match allow {
+            Some(Value::Array(list)) => {
+                if !list.contains(&text) {
+                    list.push(text);
+                }
+                Ok(())
+            }
             // Never replace what a person wrote: report the odd shape instead.
-            return Err(SettingsError::Corrupt {
+            _ => Err(SettingsError::Corrupt {
                 path: file,
                 source: <serde_json::Error as serde::de::Error>::custom(
                     "permissions.allow is not a list",
                 ),
-            });
+            }),
         }
-    }
-    s.save(&file)
+    })
 }
 
 #[cfg(test)]

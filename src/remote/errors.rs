@@ -57,7 +57,7 @@ pub fn from_reqwest(base: &str, e: &reqwest::Error) -> BackendError {
     if e.is_timeout() {
         BackendError::Network(format!("timed out waiting for the Letta server at {base}"))
     } else if e.is_connect() {
-        BackendError::Network(format!(
+        BackendError::Unreachable(format!(
             "cannot reach the Letta server at {base}: nothing is listening there"
         ))
     } else {

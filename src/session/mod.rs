@@ -65,18 +65,29 @@ impl SessionStore {
     }
 
     /// Remember `session` as this project's and the global last session for this server.
+    /// Blocks on the settings locks: async callers use [`Self::persist_async`].
     pub fn persist(&self, session: &Session) -> Result<(), SettingsError> {
         let entry = SessionRef::new(&session.agent_id, &session.conversation_id);
-        let mut project = ProjectSettings::load(&self.project_file)?;
-        project
-            .sessions_by_server
-            .insert(self.server_key.clone(), entry.clone());
-        project.save(&self.project_file)?;
-        let mut global = GlobalSettings::load(&self.global_file)?;
-        global
-            .sessions_by_server
-            .insert(self.server_key.clone(), entry);
-        global.save(&self.global_file)
+        let key = self.server_key.clone();
+        ProjectSettings::update(&self.project_file, |p| {
+            p.sessions_by_server.insert(key.clone(), entry.clone());
+            Ok(())
+        })?;
+        GlobalSettings::update(&self.global_file, |g| {
+            g.sessions_by_server.insert(key, entry);
+            Ok(())
+        })
+    }
+
+    /// [`Self::persist`] on the blocking pool.
+    pub async fn persist_async(&self, session: Session) -> Result<(), SettingsError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.persist(&session))
+            .await
+            .map_err(|e| SettingsError::Write {
+                path: self.global_file.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })?
     }
 }
 

@@ -199,7 +199,7 @@ pub async fn default_conversation(
         .await
         .map(|msgs| {
             let p = preview(&msgs);
-            (!p.empty).then(|| DefaultConversation {
+            (!p.empty).then_some(DefaultConversation {
                 preview: p,
                 agent_created: created,
             })

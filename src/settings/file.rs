@@ -48,7 +48,7 @@ pub fn load_json<T: DeserializeOwned + Default>(path: &Path) -> Result<T, Settin
 }
 
 /// Write a settings file atomically, pretty-printed, with `mode` on Unix.
-pub fn save_json<T: Serialize>(
+pub(super) fn save_json<T: Serialize>(
     path: &Path,
     value: &T,
     mode: Option<u32>,

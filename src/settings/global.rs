@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{SessionRef, SettingsError, load_json, save_json};
+use super::{SessionRef, SettingsError, load_json};
 use crate::protocol::Extra;
 
 /// A configured LLM provider (or Letta server) saved by `letta connect`.
@@ -75,9 +75,20 @@ impl GlobalSettings {
         load_json(path)
     }
 
-    /// Save atomically. Always 0600: this file may hold API keys.
-    pub fn save(&self, path: &Path) -> Result<(), SettingsError> {
-        save_json(path, self, Some(0o600))
+    /// Change the file under its lock (see [`super::update`]). Always 0600: it may hold keys.
+    pub fn update<R>(
+        path: &Path,
+        edit: impl FnOnce(&mut Self) -> Result<R, SettingsError>,
+    ) -> Result<R, SettingsError> {
+        super::update(path, Some(0o600), edit)
+    }
+
+    /// [`Self::update`] off the async runtime.
+    pub async fn update_async<R: Send + 'static>(
+        path: std::path::PathBuf,
+        edit: impl FnOnce(&mut Self) -> Result<R, SettingsError> + Send + 'static,
+    ) -> Result<R, SettingsError> {
+        super::update_async(path, Some(0o600), edit).await
     }
 
     /// Pinned agent ids on the server at `location` (`local` for the embedded engine).
@@ -136,11 +147,14 @@ mod tests {
             r#"{"tokenStreaming":false,"zeta":{"a":1},"sessionsByServer":{"local":{"agentId":"agent-1","conversationId":"conv-1","extra":true}},"alpha":[1,2]}"#,
         )
         .unwrap();
-        let mut s = GlobalSettings::load(&p).unwrap();
+        let s = GlobalSettings::load(&p).unwrap();
         assert_eq!(s.sessions_by_server["local"].agent_id, "agent-1");
-        s.sessions_by_server
-            .insert("x".into(), SessionRef::new("agent-2", "default"));
-        s.save(&p).unwrap();
+        GlobalSettings::update(&p, |s| {
+            s.sessions_by_server
+                .insert("x".into(), SessionRef::new("agent-2", "default"));
+            Ok(())
+        })
+        .unwrap();
         let back: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
         assert_eq!(back["zeta"]["a"], 1);
         assert_eq!(back["alpha"][1], 2);

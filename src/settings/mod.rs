@@ -10,13 +10,15 @@ pub mod fsutil;
 mod global;
 pub mod paths;
 mod project;
+mod update;
 
 pub use choice::{BackendChoice, BackendKind};
 pub use paths::Paths;
 
-pub use file::{SettingsError, load_json, save_json};
+pub use file::{SettingsError, load_json};
 pub use global::{AgentPrefs, GlobalSettings, ProviderConfig};
 pub use project::{ProjectSettings, project_local_file, project_shared_file};
+pub use update::{update, update_async};
 
 use serde::{Deserialize, Serialize};
 

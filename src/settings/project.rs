@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{SessionRef, SettingsError, load_json, save_json};
+use super::{SessionRef, SettingsError, load_json};
 use crate::protocol::Extra;
 
 /// `.letta/settings.local.json` under `cwd`.
@@ -43,9 +43,12 @@ impl ProjectSettings {
         load_json(path)
     }
 
-    /// Save atomically (this file holds no secrets).
-    pub fn save(&self, path: &Path) -> Result<(), SettingsError> {
-        save_json(path, self, None)
+    /// Change the file under its lock (see [`super::update`]); it holds no secrets.
+    pub fn update<R>(
+        path: &Path,
+        edit: impl FnOnce(&mut Self) -> Result<R, SettingsError>,
+    ) -> Result<R, SettingsError> {
+        super::update(path, None, edit)
     }
 }
 
@@ -63,10 +66,12 @@ mod tests {
             r#"{"lastAgent":"agent-1","lastSession":{"agentId":"agent-1","conversationId":"conv-a"},"sessionsByServer":{"api.letta.com":{"agentId":"agent-1","conversationId":"conv-a"}}}"#,
         )
         .unwrap();
-        let mut s = ProjectSettings::load(&p).unwrap();
-        s.sessions_by_server
-            .insert("local".into(), SessionRef::new("agent-9", "conv-9"));
-        s.save(&p).unwrap();
+        ProjectSettings::update(&p, |s| {
+            s.sessions_by_server
+                .insert("local".into(), SessionRef::new("agent-9", "conv-9"));
+            Ok(())
+        })
+        .unwrap();
         let back: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
         assert_eq!(back["lastAgent"], "agent-1");
         assert_eq!(

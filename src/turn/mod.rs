@@ -398,7 +398,11 @@ impl TurnDriver {
                         ApprovalAnswer::YesAlways(rule) => {
                             if let Ok(r) = Rule::parse(&rule) {
                                 // A rule that cannot be saved still holds for this session.
-                                let _ = save_allow_rule(&self.project_dir, &r);
+                                let (dir, saved) = (self.project_dir.clone(), r.clone());
+                                let _ = tokio::task::spawn_blocking(move || {
+                                    save_allow_rule(&dir, &saved)
+                                })
+                                .await;
                                 if let Ok(mut c) = self.checker.lock() {
                                     c.allow_for_session(r, ".letta/settings.local.json");
                                 }

@@ -192,7 +192,7 @@ impl Repl {
             Outcome::ModelSet { .. } => self.opts.override_model = None,
             Outcome::Switch(sw) => {
                 let sw = *sw;
-                if let Err(e) = self.setup.store.persist(&sw.session) {
+                if let Err(e) = self.setup.store.persist_async(sw.session.clone()).await {
                     println!("✗ remembering the session failed: {e}");
                 }
                 if sw.agent.is_some() {

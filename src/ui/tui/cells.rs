@@ -40,8 +40,6 @@ pub fn choice(i: usize, selected: bool, text: &str, width: usize) -> Line<'stati
     ))
 }
 
-/// The current text of the file a call names (empty when it does not exist yet).
-
 /// The welcome banner.
 pub fn banner(b: &crate::session::setup::Banner, width: usize) -> Vec<Line<'static>> {
     let w = width.clamp(20, 72);

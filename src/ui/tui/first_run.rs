@@ -352,10 +352,11 @@ async fn key(
                     s.error = Some(e.to_string());
                     return Ok(None);
                 }
-                let mut g = crate::settings::GlobalSettings::load(settings)
-                    .map_err(std::io::Error::other)?;
-                g.default_model = Some(model);
-                g.save(settings).map_err(std::io::Error::other)?;
+                crate::settings::GlobalSettings::update(settings, |g| {
+                    g.default_model = Some(model);
+                    Ok(())
+                })
+                .map_err(std::io::Error::other)?;
                 return Ok(Some(Outcome::Connected));
             }
             _ => {}

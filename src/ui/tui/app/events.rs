@@ -139,12 +139,17 @@ impl App {
             Outcome::ModelSet { .. } => self.opts.override_model = None,
             Outcome::Switch(sw) => {
                 let sw = *sw;
-                if let Err(e) = self.setup.store.persist(&sw.session) {
-                    log(
-                        &self.setup.data_dir,
-                        &format!("remembering the session failed: {e}"),
-                    );
-                }
+                // Remembered off the UI task: the settings lock may be held by another letta.
+                let (store, next, dir) = (
+                    self.setup.store.clone(),
+                    sw.session.clone(),
+                    self.setup.data_dir.clone(),
+                );
+                tokio::spawn(async move {
+                    if let Err(e) = store.persist_async(next).await {
+                        log(&dir, &format!("remembering the session failed: {e}"));
+                    }
+                });
                 self.session = sw.session;
                 if let Some(a) = sw.agent {
                     self.opts.override_model = None;

@@ -198,18 +198,12 @@ pub async fn fetch(env: &Env, f: Fetch) -> Data {
         Fetch::Pin { agent_id, pinned } => {
             let file = env.settings_file.clone();
             let loc = b.location();
-            let r = tokio::task::spawn_blocking(move || {
-                let mut s = crate::settings::GlobalSettings::load(&file)?;
+            let r = crate::settings::GlobalSettings::update_async(file, move |s| {
                 s.set_pinned(&loc, &agent_id, pinned);
-                s.save(&file)?;
-                Ok::<_, crate::settings::SettingsError>(s.pinned_agents(&loc))
+                Ok(s.pinned_agents(&loc))
             })
             .await;
-            Data::Pinned(match r {
-                Ok(Ok(p)) => Ok(p),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(e) => Err(e.to_string()),
-            })
+            Data::Pinned(r.map_err(|e| e.to_string()))
         }
         Fetch::Search(query) => Data::Hits(
             b.search_messages(SearchRequest {

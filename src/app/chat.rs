@@ -1,0 +1,212 @@
+//! Opening a session for the chat view, the plain REPL or one headless turn.
+
+use std::io::Read;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use super::cli::Cli;
+use super::{AppContext, cwd, open_backend};
+use crate::backend::Backend;
+use crate::permissions::Checker;
+use crate::session::startup::StartupFlags;
+use crate::session::{self, Opened, SessionStore};
+use crate::settings::{BackendChoice, GlobalSettings};
+use crate::tools::ToolContext;
+use crate::turn::{NoOneToAsk, TurnDriver, TurnOptions};
+
+/// A session ready for turns: the backend, the conversation and the permission checker.
+struct Prepared {
+    backend: Arc<dyn Backend>,
+    session: crate::session::Session,
+    checker: Checker,
+    model: Option<String>,
+    /// `-m`, resolved to a full handle.
+    model_flag: Option<String>,
+    cwd: std::path::PathBuf,
+    /// `--resume`: the chat opens on the conversation browser.
+    browse: bool,
+}
+
+async fn prepare(cli: &Cli, ctx: &AppContext) -> anyhow::Result<Prepared> {
+    let backend = open_backend(ctx)?;
+    let cwd = cwd()?;
+    let store = SessionStore::new(&ctx.paths.settings_file(), &cwd, ctx.choice.server_key());
+    let flags = StartupFlags {
+        new: cli.session.new,
+        resume: cli.session.resume,
+        conv: cli.session.conv.clone(),
+        agent: cli.session.agent.clone(),
+        new_agent: cli.session.new_agent,
+    };
+    // `-m` may be a short name; it is resolved against the configured providers' models.
+    let model_flag = match &cli.session.model {
+        Some(m) => Some(
+            crate::session::model::resolve_model_with(backend.as_ref(), m)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?,
+        ),
+        None => None,
+    };
+    if let Some(m) = &model_flag
+        && ctx.settings.default_model.is_none()
+    {
+        // The first model a user names becomes the default for new agents.
+        GlobalSettings::update(&ctx.paths.settings_file(), |s| {
+            // Only if it is still unset: another letta may have chosen one meanwhile.
+            s.default_model.get_or_insert_with(|| m.clone());
+            Ok(())
+        })?;
+    }
+    let model = model_flag.clone();
+    let opened = session::open(backend.as_ref(), &store, flags, || {
+        crate::session::model::new_agent_request(model.clone())
+    })
+    .await?;
+    let (session, warnings, browse) = match opened {
+        Opened::Session { session, warnings } => (session, warnings, false),
+        Opened::Browse { session } => (session, Vec::new(), true),
+    };
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    let mode_flag = if cli.session.yolo {
+        Some(crate::permissions::PermissionMode::Unrestricted)
+    } else {
+        cli.session.permission_mode
+    };
+    let checker = Checker::load(
+        ctx.settings.permissions.as_ref(),
+        &ctx.paths.settings_file().display().to_string(),
+        &cwd,
+        mode_flag,
+        &cli.session.allowed_tools,
+        &cli.session.disallowed_tools,
+    )?;
+    let model = match &model_flag {
+        Some(m) => Some(m.clone()),
+        None => backend
+            .get_agent(&session.agent_id)
+            .await
+            .ok()
+            .and_then(|a| a.model),
+    };
+    Ok(Prepared {
+        backend,
+        session,
+        checker,
+        model,
+        model_flag,
+        cwd,
+        browse,
+    })
+}
+
+pub(super) async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
+    if !cli.session.plain && !crate::ui::tui::term::is_interactive() {
+        eprintln!(
+            "error: the chat view needs a terminal; use -p PROMPT for one turn, or --plain for a line-mode REPL"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let env = |k: &str| std::env::var(k).ok();
+    let mut ctx = ctx;
+    let mut events = None;
+    if !cli.session.plain && crate::ui::tui::first_run::needed(&ctx.choice, &env, &ctx.settings) {
+        let (outcome, stream) = crate::ui::tui::first_run::run(&ctx.paths).await?;
+        if outcome == crate::ui::tui::first_run::Outcome::Exit {
+            return Ok(ExitCode::SUCCESS);
+        }
+        events = Some(stream);
+        // Connected: what was saved decides the backend and providers from here on.
+        ctx.settings = GlobalSettings::load(&ctx.paths.settings_file())?;
+        ctx.choice = BackendChoice::resolve(cli.session.backend, &env, &ctx.settings);
+    }
+    let p = prepare(&cli, &ctx).await?;
+    let agent_name = p
+        .backend
+        .get_agent(&p.session.agent_id)
+        .await
+        .map(|a| a.name)
+        .unwrap_or_else(|_| p.session.agent_id.clone());
+    let banner = crate::session::setup::Banner {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        agent: format!("{agent_name} ({})", p.session.agent_id),
+        model: p.model.clone().unwrap_or_else(|| "(none set)".into()),
+        backend: match &ctx.choice {
+            BackendChoice::Remote { base_url, .. } => base_url.clone(),
+            BackendChoice::Local => "local (embedded engine)".into(),
+        },
+        cwd: p.cwd.display().to_string(),
+        conversation: p.session.conversation_id.clone(),
+    };
+    let setup = crate::session::setup::Setup {
+        backend: p.backend,
+        session: p.session,
+        checker: Arc::new(std::sync::Mutex::new(p.checker)),
+        tools: Arc::new(crate::tools::Registry::builtin()),
+        opts: TurnOptions {
+            override_model: p.model_flag.clone(),
+            max_steps: cli.session.max_turns,
+        },
+        banner,
+        store: SessionStore::new(&ctx.paths.settings_file(), &p.cwd, ctx.choice.server_key()),
+        cwd: p.cwd,
+        data_dir: ctx.paths.data.clone(),
+        settings_file: ctx.paths.settings_file(),
+        browse: p.browse,
+    };
+    let summary = if cli.session.plain {
+        crate::ui::plain::run(setup).await?
+    } else {
+        crate::ui::tui::run(setup, events).await?
+    };
+    print!("{}", summary.text());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
+    let mut prompt = cli.session.prompt.clone().unwrap_or_default();
+    if prompt.trim().is_empty() {
+        std::io::stdin()
+            .read_to_string(&mut prompt)
+            .context("reading the prompt from stdin")?;
+    }
+    if prompt.trim().is_empty() {
+        eprintln!("error: -p needs a prompt (as an argument or on stdin)");
+        return Ok(ExitCode::from(2));
+    }
+    let p = prepare(&cli, &ctx).await?;
+    if p.browse {
+        eprintln!("error: --resume opens the conversation browser; with -p, pass --conv ID");
+        return Ok(ExitCode::from(2));
+    }
+    let mode = p.checker.mode;
+    let driver = TurnDriver {
+        backend: p.backend.clone(),
+        tools: Arc::new(ToolContext::new(p.cwd.clone())),
+        registry: Arc::new(crate::tools::Registry::builtin()),
+        checker: Arc::new(std::sync::Mutex::new(p.checker)),
+        approver: Arc::new(NoOneToAsk),
+        project_dir: p.cwd.clone(),
+    };
+    let opts = TurnOptions {
+        override_model: p.model_flag.clone(),
+        max_steps: cli.session.max_turns,
+    };
+    let init = crate::ui::headless::InitInfo {
+        model: p.model,
+        cwd: p.cwd.display().to_string(),
+        permission_mode: mode,
+    };
+    Ok(crate::ui::headless::run(
+        &driver,
+        &p.session,
+        &prompt,
+        &opts,
+        cli.session.output_format,
+        init,
+    )
+    .await)
+}

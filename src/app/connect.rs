@@ -1,0 +1,118 @@
+//! `letta connect …`: check a provider or server, then save it.
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+
+use super::AppContext;
+use crate::settings::GlobalSettings;
+
+/// `letta connect …`: check, then save; `--list` shows what is configured.
+pub(super) async fn run(
+    args: crate::app::cli::ConnectArgs,
+    ctx: &AppContext,
+) -> anyhow::Result<ExitCode> {
+    use crate::connect::{self, Target};
+    let env = |k: &str| std::env::var(k).ok();
+    if args.list {
+        for l in connect::list_lines(&env, &ctx.settings) {
+            println!("{l}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let name = args.provider.clone().unwrap_or_default();
+    let Some(target) = Target::parse(&name) else {
+        eprintln!(
+            "error: unknown provider {name:?}; use openai, anthropic, ollama, letta or local"
+        );
+        return Ok(ExitCode::from(2));
+    };
+    if target == Target::Local {
+        return Ok(
+            match crate::connect::local::connect(&ctx.paths, |m| eprintln!("{m}")).await {
+                Ok(()) => {
+                    println!(
+                        "Connected the offline model local/{} (SmolLM2-135M: tiny and not smart, but no network and no key).",
+                        crate::llm::local_model::MODEL
+                    );
+                    println!("letta starts it on 127.0.0.1 when needed and stops it on exit.");
+                    ExitCode::SUCCESS
+                }
+                Err(why) => {
+                    eprintln!("error: {why}");
+                    ExitCode::from(1)
+                }
+            },
+        );
+    }
+    // The key: given, or named by --api-key-env, or the provider's usual variable.
+    let (key, key_env) = match (&args.api_key, &args.api_key_env) {
+        (Some(k), _) => (Some(k.clone()), None),
+        (None, Some(var)) => match env(var).filter(|v| !v.trim().is_empty()) {
+            Some(k) => (Some(k), Some(var.clone())),
+            None => bail!("{var} is not set (named by --api-key-env)"),
+        },
+        (None, None) => match target
+            .key_var()
+            .and_then(|v| env(v).filter(|k| !k.trim().is_empty()).map(|k| (k, v)))
+        {
+            Some((k, var)) => (Some(k), Some(var.to_string())),
+            None => (None, None),
+        },
+    };
+    let file = ctx.paths.settings_file();
+    if target == Target::Letta {
+        let url = args
+            .base_url
+            .clone()
+            .unwrap_or_else(|| target.default_url().into());
+        if let Err(why) = connect::check_letta(&url, key.clone()).await {
+            eprintln!("error: {why}");
+            return Ok(ExitCode::from(1));
+        }
+        connect::save_letta(&file, &url, key.as_deref())?;
+        println!(
+            "Connected to the Letta server at {url}{}",
+            key.as_deref()
+                .map(|k| format!(" (key {})", connect::mask(k)))
+                .unwrap_or_default()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if key.is_none()
+        && matches!(target, Target::OpenAi | Target::Anthropic)
+        && args.base_url.is_none()
+    {
+        eprintln!(
+            "error: {} needs a key: pass --api-key-env VAR (or --api-key KEY), or set {}",
+            target.name(),
+            target.key_var().unwrap_or("its key")
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let spec = connect::spec(target, args.base_url.as_deref(), key.clone());
+    let models = match connect::check_provider(&spec).await {
+        Ok(m) => m,
+        Err(why) => {
+            eprintln!("error: {why}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let first = models.first().map(|m| format!("{}/{m}", spec.name));
+    connect::save_provider(&file, &spec, key_env.as_deref(), first.as_deref())?;
+    println!(
+        "Connected {} at {} ({} model{}){}",
+        spec.name,
+        spec.base_url,
+        models.len(),
+        if models.len() == 1 { "" } else { "s" },
+        key.as_deref()
+            .map(|k| format!(", key {}", connect::mask(k)))
+            .unwrap_or_default()
+    );
+    let saved = GlobalSettings::load(&file)?;
+    if let Some(m) = saved.default_model {
+        println!("Default model for new agents: {m} (change with -m or `letta model list`)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
