@@ -1,6 +1,13 @@
 //! Engine and startup benchmarks; prints a table. `cargo bench --bench engine` runs the full
 //! sizes; under `cargo test` it runs a quick smoke pass so the code stays working.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::pedantic
+)]
+
 #[path = "../tests/support/mod.rs"]
 mod support;
 

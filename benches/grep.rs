@@ -1,6 +1,13 @@
 //! The Grep tool against `rg` on the same 100k-file tree; prints a table.
 //! `cargo bench --bench grep` runs full size; under `cargo test` a 1k-file smoke run.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::pedantic
+)]
+
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -2,6 +2,13 @@
 //! CPU time per 1k tokens (the client runs alone on one thread; that thread's CPU clock is it).
 //! `cargo bench --bench remote`; under `cargo test` a 500-token smoke run.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::pedantic
+)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

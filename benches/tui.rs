@@ -4,6 +4,13 @@
 //! conversations and switching to one of 10,000 messages.
 //! `cargo bench --bench tui`; under `cargo test` a small smoke run.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::pedantic
+)]
+
 #[path = "../tests/support/mod.rs"]
 mod support;
 

@@ -1,6 +1,13 @@
 //! Every integration test in one binary: each test file used to be its own binary, and each
 //! relinked the whole library with all its dependencies, the slowest part of CI on 2 cores.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::pedantic
+)]
+
 mod support;
 
 mod backends;

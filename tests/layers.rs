@@ -239,9 +239,10 @@ fn long_functions(text: &str, limit: usize) -> Vec<(String, usize)> {
         let indent = l.len() - t.len();
         let close = format!("{}}}", " ".repeat(indent));
         if let Some(end) = lines[i + 1..].iter().position(|x| *x == close)
-            && end + 2 > limit {
-                out.push((t.chars().take(60).collect(), end + 2));
-            }
+            && end + 2 > limit
+        {
+            out.push((t.chars().take(60).collect(), end + 2));
+        }
     }
     out
 }

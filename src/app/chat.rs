@@ -128,8 +128,7 @@ pub(super) async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> 
         .backend
         .get_agent(&p.session.agent_id)
         .await
-        .map(|a| a.name)
-        .unwrap_or_else(|_| p.session.agent_id.clone());
+        .map_or_else(|_| p.session.agent_id.clone(), |a| a.name);
     let banner = crate::session::setup::Banner {
         version: env!("CARGO_PKG_VERSION").to_string(),
         agent: format!("{agent_name} ({})", p.session.agent_id),

@@ -119,8 +119,7 @@ fn remember(arg: Option<String>) -> String {
 fn rename(r: String) -> Result<Parsed, String> {
     let (what, value) = r
         .split_once(char::is_whitespace)
-        .map(|(a, b)| (a, b.trim()))
-        .unwrap_or((r.as_str(), ""));
+        .map_or((r.as_str(), ""), |(a, b)| (a, b.trim()));
     match (what, value) {
         ("convo" | "conversation", v) if !v.is_empty() => {
             Ok(Parsed::Backend(Cmd::RenameConvo(v.into())))

@@ -206,8 +206,7 @@ async fn resume(b: &dyn Backend, s: &Session, id: String) -> Outcome {
         Ok(c) => {
             let name = c
                 .as_ref()
-                .map(|c| title(c.summary.as_deref(), &c.id))
-                .unwrap_or_else(|| "default".into());
+                .map_or_else(|| "default".into(), |c| title(c.summary.as_deref(), &c.id));
             let next = Session {
                 agent_id: s.agent_id.clone(),
                 conversation_id: id.clone(),

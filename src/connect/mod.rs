@@ -166,7 +166,7 @@ pub fn save_provider(
             cfg.api_key_env = Some(var.to_string());
             cfg.api_key = None;
         } else {
-            cfg.api_key = spec.api_key.clone();
+            cfg.api_key.clone_from(&spec.api_key);
             cfg.api_key_env = None;
         }
         if spec.kind == ProviderKind::Anthropic && spec.name != "anthropic" {
@@ -218,7 +218,7 @@ pub fn list_lines(env: &dyn Fn(&str) -> Option<String>, settings: &GlobalSetting
         out.push(format!(
             "letta      {}  key {}  (url from {}, key from {})",
             url.as_deref().unwrap_or("https://api.letta.com"),
-            key.as_deref().map(mask).unwrap_or_else(|| "none".into()),
+            key.as_deref().map_or_else(|| "none".into(), mask),
             if url_src.is_empty() {
                 "default"
             } else {
@@ -248,10 +248,7 @@ pub fn list_lines(env: &dyn Fn(&str) -> Option<String>, settings: &GlobalSetting
             "{:<10} {}  key {}  (from {}{})",
             s.name,
             s.base_url,
-            s.api_key
-                .as_deref()
-                .map(mask)
-                .unwrap_or_else(|| "none".into()),
+            s.api_key.as_deref().map_or_else(|| "none".into(), mask),
             s.source,
             if s.api_key.is_some() {
                 format!(", key from {key_from}")

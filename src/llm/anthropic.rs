@@ -149,7 +149,7 @@ impl EventMapper {
                 let d = &v["delta"];
                 match d["type"].as_str().unwrap_or("") {
                     "text_delta" => {
-                        out.push(LlmEvent::Text(d["text"].as_str().unwrap_or("").into()))
+                        out.push(LlmEvent::Text(d["text"].as_str().unwrap_or("").into()));
                     }
                     "thinking_delta" => out.push(LlmEvent::Reasoning(
                         d["thinking"].as_str().unwrap_or("").into(),

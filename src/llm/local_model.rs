@@ -186,7 +186,7 @@ impl LocalModel {
                     .map_err(|e| fail(format!("starting the offline model failed ({e}); run `letta connect local` again")))?;
                 let stdout = child.stdout.take().ok_or_else(|| fail("no output".into()))?;
                 let mut lines = tokio::io::BufReader::new(stdout).lines();
-                let ready = tokio::time::timeout(Duration::from_secs(120), async {
+                let ready = tokio::time::timeout(Duration::from_mins(2), async {
                     while let Ok(Some(l)) = lines.next_line().await {
                         if l.starts_with("READY") {
                             return true;

@@ -122,12 +122,12 @@ pub fn chunk_events(v: &Value) -> Vec<LlmEvent> {
         }
         if let Some(calls) = delta["tool_calls"].as_array() {
             for (pos, c) in calls.iter().enumerate() {
-                let index = c["index"].as_u64().map(|i| i as usize).unwrap_or(pos);
+                let index = c["index"].as_u64().map_or(pos, |i| i as usize);
                 if let Some(name) = c.pointer("/function/name").and_then(Value::as_str) {
-                    let id = c["id"]
-                        .as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| format!("call_{}", uuid::Uuid::new_v4().simple()));
+                    let id = c["id"].as_str().map_or_else(
+                        || format!("call_{}", uuid::Uuid::new_v4().simple()),
+                        str::to_string,
+                    );
                     out.push(LlmEvent::ToolCallStart {
                         index,
                         id,

@@ -177,7 +177,7 @@ impl Backend for Engine {
             context_window: req
                 .extra
                 .get("context_window_limit")
-                .and_then(|v| v.as_u64()),
+                .and_then(serde_json::Value::as_u64),
         };
         let tags = req.tags.unwrap_or_default();
         self.write(move |st| {
@@ -215,7 +215,7 @@ impl Backend for Engine {
             context_window: req
                 .extra
                 .get("context_window_limit")
-                .and_then(|v| v.as_u64()),
+                .and_then(serde_json::Value::as_u64),
         };
         let agent_id = agent_id.to_string();
         self.write(move |st| {
@@ -330,7 +330,7 @@ impl Backend for Engine {
         self.read(move |st| {
             let c = st.resolve_conversation(&id, agent_id.as_deref())?;
             let rows = st.list_messages(&c.id, &page)?;
-            Ok(rows.iter().map(|r| r.decode()).collect())
+            Ok(rows.iter().map(super::store::MessageRow::decode).collect())
         })
         .await
     }
@@ -358,16 +358,15 @@ impl Backend for Engine {
         run_id: &str,
         starting_after: Option<i64>,
     ) -> Result<ChunkStream> {
-        match self.hub.get(run_id) {
-            Some(ch) => Ok(ch.follow(starting_after)),
-            None => {
-                let run_id = run_id.to_string();
-                let run = self.read(move |st| st.get_run(&run_id)).await?;
-                Err(BackendError::NothingActive(format!(
-                    "run {} is {} and cannot be re-attached from this process",
-                    run.id, run.status
-                )))
-            }
+        if let Some(ch) = self.hub.get(run_id) {
+            Ok(ch.follow(starting_after))
+        } else {
+            let run_id = run_id.to_string();
+            let run = self.read(move |st| st.get_run(&run_id)).await?;
+            Err(BackendError::NothingActive(format!(
+                "run {} is {} and cannot be re-attached from this process",
+                run.id, run.status
+            )))
         }
     }
 
@@ -426,7 +425,7 @@ impl Backend for Engine {
         // Tool definitions need the provider; without one they are simply not counted.
         let tools = self
             .run_spec(&conv, &agent, None, Vec::new(), "context".into(), None)
-            .map(|s| {
+            .map_or(0, |s| {
                 s.tools
                     .iter()
                     .map(|t| {
@@ -434,8 +433,7 @@ impl Backend for Engine {
                             / 4
                     })
                     .sum::<u64>()
-            })
-            .unwrap_or(0);
+            });
         let max = agent.context_window.unwrap_or(DEFAULT_CONTEXT_WINDOW);
         Ok(views::context_window(max, tools, &blocks, &messages))
     }

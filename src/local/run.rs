@@ -254,8 +254,10 @@ async fn open_stream(
             Err(e) if e.retryable() && attempt < MAX_ATTEMPTS => {
                 let wait = e
                     .retry_after_ms()
-                    .map(Duration::from_millis)
-                    .unwrap_or_else(|| Duration::from_millis(500 << attempt))
+                    .map_or_else(
+                        || Duration::from_millis(500 << attempt),
+                        Duration::from_millis,
+                    )
                     .min(MAX_BACKOFF);
                 tokio::time::sleep(wait).await;
                 if ch.cancelled() {

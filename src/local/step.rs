@@ -74,7 +74,7 @@ impl Step {
             LlmEvent::ToolCallStart { index, id, name } => {
                 let call = self.calls.entry(index).or_default();
                 call.id = id;
-                call.name = name.clone();
+                call.name.clone_from(&name);
                 call.msg_id = new_id("message");
                 em.emit(call_chunk(call, &self.id, Some(name), None));
             }

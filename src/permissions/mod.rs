@@ -145,7 +145,7 @@ fn real(path: &Path) -> PathBuf {
     let mut rest = Vec::new();
     while !existing.exists() {
         match (
-            existing.file_name().map(|n| n.to_os_string()),
+            existing.file_name().map(std::ffi::OsStr::to_os_string),
             existing.parent(),
         ) {
             (Some(name), Some(parent)) => {
@@ -251,16 +251,17 @@ impl Checker {
             };
         }
         let unrestricted = self.mode == PermissionMode::Unrestricted;
-        if access.class == PermissionClass::Write && !unrestricted
+        if access.class == PermissionClass::Write
+            && !unrestricted
             && let Some(p) = access
                 .paths
                 .iter()
                 .find(|p| !self.inside_workspace(&ctx.cwd, p))
-            {
-                return Decision::Ask {
-                    reason: format!("{} is outside the working directory", p.display()),
-                };
-            }
+        {
+            return Decision::Ask {
+                reason: format!("{} is outside the working directory", p.display()),
+            };
+        }
         if !unrestricted && let Some(r) = hit(&self.ask) {
             return Decision::Ask {
                 reason: format!("the rule {r} asks for {tool}"),

@@ -151,7 +151,7 @@ walked!(
             "content" => {
                 out.content = map
                     .next_value::<Option<MessageContent>>()?
-                    .unwrap_or_default()
+                    .unwrap_or_default();
             }
             _ => return Ok(false),
         }

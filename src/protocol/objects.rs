@@ -205,7 +205,7 @@ impl ApiErrorBody {
             Value::Null => self
                 .extra
                 .get("error")
-                .map(|e| e.to_string())
+                .map(std::string::ToString::to_string)
                 .unwrap_or_default(),
             other => other.to_string(),
         }

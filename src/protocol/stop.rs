@@ -44,8 +44,7 @@ impl StopReason {
         NAMES
             .iter()
             .find(|(r, _)| r == self)
-            .map(|(_, n)| *n)
-            .unwrap_or("error")
+            .map_or("error", |(_, n)| *n)
     }
 
     /// Whether the run ended because something went wrong, as opposed to a normal stop.

@@ -63,7 +63,7 @@ impl RemoteClient {
         let http = reqwest::Client::builder()
             .user_agent(concat!("letta-rs/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
-            .read_timeout(Duration::from_secs(120))
+            .read_timeout(Duration::from_mins(2))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
         Self {

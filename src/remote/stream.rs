@@ -69,26 +69,23 @@ impl State {
 
     async fn reattach(&mut self) -> Result<(), BackendError> {
         let body = json!({"starting_after": self.last_seq.unwrap_or(0)});
-        let resp = match &self.run_id {
-            Some(run) => {
-                self.client
-                    .post_stream(&format!("/v1/runs/{run}/stream"), &[], &body)
-                    .await?
-            }
-            None => {
-                let q: Vec<(&str, String)> = self
-                    .agent_id
-                    .iter()
-                    .map(|a| ("agent_id", a.clone()))
-                    .collect();
-                self.client
-                    .post_stream(
-                        &format!("/v1/conversations/{}/stream", self.conversation_id),
-                        &q,
-                        &body,
-                    )
-                    .await?
-            }
+        let resp = if let Some(run) = &self.run_id {
+            self.client
+                .post_stream(&format!("/v1/runs/{run}/stream"), &[], &body)
+                .await?
+        } else {
+            let q: Vec<(&str, String)> = self
+                .agent_id
+                .iter()
+                .map(|a| ("agent_id", a.clone()))
+                .collect();
+            self.client
+                .post_stream(
+                    &format!("/v1/conversations/{}/stream", self.conversation_id),
+                    &q,
+                    &body,
+                )
+                .await?
         };
         self.body = Some(Box::pin(resp.bytes_stream()));
         self.decoder = SseDecoder::new();

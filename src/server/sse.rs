@@ -42,7 +42,7 @@ pub fn frames(
                 }
                 let next = tokio::select! {
                     n = st.s.next() => n,
-                    _ = tokio::time::sleep(ping_every) => {
+                    () = tokio::time::sleep(ping_every) => {
                         let ping = LettaMessage::Ping(Ping { common: MessageCommon { id: Some(crate::local::store::new_id("ping")), ..Default::default() }, extra: Default::default() });
                         return Some((Ok(data(&ping)), st));
                     }

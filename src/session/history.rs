@@ -10,10 +10,10 @@ const KEEP: usize = 1000;
 /// The history file of the project at `cwd`.
 pub fn file(data_dir: &Path, cwd: &Path) -> PathBuf {
     // FNV-1a of the path: stable, short, and no dependency.
-    let mut h: u64 = 0xcbf29ce484222325;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in cwd.as_os_str().as_encoded_bytes() {
         h ^= u64::from(*b);
-        h = h.wrapping_mul(0x100000001b3);
+        h = h.wrapping_mul(0x0100_0000_01b3);
     }
     data_dir.join("history").join(format!("{h:016x}.jsonl"))
 }

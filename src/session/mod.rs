@@ -129,8 +129,10 @@ pub async fn open(
                             .existing_conversations
                             .contains_key(&p.conversation_id)
                 })
-                .map(|p| p.conversation_id.clone())
-                .unwrap_or_else(|| DEFAULT_CONVERSATION.to_string());
+                .map_or_else(
+                    || DEFAULT_CONVERSATION.to_string(),
+                    |p| p.conversation_id.clone(),
+                );
             return Ok(Opened::Browse {
                 session: Session {
                     agent_id,

@@ -247,7 +247,7 @@ mod tests {
     }
 
     fn with_agents(mut i: StartupInput, ids: &[&str]) -> StartupInput {
-        i.existing_agents = ids.iter().map(|s| s.to_string()).collect();
+        i.existing_agents = ids.iter().map(std::string::ToString::to_string).collect();
         i
     }
 

@@ -38,8 +38,7 @@ fn lock_file(path: &Path) -> Result<File, SettingsError> {
     };
     let name = path
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "settings".into());
+        .map_or_else(|| "settings".into(), |n| n.to_string_lossy().into_owned());
     let write_err = |source| SettingsError::Write {
         path: path.to_path_buf(),
         source,

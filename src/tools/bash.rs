@@ -95,8 +95,7 @@ pub async fn run(ctx: &ToolContext, args: &Value, cancel: &CancellationToken) ->
     let timeout_ms = args
         .get("timeout")
         .and_then(Value::as_f64)
-        .map(|t| t.max(1.0) as u64)
-        .unwrap_or(DEFAULT_TIMEOUT_MS)
+        .map_or(DEFAULT_TIMEOUT_MS, |t| t.max(1.0) as u64)
         .min(MAX_TIMEOUT_MS);
     let background = args
         .get("run_in_background")
@@ -144,8 +143,8 @@ pub async fn run(ctx: &ToolContext, args: &Value, cancel: &CancellationToken) ->
     let readers = tokio::spawn(async move { tokio::join!(read_capped(out), read_capped(err)) });
     let ended = tokio::select! {
         s = child.wait() => Ok(s),
-        _ = tokio::time::sleep(Duration::from_millis(timeout_ms)) => Err(format!("Command timed out after {}", human(timeout_ms))),
-        _ = cancel.cancelled() => Err("Interrupted by user".to_string()),
+        () = tokio::time::sleep(Duration::from_millis(timeout_ms)) => Err(format!("Command timed out after {}", human(timeout_ms))),
+        () = cancel.cancelled() => Err("Interrupted by user".to_string()),
     };
     if ended.is_err() {
         kill_group(pid);

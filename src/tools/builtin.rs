@@ -176,7 +176,7 @@ pub struct Bash;
 
 #[async_trait]
 impl Tool for Bash {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "Bash"
     }
     fn definition(&self) -> ClientTool {

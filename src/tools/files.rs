@@ -116,13 +116,11 @@ pub fn read(ctx: &ToolContext, args: &Value) -> ToolOutput {
     let offset = args
         .get("offset")
         .and_then(Value::as_f64)
-        .map(|o| o.max(1.0) as usize)
-        .unwrap_or(1);
+        .map_or(1, |o| o.max(1.0) as usize);
     let limit = args
         .get("limit")
         .and_then(Value::as_f64)
-        .map(|l| l.max(1.0) as usize)
-        .unwrap_or(DEFAULT_LINES);
+        .map_or(DEFAULT_LINES, |l| l.max(1.0) as usize);
     let total = text.lines().count();
     let mut out = String::new();
     for (i, line) in text.lines().enumerate().skip(offset - 1).take(limit) {

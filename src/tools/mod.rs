@@ -93,8 +93,7 @@ impl ToolContext {
         let p = Path::new(path.strip_prefix("~/").map_or(path, |_| path));
         let joined = if let Some(rest) = path.strip_prefix("~/") {
             std::env::var_os("HOME")
-                .map(|h| PathBuf::from(h).join(rest))
-                .unwrap_or_else(|| self.cwd.join(rest))
+                .map_or_else(|| self.cwd.join(rest), |h| PathBuf::from(h).join(rest))
         } else if p.is_absolute() {
             p.to_path_buf()
         } else {
@@ -110,10 +109,7 @@ impl ToolContext {
     }
 
     pub(crate) fn was_read(&self, path: &Path) -> bool {
-        self.read_files
-            .lock()
-            .map(|s| s.contains(path))
-            .unwrap_or(false)
+        self.read_files.lock().is_ok_and(|s| s.contains(path))
     }
 }
 

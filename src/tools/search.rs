@@ -92,11 +92,11 @@ pub fn glob(ctx: &ToolContext, args: &Value) -> ToolOutput {
         return ToolOutput::ok("No files found");
     }
     let total = found.len();
-    let mut out: String = found
-        .iter()
-        .take(GLOB_LIMIT)
-        .map(|(_, p)| format!("{}\n", p.display()))
-        .collect();
+    let mut out = String::new();
+    for (_, p) in found.iter().take(GLOB_LIMIT) {
+        out.push_str(&p.display().to_string());
+        out.push('\n');
+    }
     if total > GLOB_LIMIT {
         out.push_str(&format!(
             "[{} more files not shown; narrow the pattern]\n",
@@ -241,7 +241,7 @@ pub fn grep(cwd: &Path, a: GrepArgs) -> ToolOutput {
     walker(&a.root)
         .threads(
             std::thread::available_parallelism()
-                .map_or(2, |n| n.get())
+                .map_or(2, std::num::NonZero::get)
                 .min(8),
         )
         .build_parallel()

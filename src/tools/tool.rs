@@ -144,8 +144,7 @@ pub fn str_arg<'a>(args: &'a Value, key: &str) -> &'a str {
 pub fn relative(path: &str, cwd: &Path) -> String {
     Path::new(path)
         .strip_prefix(cwd)
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| path.to_string())
+        .map_or_else(|_| path.to_string(), |p| p.display().to_string())
 }
 
 /// Run a synchronous tool on the blocking pool, so reads proceed in parallel and never stall

@@ -42,7 +42,7 @@ pub async fn consume(
     loop {
         let next = tokio::select! {
             biased;
-            _ = cancel.cancelled(), if on_cancel.is_some() => {
+            () = cancel.cancelled(), if on_cancel.is_some() => {
                 out.cancelled = true;
                 if let Some(f) = on_cancel.take() {
                     f().await;

@@ -391,7 +391,7 @@ impl TurnDriver {
                         Checker::suggest_rule(&self.tools, &self.registry, &call.name, &args);
                     let answer = tokio::select! {
                         a = self.approver.ask(call, &reason, &suggested) => a,
-                        _ = cancel.cancelled() => ApprovalAnswer::No { reason: Some(INTERRUPTED.into()) },
+                        () = cancel.cancelled() => ApprovalAnswer::No { reason: Some(INTERRUPTED.into()) },
                     };
                     match answer {
                         ApprovalAnswer::Yes => to_run.push(i),
@@ -429,7 +429,7 @@ impl TurnDriver {
         });
         // Announce the reads together before any runs, so a UI shows them running at once.
         for &i in &reads {
-            self.announce(&calls[i], events);
+            Self::announce(&calls[i], events);
         }
         let outputs = join_all(
             reads
@@ -441,7 +441,7 @@ impl TurnDriver {
             answers[i] = Some(ApprovalDecision::Tool(out.into_return(&calls[i].id)));
         }
         for i in others {
-            self.announce(&calls[i], events);
+            Self::announce(&calls[i], events);
             let out = self.run_tool(&calls[i], events, cancel).await;
             answers[i] = Some(ApprovalDecision::Tool(out.into_return(&calls[i].id)));
         }
@@ -452,7 +452,7 @@ impl TurnDriver {
             .collect()
     }
 
-    fn announce(&self, call: &ToolCallInfo, events: &UnboundedSender<TurnEvent>) {
+    fn announce(call: &ToolCallInfo, events: &UnboundedSender<TurnEvent>) {
         let _ = events.send(TurnEvent::ToolStarted { call: call.clone() });
     }
 

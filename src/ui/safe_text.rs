@@ -16,7 +16,7 @@ pub fn neutralise(s: &str) -> String {
             }
             '\u{7f}' => out.push_str("^?"),
             c if ('\u{80}'..='\u{9f}').contains(&c) => {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32))
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
             }
             c => out.push(c),
         }

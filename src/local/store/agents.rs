@@ -115,7 +115,7 @@ impl Store {
                 let bid = new_id("block");
                 tx.execute(
                     "INSERT INTO blocks(id, label, value, lim, description, read_only, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7)",
-                    params![bid, b.label, b.value, b.limit.unwrap_or(DEFAULT_BLOCK_LIMIT) as i64, b.description, b.read_only.unwrap_or(false) as i64, ts],
+                    params![bid, b.label, b.value, b.limit.unwrap_or(DEFAULT_BLOCK_LIMIT) as i64, b.description, i64::from(b.read_only.unwrap_or(false)), ts],
                 )?;
                 tx.execute(
                     "INSERT INTO agent_blocks(agent_id, block_id, position) VALUES (?1,?2,?3)",

@@ -173,27 +173,26 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?;
-        match existing {
-            Some(id) => self.write(|tx| {
+        if let Some(id) = existing {
+            self.write(|tx| {
                 tx.execute(
                     "UPDATE messages SET body = ?2 WHERE id = ?1",
                     params![id, body_for(&id)],
                 )?;
                 Ok(())
-            }),
-            None => {
-                let id = new_id("message");
-                let m = NewMessage {
-                    body: body_for(&id),
-                    id,
-                    conversation_id: conversation_id.into(),
-                    agent_id: agent_id.into(),
-                    message_type: "system_message".into(),
-                    created_at: now(),
-                    ..Default::default()
-                };
-                self.write(|tx| insert(tx, &m))
-            }
+            })
+        } else {
+            let id = new_id("message");
+            let m = NewMessage {
+                body: body_for(&id),
+                id,
+                conversation_id: conversation_id.into(),
+                agent_id: agent_id.into(),
+                message_type: "system_message".into(),
+                created_at: now(),
+                ..Default::default()
+            };
+            self.write(|tx| insert(tx, &m))
         }
     }
 
@@ -298,7 +297,7 @@ impl Store {
              WHERE messages_fts MATCH ?1 AND (?2 IS NULL OR m.agent_id = ?2)
              ORDER BY f.rowid DESC LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![q, agent_id, limit.min(1000) as i64], |r| {
+        let rows = stmt.query_map(params![q, agent_id, i64::from(limit.min(1000))], |r| {
             let is_default: i64 = r.get(3)?;
             let conv: String = r.get(2)?;
             let kind: String = r.get(4)?;

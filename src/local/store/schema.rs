@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use super::{StoreError, StoreResult};
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[r"
 CREATE TABLE agents(
   id TEXT PRIMARY KEY,
   name TEXT NOT NULL,
@@ -83,7 +83,7 @@ CREATE TABLE runs(
   cancel_requested INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX runs_conversation ON runs(conversation_id, status);
-"#];
+"];
 
 /// Bring the schema up to date inside one transaction.
 pub fn migrate(conn: &mut Connection, name: &str) -> StoreResult<()> {

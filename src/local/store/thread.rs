@@ -88,7 +88,7 @@ async fn call<T: Send + 'static>(
 
 fn panic_text(p: &(dyn Any + Send)) -> String {
     p.downcast_ref::<&str>()
-        .map(|s| s.to_string())
+        .map(std::string::ToString::to_string)
         .or_else(|| p.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "panic".into())
 }

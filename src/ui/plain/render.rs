@@ -152,22 +152,25 @@ fn message(m: &LettaMessage, cwd: &Path) -> String {
     match m {
         LettaMessage::User(u) => format!("\n› {}", neutralise(&u.content.to_text())),
         LettaMessage::Assistant(a) => format!("\n{}", neutralise(&a.content.to_text())),
-        LettaMessage::ToolCall(t) | LettaMessage::ApprovalRequest(t) => t
-            .calls()
-            .iter()
-            .map(|d| {
+        LettaMessage::ToolCall(t) | LettaMessage::ApprovalRequest(t) => {
+            t.calls().iter().fold(String::new(), |mut out, d| {
                 let call = ToolCallInfo {
                     id: d.tool_call_id.clone().unwrap_or_default(),
                     name: d.name.clone().unwrap_or_default(),
                     arguments: d.arguments.clone().unwrap_or_default(),
                 };
-                format!("\n⏺ {}", title(&call, cwd))
+                out.push_str("\n⏺ ");
+                out.push_str(&title(&call, cwd));
+                out
             })
-            .collect(),
+        }
         LettaMessage::ToolReturn(t) => result_lines(t.tool_return.as_deref().unwrap_or(""))
             .into_iter()
-            .map(|l| format!("\n{l}"))
-            .collect(),
+            .fold(String::new(), |mut out, l| {
+                out.push('\n');
+                out.push_str(&l);
+                out
+            }),
         _ => String::new(),
     }
 }

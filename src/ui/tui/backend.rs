@@ -60,19 +60,16 @@ impl Backend for Tracked {
         // Once letta has placed the cursor, it knows where it is; asking the terminal while
         // input is read would race the reader (and ratatui asks on every resize).
         let last = LAST_SET.lock().ok().and_then(|l| *l);
-        match last {
-            Some(mut p) => {
-                let rows = self.inner.size().map(|s| s.height).unwrap_or(u16::MAX);
-                p.y = p.y.min(rows.saturating_sub(1));
-                Ok(p)
+        if let Some(mut p) = last {
+            let rows = self.inner.size().map_or(u16::MAX, |s| s.height);
+            p.y = p.y.min(rows.saturating_sub(1));
+            Ok(p)
+        } else {
+            let p = self.inner.get_cursor_position()?;
+            if let Ok(mut l) = LAST_SET.lock() {
+                *l = Some(p);
             }
-            None => {
-                let p = self.inner.get_cursor_position()?;
-                if let Ok(mut l) = LAST_SET.lock() {
-                    *l = Some(p);
-                }
-                Ok(p)
-            }
+            Ok(p)
         }
     }
 

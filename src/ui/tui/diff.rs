@@ -104,7 +104,7 @@ mod tests {
     #[test]
     fn numbered_and_counted() {
         let (l, c) = lines("a\nb\nc\n", "a\nB\nc\nd\n", 10, 80);
-        let t: Vec<String> = l.iter().map(|l| l.to_string()).collect();
+        let t: Vec<String> = l.iter().map(std::string::ToString::to_string).collect();
         assert_eq!(t, ["10   a", "11 - b", "11 + B", "12   c", "13 + d"]);
         assert_eq!(
             c,

@@ -309,9 +309,8 @@ async fn key(
                     let url = s
                         .ollama
                         .as_ref()
-                        .map(|o| o.0.clone())
-                        .unwrap_or_else(|| "http://localhost:11434".into());
-                    ask(s, target, Field::Url, &url)
+                        .map_or_else(|| "http://localhost:11434".into(), |o| o.0.clone());
+                    ask(s, target, Field::Url, &url);
                 }
                 _ => ask(s, target, Field::Url, target.default_url()),
             }

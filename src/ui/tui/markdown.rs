@@ -436,7 +436,7 @@ mod tests {
     fn text(src: &str, w: usize) -> Vec<String> {
         render(src, w, false)
             .iter()
-            .map(|l| l.to_string())
+            .map(std::string::ToString::to_string)
             .collect()
     }
 

@@ -42,7 +42,7 @@ pub fn live_height(rows: u16) -> u16 {
 
 /// Remove colours (for `NO_COLOR`), keeping bold, dim and the like.
 pub(crate) fn strip_colors(buf: &mut Buffer) {
-    for cell in buf.content.iter_mut() {
+    for cell in &mut buf.content {
         cell.fg = Color::Reset;
         cell.bg = Color::Reset;
     }

@@ -148,39 +148,36 @@ impl MdStream {
     pub fn tail(&self, width: usize, light: bool, max: usize) -> Vec<Line<'static>> {
         let complete = self.src.rfind('\n').map_or(0, |i| i + 1);
         let s = scan(&self.src, self.seg_start, complete);
-        let mut lines = match s.hold {
-            Some(h) => {
-                let mut held = self.src[h..].to_string();
-                let open_fence = held.lines().next().is_some_and(is_fence);
-                if open_fence {
-                    // Only the last lines of a long block are visible anyway.
-                    let mut all: Vec<&str> = held.lines().collect();
-                    if all.len() > max + 1 {
-                        let first = all[0];
-                        let keep = all.split_off(all.len() - max);
-                        held = std::iter::once(first)
-                            .chain(keep)
-                            .collect::<Vec<_>>()
-                            .join("\n");
-                    }
-                    held.push_str("\n```");
+        let mut lines = if let Some(h) = s.hold {
+            let mut held = self.src[h..].to_string();
+            let open_fence = held.lines().next().is_some_and(is_fence);
+            if open_fence {
+                // Only the last lines of a long block are visible anyway.
+                let mut all: Vec<&str> = held.lines().collect();
+                if all.len() > max + 1 {
+                    let first = all[0];
+                    let keep = all.split_off(all.len() - max);
+                    held = std::iter::once(first)
+                        .chain(keep)
+                        .collect::<Vec<_>>()
+                        .join("\n");
                 }
-                let mut l = markdown::render(&held, width, light);
-                if open_fence {
-                    // The closing fence was ours.
-                    while l.last().is_some_and(|x| x.to_string().trim().is_empty()) {
-                        l.pop();
-                    }
-                }
-                l
+                held.push_str("\n```");
             }
-            None => {
-                let partial = &self.src[complete..];
-                if partial.trim().is_empty() {
-                    Vec::new()
-                } else {
-                    markdown::render(partial, width, light)
+            let mut l = markdown::render(&held, width, light);
+            if open_fence {
+                // The closing fence was ours.
+                while l.last().is_some_and(|x| x.to_string().trim().is_empty()) {
+                    l.pop();
                 }
+            }
+            l
+        } else {
+            let partial = &self.src[complete..];
+            if partial.trim().is_empty() {
+                Vec::new()
+            } else {
+                markdown::render(partial, width, light)
             }
         };
         if lines.len() > max {
@@ -205,7 +202,7 @@ mod tests {
     use super::*;
 
     fn texts(l: &[Line]) -> Vec<String> {
-        l.iter().map(|l| l.to_string()).collect()
+        l.iter().map(std::string::ToString::to_string).collect()
     }
 
     #[test]

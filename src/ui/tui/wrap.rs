@@ -50,7 +50,7 @@ pub fn wrap(
         let trimmed_w = self::width(text.trim_end_matches(' '));
         if used > 0 && used + trimmed_w > avail && !glue {
             lines.push(finish(std::mem::take(&mut cur)));
-            cur = rest.clone();
+            cur.clone_from(&rest);
             avail = width.saturating_sub(prefix_w(&rest)).max(1);
             used = 0;
         }
@@ -74,7 +74,7 @@ pub fn wrap(
                     cur.push(Span::styled(std::mem::take(&mut chunk), style));
                 }
                 lines.push(finish(std::mem::take(&mut cur)));
-                cur = rest.clone();
+                cur.clone_from(&rest);
                 avail = width.saturating_sub(prefix_w(&rest)).max(1);
                 used = 0;
             }
@@ -146,7 +146,7 @@ mod tests {
     use super::*;
 
     fn text(lines: &[Line]) -> Vec<String> {
-        lines.iter().map(|l| l.to_string()).collect()
+        lines.iter().map(std::string::ToString::to_string).collect()
     }
 
     #[test]

@@ -247,7 +247,7 @@ impl App {
         } else if self.view.is_busy() {
             Duration::from_millis(100)
         } else {
-            Duration::from_secs(3600)
+            Duration::from_hours(1)
         };
         tokio::select! {
             ev = self.input.next() => Event::Input(ev),
@@ -287,6 +287,7 @@ impl App {
             self.first_frame = false;
             if std::env::var_os("LETTA_TEST_PANIC").is_some() {
                 // Test hook: proves the panic hook restores the terminal.
+                #[allow(clippy::panic)]
                 std::panic::panic_any("forced test panic");
             }
         }

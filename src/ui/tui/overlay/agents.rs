@@ -119,7 +119,7 @@ impl Browser {
             }
             KeyCode::Char('d') if bare => match self.selected() {
                 Some((id, _)) if id == self.current => {
-                    self.status = Some("That is the agent in use; switch to another first".into())
+                    self.status = Some("That is the agent in use; switch to another first".into());
                 }
                 Some((id, name)) => {
                     self.status = Some(format!(
@@ -183,7 +183,7 @@ impl Browser {
                 self.status = Some(format!("Deleted {id}"));
             }
             Data::AgentDeleted(id, Err(e)) => {
-                self.status = Some(format!("Could not delete {id}: {e}"))
+                self.status = Some(format!("Could not delete {id}: {e}"));
             }
             _ => {}
         }
@@ -273,7 +273,7 @@ impl super::Viewer for Browser {
         Browser::apply(self, d)
     }
     fn draw(&mut self, f: &mut Frame, area: Rect) {
-        Browser::draw(self, f, area)
+        Browser::draw(self, f, area);
     }
     fn status(&mut self) -> &mut Option<String> {
         &mut self.status

@@ -144,7 +144,7 @@ impl Pager {
                             let mut text = vec![format!(
                                 "{} of {} characters{}",
                                 b.value.chars().count(),
-                                b.limit.map(|l| l.to_string()).unwrap_or_else(|| "∞".into()),
+                                b.limit.map_or_else(|| "∞".into(), |l| l.to_string()),
                                 b.description
                                     .as_deref()
                                     .map(|d| format!(" · {d}"))
@@ -244,7 +244,7 @@ impl super::Viewer for Pager {
         Pager::apply(self, d)
     }
     fn draw(&mut self, f: &mut Frame, area: Rect) {
-        Pager::draw(self, f, area)
+        Pager::draw(self, f, area);
     }
     fn status(&mut self) -> &mut Option<String> {
         &mut self.status

@@ -214,7 +214,7 @@ impl super::Viewer for Picker {
         Picker::apply(self, d)
     }
     fn draw(&mut self, f: &mut Frame, area: Rect) {
-        Picker::draw(self, f, area)
+        Picker::draw(self, f, area);
     }
     fn status(&mut self) -> &mut Option<String> {
         &mut self.status

@@ -186,10 +186,10 @@ impl Browser {
             {
                 Some(r) if r.id == self.current => {
                     self.status =
-                        Some("That is the conversation in use; it cannot be deleted here".into())
+                        Some("That is the conversation in use; it cannot be deleted here".into());
                 }
                 Some(r) if r.id == DEFAULT_CONVERSATION => {
-                    self.status = Some("The default conversation cannot be deleted".into())
+                    self.status = Some("The default conversation cannot be deleted".into());
                 }
                 Some(r) => {
                     self.status = Some(format!("Delete \"{}\"? y/n", r.label()));
@@ -414,7 +414,7 @@ impl super::Viewer for Browser {
         Browser::apply(self, d)
     }
     fn draw(&mut self, f: &mut Frame, area: Rect) {
-        Browser::draw(self, f, area)
+        Browser::draw(self, f, area);
     }
     fn wants(&mut self) -> Vec<Req> {
         Browser::wants(self)

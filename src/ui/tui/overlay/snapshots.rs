@@ -222,8 +222,8 @@ fn model_picker() {
     let (mut o, reqs) = Overlay::open(Open::Models, &session);
     assert_eq!(reqs, vec![Req::Fetch(Fetch::Models)]);
     let models: Vec<LlmModel> = serde_json::from_value(json!([
-        {"handle": "openai/gpt-4.1", "context_window": 1047576},
-        {"handle": "openai/gpt-4.1-mini", "context_window": 1047576},
+        {"handle": "openai/gpt-4.1", "context_window": 1_047_576},
+        {"handle": "openai/gpt-4.1-mini", "context_window": 1_047_576},
         {"handle": "ollama/qwen3:8b", "context_window": 40960}
     ]))
     .unwrap();
