@@ -152,6 +152,17 @@ pub async fn check_letta(base_url: &str, api_key: Option<String>) -> Result<(), 
     }
 }
 
+/// Whether `letta` has something to talk to: a Letta server, or a provider for the embedded
+/// engine.
+pub fn anything_configured(
+    choice: &crate::settings::BackendChoice,
+    env: &dyn Fn(&str) -> Option<String>,
+    settings: &GlobalSettings,
+) -> bool {
+    !matches!(choice, crate::settings::BackendChoice::Local)
+        || !ProviderRegistry::from_env(env, settings).is_empty()
+}
+
 /// Save a checked provider (and, when none is set yet, its first model as the default).
 pub fn save_provider(
     settings_file: &Path,

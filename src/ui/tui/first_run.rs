@@ -170,14 +170,13 @@ fn masked(s: &str) -> String {
     format!("{}{tail}", "•".repeat(n.saturating_sub(4)))
 }
 
-/// Whether the first-run screen is needed: the embedded engine with no provider at all.
+/// Whether the first-run screen is needed: nothing is connected yet.
 pub fn needed(
     choice: &crate::settings::choice::BackendChoice,
     env: &dyn Fn(&str) -> Option<String>,
     settings: &crate::settings::GlobalSettings,
 ) -> bool {
-    matches!(choice, crate::settings::choice::BackendChoice::Local)
-        && crate::llm::ProviderRegistry::from_env(env, settings).is_empty()
+    !connect::anything_configured(choice, env, settings)
 }
 
 async fn detect_ollama() -> Option<(String, usize)> {
