@@ -8,8 +8,9 @@
 //! 2. `llm`: model providers (OpenAI-compatible, Anthropic), their catalogue, the offline model.
 //! 3. `backend` → `local`, `remote`: the Backend trait; the embedded engine (SQLite store on
 //!    its own thread, agent loop); the Letta REST client.
-//! 4. `tools` → `permissions` → `connect`: the Tool trait and its registry; permission modes
-//!    and rules; provider setup and checks.
+//! 4. `shell` → `sandbox` → `tools` → `permissions` → `connect`: what a shell command would
+//!    run (tree-sitter-bash); the OS sandbox for commands; the Tool trait and its registry;
+//!    permission modes and rules; provider setup and checks.
 //! 5. `session` → `turn` → `commands`: which agent and conversation, and what is queried about
 //!    them; one turn; the slash-command table and its outcomes as data.
 //! 6. `ui` → `ui::tui`, `ui::plain`, `ui::headless`, `server`: the front ends (the chat view,
@@ -28,9 +29,11 @@ pub mod local;
 pub mod permissions;
 pub mod protocol;
 pub mod remote;
+pub mod sandbox;
 pub mod server;
 pub mod session;
 pub mod settings;
+pub mod shell;
 pub mod tools;
 pub mod turn;
 pub mod ui;

@@ -6,6 +6,11 @@ use clap::{CommandFactory, Parser};
 use letta::app::cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    // The sandbox helper: nothing but the restriction and an exec, before any other work.
+    let mut args = std::env::args_os();
+    if args.nth(1).as_deref() == Some(std::ffi::OsStr::new(letta::sandbox::HELPER_ARG)) {
+        return letta::sandbox::helper::run(args);
+    }
     let cli = Cli::parse();
     if let Err(reason) = cli.session.validate() {
         eprintln!("error: {reason}");

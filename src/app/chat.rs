@@ -10,10 +10,10 @@ use super::cli::Cli;
 use super::{AppContext, cwd, open_backend};
 use crate::backend::Backend;
 use crate::permissions::Checker;
+use crate::session::sandbox::SessionSandbox;
 use crate::session::startup::StartupFlags;
 use crate::session::{self, Opened, SessionStore};
-use crate::settings::{BackendChoice, GlobalSettings};
-use crate::tools::ToolContext;
+use crate::settings::{BackendChoice, GlobalSettings, ProjectSettings};
 use crate::turn::{NoOneToAsk, TurnDriver, TurnOptions};
 
 /// A session ready for turns: the backend, the conversation and the permission checker.
@@ -27,6 +27,7 @@ struct Prepared {
     cwd: std::path::PathBuf,
     /// `--resume`: the chat opens on the conversation browser.
     browse: bool,
+    sandbox: SessionSandbox,
 }
 
 async fn prepare(cli: &Cli, ctx: &AppContext) -> anyhow::Result<Prepared> {
@@ -76,7 +77,7 @@ async fn prepare(cli: &Cli, ctx: &AppContext) -> anyhow::Result<Prepared> {
     } else {
         cli.session.permission_mode
     };
-    let checker = Checker::load(
+    let mut checker = Checker::load(
         ctx.settings.permissions.as_ref(),
         &ctx.paths.settings_file().display().to_string(),
         &cwd,
@@ -84,6 +85,21 @@ async fn prepare(cli: &Cli, ctx: &AppContext) -> anyhow::Result<Prepared> {
         &cli.session.allowed_tools,
         &cli.session.disallowed_tools,
     )?;
+    let project = [
+        ProjectSettings::load(&crate::settings::project_shared_file(&cwd))?,
+        ProjectSettings::load(&crate::settings::project_local_file(&cwd))?,
+    ];
+    let env = |k: &str| std::env::var(k).ok();
+    let sandbox = crate::session::sandbox::prepare(
+        &ctx.paths.settings_file(),
+        &ctx.settings,
+        &project,
+        &checker,
+        &cwd,
+        std::env::current_exe().ok(),
+        &env,
+    );
+    checker.enforcement = sandbox.enforcement;
     let model = match &model_flag {
         Some(m) => Some(m.clone()),
         None => backend
@@ -100,6 +116,7 @@ async fn prepare(cli: &Cli, ctx: &AppContext) -> anyhow::Result<Prepared> {
         model_flag,
         cwd,
         browse,
+        sandbox,
     })
 }
 
@@ -139,6 +156,14 @@ pub(super) async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> 
         },
         cwd: p.cwd.display().to_string(),
         conversation: p.session.conversation_id.clone(),
+        sandbox: match p.sandbox.enforcement {
+            crate::sandbox::Enforcement::Landlock(_) => {
+                "Landlock sandbox: project-only writes, no network".into()
+            }
+            crate::sandbox::Enforcement::Parsing => {
+                "no OS sandbox: checked by parsing; the rest asks".into()
+            }
+        },
     };
     let setup = crate::session::setup::Setup {
         backend: p.backend,
@@ -155,6 +180,7 @@ pub(super) async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> 
         data_dir: ctx.paths.data.clone(),
         settings_file: ctx.paths.settings_file(),
         browse: p.browse,
+        sandbox: p.sandbox,
     };
     let summary = if cli.session.plain {
         crate::ui::plain::run(setup).await?
@@ -184,7 +210,7 @@ pub(super) async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCo
     let mode = p.checker.mode;
     let driver = TurnDriver {
         backend: p.backend.clone(),
-        tools: Arc::new(ToolContext::new(p.cwd.clone())),
+        tools: Arc::new(p.sandbox.tool_context(p.cwd.clone())),
         registry: Arc::new(crate::tools::Registry::builtin()),
         checker: Arc::new(std::sync::Mutex::new(p.checker)),
         approver: Arc::new(NoOneToAsk),

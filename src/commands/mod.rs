@@ -70,6 +70,8 @@ pub struct AgentInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PermissionsView {
     pub mode: PermissionMode,
+    /// What enforces the rules for commands (the OS sandbox, or parsing).
+    pub enforcement: String,
     /// (allow | ask | deny, the rule, where it came from).
     pub rules: Vec<(&'static str, String, String)>,
 }

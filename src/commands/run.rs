@@ -310,6 +310,7 @@ fn permissions(ctx: &Ctx) -> Outcome {
     }
     Outcome::Permissions(PermissionsView {
         mode: c.mode,
+        enforcement: c.enforcement.to_string(),
         rules,
     })
 }

@@ -1,18 +1,18 @@
 //! Who decides whether a tool call runs: the permission mode, allow/deny/ask rules from the
 //! settings files and flags, and — when neither settles it — the user.
 
+mod commands;
 mod mode;
 mod rule;
-mod shell;
 
 pub use mode::PermissionMode;
 pub use rule::Rule;
-pub use shell::{is_read_only, split};
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::sandbox::Enforcement;
 use crate::settings::{ProjectSettings, SettingsError};
 use crate::tools::{Access, PermissionClass, Registry, ToolContext};
 
@@ -84,6 +84,8 @@ pub struct Checker {
     pub ask: Vec<Sourced>,
     /// Folders besides the working directory where writes need no extra question.
     pub additional_dirs: Vec<PathBuf>,
+    /// What enforces the rules for commands (shown by `/permissions`).
+    pub enforcement: Enforcement,
 }
 
 fn rules_of(list: Option<&Value>, source: &str) -> Result<Vec<Sourced>, PermissionError> {
@@ -228,7 +230,16 @@ impl Checker {
         let access = tools.access(ctx, tool, args);
         let family = tools.rule_family(tool);
         let path = access.paths.first().map(|p| real(p));
-        let parts = access.command.as_deref().map(split).unwrap_or_default();
+        let script = access
+            .command
+            .as_deref()
+            .map(crate::shell::analyse)
+            .unwrap_or_default();
+        let parts: Vec<String> = script
+            .commands
+            .iter()
+            .map(crate::shell::Command::text)
+            .collect();
         let cwd = real(&ctx.cwd);
         let hit = |rules: &[Sourced]| -> Option<String> {
             rules
@@ -274,28 +285,9 @@ impl Checker {
             };
         }
         if access.command.is_some() {
-            // Every part of a command must be allowed by a rule or only read.
-            let mut rule = None;
-            let all = !parts.is_empty()
-                && parts.iter().all(|p| {
-                    match self.allow.iter().find(|s| s.rule.matches_command(p)) {
-                        Some(s) => {
-                            rule.get_or_insert_with(|| format!("{} (from {})", s.rule, s.source));
-                            true
-                        }
-                        None => self.mode != PermissionMode::Strict && is_read_only(p),
-                    }
-                });
-            if all {
-                let reason = if rule.is_some() {
-                    "allowed by rule"
-                } else {
-                    "read-only command"
-                };
-                return Decision::Allow {
-                    reason: reason.into(),
-                    rule,
-                };
+            match self.command_verdict(tool, &script, &ctx.cwd) {
+                Ok((reason, rule)) => return Decision::Allow { reason, rule },
+                Err(reason) => return Decision::Ask { reason },
             }
         } else if let Some(r) = hit(&self.allow) {
             return Decision::Allow {
@@ -310,8 +302,12 @@ impl Checker {
     pub fn suggest_rule(ctx: &ToolContext, tools: &Registry, tool: &str, args: &Value) -> String {
         let access = tools.access(ctx, tool, args);
         if let Some(cmd) = &access.command {
-            let first = split(cmd).into_iter().next().unwrap_or_default();
-            let words: Vec<&str> = first.split_whitespace().take(2).collect();
+            let script = crate::shell::analyse(cmd);
+            let words: Vec<&str> = script
+                .commands
+                .first()
+                .map(|c| c.words.iter().take(2).map(String::as_str).collect())
+                .unwrap_or_default();
             // Keep the subcommand of tools that have them (`npm test`, `git commit`), never
             // an argument such as a file name.
             let subcommand = words.len() == 2

@@ -23,6 +23,7 @@ fn checker(mode: PermissionMode, allow: &[&str], deny: &[&str], ask: &[&str]) ->
         deny: s(deny),
         ask: s(ask),
         additional_dirs: Vec::new(),
+        ..Default::default()
     }
 }
 

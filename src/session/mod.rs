@@ -3,6 +3,7 @@
 pub mod history;
 pub mod model;
 pub mod query;
+pub mod sandbox;
 pub mod setup;
 pub mod startup;
 

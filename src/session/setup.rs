@@ -17,6 +17,8 @@ pub struct Banner {
     pub backend: String,
     pub cwd: String,
     pub conversation: String,
+    /// What confines commands, in a few words.
+    pub sandbox: String,
 }
 
 /// Everything a front end needs to run a session.
@@ -36,6 +38,15 @@ pub struct Setup {
     pub settings_file: PathBuf,
     /// Open the conversation browser first (`letta --resume`).
     pub browse: bool,
+    /// How commands are confined.
+    pub sandbox: super::sandbox::SessionSandbox,
+}
+
+impl Setup {
+    /// The context tools run in for this session: its folder, sandbox and withheld secrets.
+    pub fn tool_context(&self) -> crate::tools::ToolContext {
+        self.sandbox.tool_context(self.cwd.clone())
+    }
 }
 
 /// What the exit summary prints.

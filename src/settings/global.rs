@@ -52,6 +52,9 @@ pub struct GlobalSettings {
     /// Per-agent preferences (pins), in Letta Code's format.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub agents: Vec<AgentPrefs>,
+    /// How commands are confined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<super::SandboxSettings>,
     #[serde(flatten)]
     pub extra: Extra,
 }

@@ -10,6 +10,7 @@ pub mod fsutil;
 mod global;
 pub mod paths;
 mod project;
+mod sandbox;
 mod update;
 
 pub use choice::{BackendChoice, BackendKind};
@@ -18,6 +19,7 @@ pub use paths::Paths;
 pub use file::{SettingsError, load_json};
 pub use global::{AgentPrefs, GlobalSettings, ProviderConfig};
 pub use project::{ProjectSettings, project_local_file, project_shared_file};
+pub use sandbox::SandboxSettings;
 pub use update::{update, update_async};
 
 use serde::{Deserialize, Serialize};

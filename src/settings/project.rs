@@ -33,6 +33,9 @@ pub struct ProjectSettings {
     pub sessions_by_server: BTreeMap<String, SessionRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Value>,
+    /// How commands are confined (`excludedCommands` is saved here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<super::SandboxSettings>,
     #[serde(flatten)]
     pub extra: Extra,
 }

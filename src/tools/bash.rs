@@ -84,6 +84,96 @@ fn lines(s: &str) -> Vec<String> {
     s.lines().map(str::to_string).collect()
 }
 
+/// Programs that reach the network: a failure of theirs inside the sandbox is probably the
+/// sandbox's doing.
+const NETWORK: &[&str] = &[
+    "curl", "wget", "ssh", "scp", "sftp", "rsync", "nc", "ncat", "telnet", "ping", "ftp", "git",
+    "npm", "npx", "pnpm", "yarn", "bun", "pip", "pip3", "uv", "poetry", "cargo", "go", "gem",
+    "bundle", "composer", "apt", "apt-get", "docker", "kubectl", "gh", "brew", "dig", "nslookup",
+];
+
+/// The process groups of commands running now, so a signal to letta can stop them too.
+static RUNNING: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+
+/// Kill every command still running (letta is being stopped).
+pub fn kill_running() {
+    let groups = RUNNING.lock().map(|g| g.clone()).unwrap_or_default();
+    for pid in groups {
+        kill_group(u32::try_from(pid).ok());
+    }
+}
+
+/// Keeps a running command's group in [`RUNNING`] while it lives.
+struct Running(Option<i32>);
+
+impl Running {
+    fn new(pid: Option<u32>) -> Self {
+        let pid = pid.and_then(|p| i32::try_from(p).ok());
+        if let (Some(p), Ok(mut g)) = (pid, RUNNING.lock()) {
+            g.push(p);
+        }
+        Self(pid)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let (Some(p), Ok(mut g)) = (self.0, RUNNING.lock()) {
+            g.retain(|x| *x != p);
+        }
+    }
+}
+
+/// The command as it will be started: in the sandbox when the context confines it, without
+/// letta's secret variables, in the working directory, in a process group of its own.
+fn build(ctx: &ToolContext, command: &str) -> tokio::process::Command {
+    let shell = shell();
+    let mut cmd = if let Some(sb) = ctx.sandbox_for(command) {
+        let (program, args) = sb.wrap(&shell, command);
+        let mut c = tokio::process::Command::new(program);
+        c.args(args).env("TMPDIR", &sb.tmp);
+        c
+    } else {
+        let mut c = tokio::process::Command::new(&shell);
+        c.arg("-c").arg(command);
+        c
+    };
+    for k in &ctx.secret_env {
+        cmd.env_remove(k);
+    }
+    cmd.current_dir(&ctx.cwd).stdin(Stdio::null());
+    #[cfg(unix)]
+    cmd.process_group(0);
+    cmd
+}
+
+/// Start the command with its output going to a log file, and return at once.
+fn start_in_background(mut cmd: tokio::process::Command) -> ToolOutput {
+    let log =
+        std::env::temp_dir().join(format!("letta-bash-{}.log", uuid::Uuid::new_v4().simple()));
+    let file = match std::fs::File::create(&log) {
+        Ok(f) => f,
+        Err(e) => return ToolOutput::err(format!("cannot create {}: {e}", log.display())),
+    };
+    let err_file = match file.try_clone() {
+        Ok(f) => f,
+        Err(e) => return ToolOutput::err(format!("cannot open {}: {e}", log.display())),
+    };
+    cmd.stdout(file).stderr(err_file);
+    match cmd.spawn() {
+        Ok(child) => ToolOutput::ok(format!(
+            "Started in the background (pid {}). Its output goes to {}; read it with Read or Bash.",
+            child.id().unwrap_or(0),
+            log.display()
+        )),
+        Err(e) => ToolOutput::err(format!("cannot start {}: {e}", shell())),
+    }
+}
+
+/// How long output is still read after the command itself ended: a process it left in the
+/// background may hold the pipes open forever.
+const DRAIN: Duration = Duration::from_millis(300);
+
 pub async fn run(ctx: &ToolContext, args: &Value, cancel: &CancellationToken) -> ToolOutput {
     let Some(command) = args
         .get("command")
@@ -101,33 +191,10 @@ pub async fn run(ctx: &ToolContext, args: &Value, cancel: &CancellationToken) ->
         .get("run_in_background")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let mut cmd = tokio::process::Command::new(shell());
-    cmd.arg("-c")
-        .arg(command)
-        .current_dir(&ctx.cwd)
-        .stdin(Stdio::null());
-    #[cfg(unix)]
-    cmd.process_group(0);
+    let sandboxed = ctx.sandbox_for(command).is_some();
+    let mut cmd = build(ctx, command);
     if background {
-        let log =
-            std::env::temp_dir().join(format!("letta-bash-{}.log", uuid::Uuid::new_v4().simple()));
-        let file = match std::fs::File::create(&log) {
-            Ok(f) => f,
-            Err(e) => return ToolOutput::err(format!("cannot create {}: {e}", log.display())),
-        };
-        let err_file = match file.try_clone() {
-            Ok(f) => f,
-            Err(e) => return ToolOutput::err(format!("cannot open {}: {e}", log.display())),
-        };
-        cmd.stdout(file).stderr(err_file);
-        return match cmd.spawn() {
-            Ok(child) => ToolOutput::ok(format!(
-                "Started in the background (pid {}). Its output goes to {}; read it with Read or Bash.",
-                child.id().unwrap_or(0),
-                log.display()
-            )),
-            Err(e) => ToolOutput::err(format!("cannot start {}: {e}", shell())),
-        };
+        return start_in_background(cmd);
     }
     cmd.stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -137,10 +204,11 @@ pub async fn run(ctx: &ToolContext, args: &Value, cancel: &CancellationToken) ->
         Err(e) => return ToolOutput::err(format!("cannot start {}: {e}", shell())),
     };
     let pid = child.id();
+    let _running = Running::new(pid);
     let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
         return ToolOutput::err("the command's output could not be captured");
     };
-    let readers = tokio::spawn(async move { tokio::join!(read_capped(out), read_capped(err)) });
+    let mut readers = tokio::spawn(async move { tokio::join!(read_capped(out), read_capped(err)) });
     let ended = tokio::select! {
         s = child.wait() => Ok(s),
         () = tokio::time::sleep(Duration::from_millis(timeout_ms)) => Err(format!("Command timed out after {}", human(timeout_ms))),
@@ -150,9 +218,60 @@ pub async fn run(ctx: &ToolContext, args: &Value, cancel: &CancellationToken) ->
         kill_group(pid);
         let _ = child.wait().await;
     }
-    let (out, err) = readers.await.unwrap_or_default();
+    let mut left_running = false;
+    let (out, err) = if let Ok(r) = tokio::time::timeout(DRAIN, &mut readers).await {
+        r.unwrap_or_default()
+    } else {
+        // Something it started still holds the output open: stop it, and stop waiting.
+        kill_group(pid);
+        left_running = true;
+        if let Ok(r) = tokio::time::timeout(DRAIN, &mut readers).await {
+            r.unwrap_or_default()
+        } else {
+            readers.abort();
+            Default::default()
+        }
+    };
+    let mut result = finish(ended, &out, &err);
+    if left_running {
+        result.text.push_str(
+            "\n[a process the command left running kept its output open; it was stopped]",
+        );
+    }
+    if sandboxed && !result.ok {
+        result.sandbox_denied = denial(command, &result.text);
+    }
+    result
+}
+
+/// Why a failed sandboxed command may have been stopped by the sandbox, if it looks so.
+fn denial(command: &str, output: &str) -> Option<String> {
+    let blocked = [
+        "Permission denied",
+        "Operation not permitted",
+        "Read-only file system",
+    ]
+    .iter()
+    .any(|m| output.contains(m));
+    let script = crate::shell::analyse(command);
+    let networked = script.commands.iter().any(|c| NETWORK.contains(&c.name()));
+    match (blocked, networked) {
+        (_, true) => Some("it may need the network, which the sandbox turns off".into()),
+        (true, false) => {
+            Some("the sandbox refused it something (it may write outside the project)".into())
+        }
+        (false, false) => None,
+    }
+}
+
+/// The result the model reads: output (capped) and how the command ended.
+fn finish(
+    ended: Result<std::io::Result<std::process::ExitStatus>, String>,
+    out: &(Vec<u8>, usize),
+    err: &(Vec<u8>, usize),
+) -> ToolOutput {
     let total = out.1 + err.1;
-    let (stdout, stderr) = (describe(&out), describe(&err));
+    let (stdout, stderr) = (describe(out), describe(err));
     let mut text = stdout.clone();
     if !stderr.is_empty() {
         if !text.is_empty() && !text.ends_with('\n') {

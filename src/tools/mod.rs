@@ -6,112 +6,25 @@
 mod bash;
 mod builtin;
 mod call;
+mod context;
 mod files;
 mod registry;
 mod search;
 mod todo;
 mod tool;
 
+pub use bash::kill_running;
 pub use builtin::BUILTIN;
 pub use call::ToolCallInfo;
+pub use context::{ToolContext, ToolOutput};
 pub use registry::{Registry, describe};
 pub use todo::Todo;
 pub use tool::{Access, CallView, Effect, PermissionClass, Tool};
 
-use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Mutex;
-
-use crate::protocol::ToolReturnItem;
 
 /// Cap on what one tool returns to the model, in bytes.
 pub const OUTPUT_CAP: usize = 30_000;
-
-/// What a tool produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ToolOutput {
-    pub ok: bool,
-    pub text: String,
-    pub stdout: Option<Vec<String>>,
-    pub stderr: Option<Vec<String>>,
-}
-
-impl ToolOutput {
-    /// A success with this text.
-    pub fn ok(text: impl Into<String>) -> Self {
-        Self {
-            ok: true,
-            text: text.into(),
-            stdout: None,
-            stderr: None,
-        }
-    }
-
-    /// A failure the model should read.
-    pub fn err(text: impl Into<String>) -> Self {
-        Self {
-            ok: false,
-            text: text.into(),
-            stdout: None,
-            stderr: None,
-        }
-    }
-
-    /// The approval entry that carries this result back to the agent.
-    pub fn into_return(self, tool_call_id: &str) -> ToolReturnItem {
-        ToolReturnItem {
-            tool_call_id: tool_call_id.to_string(),
-            tool_return: self.text,
-            status: if self.ok { "success" } else { "error" }.into(),
-            stdout: self.stdout,
-            stderr: self.stderr,
-            extra: Default::default(),
-        }
-    }
-}
-
-/// What a session's tools share: the working directory, which files were read, the todo list.
-#[derive(Debug)]
-pub struct ToolContext {
-    pub cwd: PathBuf,
-    read_files: Mutex<HashSet<PathBuf>>,
-    pub todos: Mutex<Vec<Todo>>,
-}
-
-impl ToolContext {
-    /// Tools working in `cwd`.
-    pub fn new(cwd: PathBuf) -> Self {
-        Self {
-            cwd,
-            read_files: Mutex::new(HashSet::new()),
-            todos: Mutex::new(Vec::new()),
-        }
-    }
-
-    /// `path` made absolute against the working directory and cleaned of `.` and `..`.
-    pub fn resolve(&self, path: &str) -> PathBuf {
-        let p = Path::new(path.strip_prefix("~/").map_or(path, |_| path));
-        let joined = if let Some(rest) = path.strip_prefix("~/") {
-            std::env::var_os("HOME")
-                .map_or_else(|| self.cwd.join(rest), |h| PathBuf::from(h).join(rest))
-        } else if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            self.cwd.join(p)
-        };
-        normalize(&joined)
-    }
-
-    pub(crate) fn mark_read(&self, path: &Path) {
-        if let Ok(mut s) = self.read_files.lock() {
-            s.insert(path.to_path_buf());
-        }
-    }
-
-    pub(crate) fn was_read(&self, path: &Path) -> bool {
-        self.read_files.lock().is_ok_and(|s| s.contains(path))
-    }
-}
 
 /// Lexically remove `.` and `..` (symlinks are resolved by the permission checker).
 pub fn normalize(p: &Path) -> PathBuf {

@@ -2,19 +2,20 @@
 //! send → collect chunks → decide tool calls → run them → answer in one approval message →
 //! repeat until the agent stops.
 
+mod answer;
 mod collect;
+mod escape;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use futures_util::future::join_all;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::{Backend, BackendError};
-use crate::permissions::{Checker, Decision, Rule, save_allow_rule};
+use crate::permissions::Checker;
 use crate::protocol::{
     ApprovalDecision, DEFAULT_CONVERSATION, LettaMessage, ListParams, MessageCreate,
     SendMessageRequest, StopReason, UsageStatistics,
@@ -352,135 +353,9 @@ impl TurnDriver {
             let _ = collect::consume(stream, &tx, &CancellationToken::new(), async || {}).await;
         }
     }
-
-    /// Decide every call, run the allowed ones, and build the answers in call order.
-    async fn answer_calls(
-        &self,
-        calls: &[ToolCallInfo],
-        events: &UnboundedSender<TurnEvent>,
-        cancel: &CancellationToken,
-    ) -> Vec<ApprovalDecision> {
-        let mut answers: Vec<Option<ApprovalDecision>> = vec![None; calls.len()];
-        let mut to_run: Vec<usize> = Vec::new();
-        for (i, call) in calls.iter().enumerate() {
-            let args = call.args();
-            let decision = match self.checker.lock() {
-                Ok(c) => c.decide(&self.tools, &self.registry, &call.name, &args),
-                Err(_) => Decision::Ask {
-                    reason: "permission state unavailable".into(),
-                },
-            };
-            match decision {
-                Decision::Allow { reason, rule } => {
-                    let _ = events.send(TurnEvent::AutoApproved {
-                        call: call.clone(),
-                        reason,
-                        matched_rule: rule,
-                    });
-                    to_run.push(i);
-                }
-                Decision::Deny { reason } => {
-                    let _ = events.send(TurnEvent::Denied {
-                        call: call.clone(),
-                        reason: reason.clone(),
-                    });
-                    answers[i] = Some(deny(call, &reason));
-                }
-                Decision::Ask { reason } => {
-                    let suggested =
-                        Checker::suggest_rule(&self.tools, &self.registry, &call.name, &args);
-                    let answer = tokio::select! {
-                        a = self.approver.ask(call, &reason, &suggested) => a,
-                        () = cancel.cancelled() => ApprovalAnswer::No { reason: Some(INTERRUPTED.into()) },
-                    };
-                    match answer {
-                        ApprovalAnswer::Yes => to_run.push(i),
-                        ApprovalAnswer::YesAlways(rule) => {
-                            if let Ok(r) = Rule::parse(&rule) {
-                                // A rule that cannot be saved still holds for this session.
-                                let (dir, saved) = (self.project_dir.clone(), r.clone());
-                                let _ = tokio::task::spawn_blocking(move || {
-                                    save_allow_rule(&dir, &saved)
-                                })
-                                .await;
-                                if let Ok(mut c) = self.checker.lock() {
-                                    c.allow_for_session(r, ".letta/settings.local.json");
-                                }
-                            }
-                            to_run.push(i);
-                        }
-                        ApprovalAnswer::No { reason } => {
-                            let reason = reason.unwrap_or_else(|| "The user declined.".into());
-                            let _ = events.send(TurnEvent::Denied {
-                                call: call.clone(),
-                                reason: reason.clone(),
-                            });
-                            answers[i] = Some(deny(call, &reason));
-                        }
-                    }
-                }
-            }
-        }
-        // Reads run together; writes and commands one at a time, in the model's order.
-        let (reads, others): (Vec<usize>, Vec<usize>) = to_run.into_iter().partition(|&i| {
-            self.registry
-                .access(&self.tools, &calls[i].name, &calls[i].args())
-                .is_read()
-        });
-        // Announce the reads together before any runs, so a UI shows them running at once.
-        for &i in &reads {
-            Self::announce(&calls[i], events);
-        }
-        let outputs = join_all(
-            reads
-                .iter()
-                .map(|&i| self.run_tool(&calls[i], events, cancel)),
-        )
-        .await;
-        for (i, out) in reads.into_iter().zip(outputs) {
-            answers[i] = Some(ApprovalDecision::Tool(out.into_return(&calls[i].id)));
-        }
-        for i in others {
-            Self::announce(&calls[i], events);
-            let out = self.run_tool(&calls[i], events, cancel).await;
-            answers[i] = Some(ApprovalDecision::Tool(out.into_return(&calls[i].id)));
-        }
-        answers
-            .into_iter()
-            .zip(calls)
-            .map(|(a, c)| a.unwrap_or_else(|| deny(c, INTERRUPTED)))
-            .collect()
-    }
-
-    fn announce(call: &ToolCallInfo, events: &UnboundedSender<TurnEvent>) {
-        let _ = events.send(TurnEvent::ToolStarted { call: call.clone() });
-    }
-
-    /// Run an announced call; a call reached after an interrupt finishes as interrupted.
-    async fn run_tool(
-        &self,
-        call: &ToolCallInfo,
-        events: &UnboundedSender<TurnEvent>,
-        cancel: &CancellationToken,
-    ) -> ToolOutput {
-        let started = Instant::now();
-        let out = if cancel.is_cancelled() {
-            ToolOutput::err(INTERRUPTED)
-        } else {
-            self.registry
-                .run(&self.tools, &call.name, &call.arguments, cancel)
-                .await
-        };
-        let _ = events.send(TurnEvent::ToolFinished {
-            call: call.clone(),
-            output: out.clone(),
-            duration_ms: started.elapsed().as_millis() as u64,
-        });
-        out
-    }
 }
 
-fn deny(call: &ToolCallInfo, reason: &str) -> ApprovalDecision {
+pub(crate) fn deny(call: &ToolCallInfo, reason: &str) -> ApprovalDecision {
     ApprovalDecision::Approval {
         tool_call_id: call.id.clone(),
         approve: false,

@@ -18,7 +18,6 @@ use crate::commands::{self, Cmd, Local, Outcome, Parsed, table};
 use crate::protocol::LettaMessage;
 use crate::session::setup::{Setup, Summary};
 use crate::session::{Session, history};
-use crate::tools::ToolContext;
 use crate::turn::{ApprovalAnswer, Approver, ToolCallInfo, TurnDriver, TurnEvent, TurnOptions};
 use crate::ui::safe_text::neutralise;
 use lines::{Shared, read};
@@ -78,7 +77,7 @@ pub async fn run(setup: Setup) -> std::io::Result<Summary> {
     };
     let driver = TurnDriver {
         backend: setup.backend.clone(),
-        tools: Arc::new(ToolContext::new(setup.cwd.clone())),
+        tools: Arc::new(setup.tool_context()),
         registry: setup.tools.clone(),
         checker: setup.checker.clone(),
         approver: Arc::new(Ask(lines.clone())),
@@ -93,6 +92,9 @@ pub async fn run(setup: Setup) -> std::io::Result<Summary> {
         b.backend,
         b.conversation
     );
+    if !b.sandbox.is_empty() {
+        println!("commands: {}", b.sandbox);
+    }
     println!("/help for commands, /exit to quit");
     let mut repl = Repl {
         session: setup.session.clone(),

@@ -138,7 +138,7 @@ pub fn outcome(out: &Outcome, cwd: &Path) -> String {
             t
         }
         Outcome::Permissions(p) => {
-            let mut t = format!("Mode: {:?}", p.mode);
+            let mut t = format!("Mode: {:?}\nCommands: {}", p.mode, p.enforcement);
             for (kind, rule, source) in &p.rules {
                 t.push_str(&format!("\n  {kind:<5} {rule}  (from {source})"));
             }

@@ -70,6 +70,9 @@ pub fn banner(b: &crate::session::setup::Banner, width: usize) -> Vec<Line<'stat
     lines.push(row("backend", &b.backend));
     lines.push(row("cwd", &b.cwd));
     lines.push(row("conversation", &b.conversation));
+    if !b.sandbox.is_empty() {
+        lines.push(row("commands", &b.sandbox));
+    }
     lines.push(Line::from(Span::styled(
         format!("╰{}╯", "─".repeat(w - 2)),
         border,

@@ -60,7 +60,10 @@ pub fn lines(out: &Outcome, cwd: &Path, width: usize, light: bool) -> Vec<Line<'
         }
         Outcome::Context(c) => context_lines(c, width),
         Outcome::Permissions(p) => {
-            let mut t = format!("Mode: {:?} (shift+tab cycles)\n", p.mode);
+            let mut t = format!(
+                "Mode: {:?} (shift+tab cycles)\nCommands: {}\n",
+                p.mode, p.enforcement
+            );
             for (kind, rule, source) in &p.rules {
                 t.push_str(&format!("  {kind:<5} {rule}  (from {source})\n"));
             }

@@ -27,6 +27,7 @@ fn banner() -> BannerInfo {
         backend: "local (embedded engine)".into(),
         cwd: "/home/me/project".into(),
         conversation: "conv-0002".into(),
+        sandbox: "Landlock sandbox: project-only writes, no network".into(),
     }
 }
 

@@ -20,7 +20,6 @@ use super::{draw, highlight, history, input, live_height, log, popup};
 use crate::commands::{Cmd, Outcome};
 use crate::session::Session;
 use crate::session::setup::{Setup, Summary};
-use crate::tools::ToolContext;
 use crate::turn::{
     ApprovalAnswer, Approver, ToolCallInfo, TurnDriver, TurnEvent, TurnOptions, TurnResult,
 };
@@ -153,7 +152,7 @@ impl App {
         let (turn_tx, turn_rx) = mpsc::unbounded_channel();
         let driver = Arc::new(TurnDriver {
             backend: setup.backend.clone(),
-            tools: Arc::new(ToolContext::new(setup.cwd.clone())),
+            tools: Arc::new(setup.tool_context()),
             registry: setup.tools.clone(),
             checker: setup.checker.clone(),
             approver: Arc::new(UiApprover(tx.clone())),

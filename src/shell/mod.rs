@@ -1,0 +1,311 @@
+//! What a shell command would run, read with a real shell parser (tree-sitter-bash), for the
+//! permission checker and the sandbox: the simple commands with their literal words, environment prefixes and
+//! redirections, and anything we cannot vouch for (substitutions, loops, functions, exports,
+//! parse errors). A command string checked as text can always be beaten; a parsed one is
+//! allowed without asking only when every part is plain and known to only read.
+
+mod safe;
+
+pub use safe::is_read_only;
+
+use tree_sitter::{Node, Parser};
+
+/// One simple command.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Command {
+    /// The words as the shell would pass them, when they are literal: the name first.
+    pub words: Vec<String>,
+    /// Some word holds an expansion (`$X`, `${X}`, `$((…))`): its value is not known here.
+    pub dynamic: bool,
+    /// The command name itself is not a literal word.
+    pub dynamic_name: bool,
+    /// It starts with `VAR=value` assignments.
+    pub env: bool,
+    pub redirects: Vec<Redirect>,
+}
+
+/// One redirection of a command (or of the statement around it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    /// `>`, `>>`, `<`, `&>`, `>&`, `<<<`…
+    pub op: String,
+    /// The literal target, when it is one.
+    pub target: Option<String>,
+}
+
+impl Redirect {
+    /// Whether it can write to a file.
+    pub fn writes(&self) -> bool {
+        self.op.contains('>') && !self.is_dup()
+    }
+
+    /// `2>&1`, `>&2`: to another descriptor, not to a file.
+    fn is_dup(&self) -> bool {
+        self.op.ends_with('&')
+            && self
+                .target
+                .as_deref()
+                .is_some_and(|t| t == "-" || t.chars().all(|c| c.is_ascii_digit()))
+    }
+
+    /// The file it writes to, when it writes to one that is not `/dev/null`.
+    pub fn written_file(&self) -> Option<Option<&str>> {
+        if !self.writes() {
+            return None;
+        }
+        match self.target.as_deref() {
+            Some("/dev/null" | "/dev/stdout" | "/dev/stderr") => None,
+            other => Some(other),
+        }
+    }
+}
+
+impl Command {
+    /// The words joined by spaces, as permission rules match them.
+    pub fn text(&self) -> String {
+        self.words.join(" ")
+    }
+
+    /// The command's name without its folder (`/usr/bin/git` → `git`).
+    pub fn name(&self) -> &str {
+        self.words
+            .first()
+            .map_or("", |w| w.rsplit('/').next().unwrap_or(w))
+    }
+}
+
+/// Everything a command string would run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Script {
+    /// Every simple command, including those inside substitutions, groups and loops.
+    pub commands: Vec<Command>,
+    /// Why the script is not plain (empty when it is): each reason once.
+    pub complex: Vec<&'static str>,
+}
+
+impl Script {
+    /// Plain: a list or pipeline of simple commands, nothing the parser could not vouch for.
+    pub fn is_plain(&self) -> bool {
+        self.complex.is_empty()
+    }
+
+    fn flag(&mut self, why: &'static str) {
+        if !self.complex.contains(&why) {
+            self.complex.push(why);
+        }
+    }
+}
+
+/// Parse `src` as bash.
+pub fn analyse(src: &str) -> Script {
+    let mut script = Script::default();
+    let mut parser = Parser::new();
+    if parser
+        .set_language(&tree_sitter_bash::LANGUAGE.into())
+        .is_err()
+    {
+        script.flag("the shell parser could not start");
+        return script;
+    }
+    let Some(tree) = parser.parse(src, None) else {
+        script.flag("the command could not be parsed");
+        return script;
+    };
+    let root = tree.root_node();
+    if root.has_error() {
+        script.flag("the command could not be parsed");
+    }
+    walk(root, src.as_bytes(), &mut script, &[]);
+    script
+}
+
+/// Visit a node; `redirects` are those of enclosing redirected statements.
+fn walk(node: Node, src: &[u8], script: &mut Script, redirects: &[Redirect]) {
+    match node.kind() {
+        "command" => command(node, src, script, redirects),
+        "redirected_statement" => {
+            let mut outer = redirects.to_vec();
+            let mut c = node.walk();
+            for r in node.children_by_field_name("redirect", &mut c) {
+                outer.push(redirect(r, src, script));
+            }
+            if let Some(body) = node.child_by_field_name("body") {
+                walk(body, src, script, &outer);
+            }
+            return;
+        }
+        "command_substitution" => script.flag("a command substitution"),
+        "process_substitution" => script.flag("a process substitution"),
+        "function_definition" => script.flag("a function definition"),
+        "for_statement"
+        | "c_style_for_statement"
+        | "while_statement"
+        | "if_statement"
+        | "case_statement" => script.flag("a loop or condition"),
+        "declaration_command" | "unset_command" => script.flag("a change to the environment"),
+        "variable_assignment" if !is_prefix_assignment(node) => {
+            script.flag("a variable assignment");
+        }
+        "heredoc_body" | "heredoc_start" | "heredoc_end" | "comment" => return,
+        "ERROR" => script.flag("the command could not be parsed"),
+        _ => {}
+    }
+    let mut c = node.walk();
+    for child in node.children(&mut c) {
+        if node.kind() == "command" && child.kind() != "command_substitution" {
+            // A command's own words were read already; only look inside substitutions.
+            walk_substitutions(child, src, script);
+            continue;
+        }
+        walk(child, src, script, redirects);
+    }
+}
+
+/// Inside a command's words: the commands run by substitutions.
+fn walk_substitutions(node: Node, src: &[u8], script: &mut Script) {
+    match node.kind() {
+        "command_substitution" | "process_substitution" => walk(node, src, script, &[]),
+        _ => {
+            let mut c = node.walk();
+            for child in node.children(&mut c) {
+                walk_substitutions(child, src, script);
+            }
+        }
+    }
+}
+
+/// An assignment that is part of a command (`VAR=x cmd`), not a statement of its own.
+fn is_prefix_assignment(node: Node) -> bool {
+    node.parent().is_some_and(|p| p.kind() == "command")
+}
+
+fn command(node: Node, src: &[u8], script: &mut Script, outer: &[Redirect]) {
+    let mut cmd = Command {
+        redirects: outer.to_vec(),
+        ..Default::default()
+    };
+    let mut c = node.walk();
+    for child in node.children(&mut c) {
+        match child.kind() {
+            "variable_assignment" => cmd.env = true,
+            "command_name" => {
+                if let Some(w) = literal(child, src) {
+                    cmd.words.push(w)
+                } else {
+                    cmd.dynamic_name = true;
+                    cmd.dynamic = true;
+                    cmd.words.push(text(child, src));
+                }
+            }
+            "file_redirect" | "herestring_redirect" => {
+                cmd.redirects.push(redirect(child, src, script));
+            }
+            _ if child.is_named() => {
+                if let Some(w) = literal(child, src) {
+                    cmd.words.push(w)
+                } else {
+                    cmd.dynamic = true;
+                    cmd.words.push(text(child, src));
+                }
+            }
+            _ => {}
+        }
+    }
+    script.commands.push(cmd);
+}
+
+fn redirect(node: Node, src: &[u8], script: &mut Script) -> Redirect {
+    let mut op = String::new();
+    let mut target = None;
+    let mut c = node.walk();
+    for child in node.children(&mut c) {
+        if child.is_named() {
+            match child.kind() {
+                "file_descriptor" => op.push_str(&text(child, src)),
+                "heredoc_start" | "heredoc_body" | "heredoc_end" => {}
+                _ => {
+                    walk_substitutions(child, src, script);
+                    target = literal(child, src);
+                }
+            }
+        } else {
+            op.push_str(child.kind());
+        }
+    }
+    if node.kind() == "heredoc_redirect" {
+        op = "<<".into();
+    }
+    Redirect { op, target }
+}
+
+fn text(node: Node, src: &[u8]) -> String {
+    node.utf8_text(src).unwrap_or_default().to_string()
+}
+
+/// The value of a word when it is literal: plain words, quoted strings without expansions,
+/// `$'…'` strings, and concatenations of those.
+fn literal(node: Node, src: &[u8]) -> Option<String> {
+    let t = text(node, src);
+    match node.kind() {
+        "word" | "command_name" if node.named_child_count() == 0 => Some(unescape(&t)),
+        "command_name" | "concatenation" => {
+            let mut out = String::new();
+            let mut c = node.walk();
+            for child in node.named_children(&mut c) {
+                out.push_str(&literal(child, src)?);
+            }
+            Some(out)
+        }
+        "raw_string" => Some(t.trim_matches('\'').to_string()),
+        "string" => {
+            let mut c = node.walk();
+            let plain = node
+                .named_children(&mut c)
+                .all(|n| n.kind() == "string_content");
+            plain.then(|| t[1..t.len().saturating_sub(1).max(1)].to_string())
+        }
+        "ansi_c_string" => Some(ansi_c(&t)),
+        "number" => Some(t),
+        _ => None,
+    }
+}
+
+/// A bare word with its backslashes removed.
+fn unescape(w: &str) -> String {
+    let mut out = String::new();
+    let mut chars = w.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            out.extend(chars.next());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `$'…'` with its escapes decoded (the common ones; others stay as written).
+fn ansi_c(t: &str) -> String {
+    let inner = t
+        .strip_prefix("$'")
+        .and_then(|s| s.strip_suffix('\''))
+        .unwrap_or(t);
+    let mut out = String::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
