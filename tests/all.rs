@@ -20,6 +20,7 @@ mod layers;
 mod local_model;
 mod multiprocess;
 mod plain_e2e;
+mod probes;
 mod protocol_fixtures;
 mod python_sdk;
 mod real_llm;

@@ -137,6 +137,14 @@ fn cli_rules(args: &[String], source: &str) -> Result<Vec<Sourced>, PermissionEr
                 cur.push(c);
             }
         }
+        // Fail closed: a rule whose parenthesis never closes is an error, not dropped.
+        let rest = cur.trim().trim_end_matches(',');
+        if depth != 0 || !rest.is_empty() {
+            return Err(PermissionError::BadRule {
+                origin: source.into(),
+                message: format!("rule {:?} opens a parenthesis but does not close it", rest),
+            });
+        }
     }
     Ok(out)
 }
