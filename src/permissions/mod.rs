@@ -142,7 +142,7 @@ fn cli_rules(args: &[String], source: &str) -> Result<Vec<Sourced>, PermissionEr
         if depth != 0 || !rest.is_empty() {
             return Err(PermissionError::BadRule {
                 origin: source.into(),
-                message: format!("rule {:?} opens a parenthesis but does not close it", rest),
+                message: format!("rule {rest:?} opens a parenthesis but does not close it"),
             });
         }
     }

@@ -190,7 +190,7 @@ fn command(node: Node, src: &[u8], script: &mut Script, outer: &[Redirect]) {
             "variable_assignment" => cmd.env = true,
             "command_name" => {
                 if let Some(w) = literal(child, src) {
-                    cmd.words.push(w)
+                    cmd.words.push(w);
                 } else {
                     cmd.dynamic_name = true;
                     cmd.dynamic = true;
@@ -202,7 +202,7 @@ fn command(node: Node, src: &[u8], script: &mut Script, outer: &[Redirect]) {
             }
             _ if child.is_named() => {
                 if let Some(w) = literal(child, src) {
-                    cmd.words.push(w)
+                    cmd.words.push(w);
                 } else {
                     cmd.dynamic = true;
                     cmd.words.push(text(child, src));
