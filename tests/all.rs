@@ -29,4 +29,5 @@ mod server_behaviour;
 mod server_e2e;
 mod settings_lock;
 mod tools_e2e;
+mod trust;
 mod turn;

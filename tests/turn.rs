@@ -73,14 +73,15 @@ async fn yes_always_saves_a_rule_and_no_carries_the_reason() {
         ]),
         asked: Mutex::new(Vec::new()),
     });
-    let checker = Checker::load(
-        None,
-        "test",
-        project.path(),
-        Some(PermissionMode::Standard),
-        &[],
-        &[],
-    )
+    let checker = Checker::load(&letta::permissions::Load {
+        global: None,
+        global_source: "test",
+        cwd: project.path(),
+        trusted: true,
+        mode_flag: Some(PermissionMode::Standard),
+        allowed: &[],
+        disallowed: &[],
+    })
     .unwrap();
     let driver = TurnDriver {
         backend: engine.clone(),

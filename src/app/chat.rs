@@ -30,7 +30,69 @@ struct Prepared {
     sandbox: SessionSandbox,
 }
 
-async fn prepare(cli: &Cli, ctx: &AppContext) -> anyhow::Result<Prepared> {
+/// The rules and the sandbox for this folder. A folder the user has not trusted gets only what
+/// its own settings tighten; when they would loosen something, an interactive session asks
+/// once, and headless mode says what was left out.
+fn permissions(
+    cli: &Cli,
+    ctx: &AppContext,
+    cwd: &std::path::Path,
+    interactive: bool,
+) -> anyhow::Result<(Checker, SessionSandbox)> {
+    use crate::session::trust;
+    let mode_flag = if cli.session.yolo {
+        Some(crate::permissions::PermissionMode::Unrestricted)
+    } else {
+        cli.session.permission_mode
+    };
+    let source = ctx.paths.settings_file().display().to_string();
+    let mut trusted = trust::is_trusted(&ctx.settings, cwd);
+    let load = |trusted: bool| {
+        Checker::load(&crate::permissions::Load {
+            global: ctx.settings.permissions.as_ref(),
+            global_source: &source,
+            cwd,
+            trusted,
+            mode_flag,
+            allowed: &cli.session.allowed_tools,
+            disallowed: &cli.session.disallowed_tools,
+        })
+    };
+    let mut checker = load(trusted)?;
+    let project = vec![
+        ProjectSettings::load(&crate::settings::project_shared_file(cwd))?,
+        ProjectSettings::load(&crate::settings::project_local_file(cwd))?,
+    ];
+    if !trusted {
+        let mut ignored = checker.ignored.clone();
+        ignored.extend(trust::loosening_beyond_rules(&project));
+        if !ignored.is_empty() {
+            if interactive && crate::ui::ask_trust(cwd, &ignored) {
+                trust::trust(&ctx.paths.settings_file(), cwd)?;
+                trusted = true;
+                checker = load(true)?;
+            } else {
+                eprintln!(
+                    "note: this folder is not trusted, so its .letta settings were applied only where they tighten; left out: {}. Run `letta` here and answer yes to trust it.",
+                    crate::ui::safe_text::neutralise(&ignored.join("; "))
+                );
+            }
+        }
+    }
+    let env = |k: &str| std::env::var(k).ok();
+    let sandbox = crate::session::sandbox::prepare(
+        &ctx.paths.settings_file(),
+        &ctx.settings,
+        &trust::as_applied(project, trusted),
+        &checker,
+        cwd,
+        std::env::current_exe().ok(),
+        &env,
+    );
+    Ok((checker, sandbox))
+}
+
+async fn prepare(cli: &Cli, ctx: &AppContext, interactive: bool) -> anyhow::Result<Prepared> {
     let backend = open_backend(ctx)?;
     let cwd = cwd()?;
     let store = SessionStore::new(&ctx.paths.settings_file(), &cwd, ctx.choice.server_key());
@@ -72,33 +134,7 @@ async fn prepare(cli: &Cli, ctx: &AppContext) -> anyhow::Result<Prepared> {
     for w in warnings {
         eprintln!("warning: {w}");
     }
-    let mode_flag = if cli.session.yolo {
-        Some(crate::permissions::PermissionMode::Unrestricted)
-    } else {
-        cli.session.permission_mode
-    };
-    let mut checker = Checker::load(
-        ctx.settings.permissions.as_ref(),
-        &ctx.paths.settings_file().display().to_string(),
-        &cwd,
-        mode_flag,
-        &cli.session.allowed_tools,
-        &cli.session.disallowed_tools,
-    )?;
-    let project = [
-        ProjectSettings::load(&crate::settings::project_shared_file(&cwd))?,
-        ProjectSettings::load(&crate::settings::project_local_file(&cwd))?,
-    ];
-    let env = |k: &str| std::env::var(k).ok();
-    let sandbox = crate::session::sandbox::prepare(
-        &ctx.paths.settings_file(),
-        &ctx.settings,
-        &project,
-        &checker,
-        &cwd,
-        std::env::current_exe().ok(),
-        &env,
-    );
+    let (mut checker, sandbox) = permissions(cli, ctx, &cwd, interactive)?;
     checker.enforcement = sandbox.enforcement;
     let model = match &model_flag {
         Some(m) => Some(m.clone()),
@@ -140,7 +176,7 @@ pub(super) async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> 
         ctx.settings = GlobalSettings::load(&ctx.paths.settings_file())?;
         ctx.choice = BackendChoice::resolve(cli.session.backend, &env, &ctx.settings);
     }
-    let p = prepare(&cli, &ctx).await?;
+    let p = prepare(&cli, &ctx, true).await?;
     let agent_name = p
         .backend
         .get_agent(&p.session.agent_id)
@@ -202,7 +238,7 @@ pub(super) async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCo
         eprintln!("error: -p needs a prompt (as an argument or on stdin)");
         return Ok(ExitCode::from(2));
     }
-    let p = prepare(&cli, &ctx).await?;
+    let p = prepare(&cli, &ctx, false).await?;
     if p.browse {
         eprintln!("error: --resume opens the conversation browser; with -p, pass --conv ID");
         return Ok(ExitCode::from(2));
@@ -210,7 +246,7 @@ pub(super) async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCo
     let mode = p.checker.mode;
     let driver = TurnDriver {
         backend: p.backend.clone(),
-        tools: Arc::new(p.sandbox.tool_context(p.cwd.clone())),
+        tools: Arc::new(p.sandbox.tool_context(p.cwd.clone(), &p.checker)),
         registry: Arc::new(crate::tools::Registry::builtin()),
         checker: Arc::new(std::sync::Mutex::new(p.checker)),
         approver: Arc::new(NoOneToAsk),

@@ -51,6 +51,12 @@ impl Checker {
                             return Err(format!("{name} writes to a path computed when it runs"));
                         };
                         let p = real(&cwd.join(f));
+                        if super::protected::is_protected(&p, cwd, self.settings_dir.as_deref()) {
+                            return Err(format!(
+                                "{name} writes to {}, a protected file",
+                                p.display()
+                            ));
+                        }
                         if !self.inside_workspace(cwd, &p) {
                             return Err(format!(
                                 "{name} writes to {}, outside the working directory",

@@ -2,9 +2,12 @@
 //! settings files and flags, and — when neither settles it — the user.
 
 mod commands;
+mod load;
 mod mode;
+pub mod protected;
 mod rule;
 
+pub use load::Load;
 pub use mode::PermissionMode;
 pub use rule::Rule;
 
@@ -86,9 +89,16 @@ pub struct Checker {
     pub additional_dirs: Vec<PathBuf>,
     /// What enforces the rules for commands (shown by `/permissions`).
     pub enforcement: Enforcement,
+    /// What the project's files would loosen, left out because the folder is not trusted.
+    pub ignored: Vec<String>,
+    /// letta's settings folder, whose files are protected from the agent's writes.
+    pub settings_dir: Option<PathBuf>,
 }
 
-fn rules_of(list: Option<&Value>, source: &str) -> Result<Vec<Sourced>, PermissionError> {
+pub(crate) fn rules_of(
+    list: Option<&Value>,
+    source: &str,
+) -> Result<Vec<Sourced>, PermissionError> {
     let mut out = Vec::new();
     for v in list.and_then(Value::as_array).into_iter().flatten() {
         let Some(s) = v.as_str() else {
@@ -110,7 +120,7 @@ fn rules_of(list: Option<&Value>, source: &str) -> Result<Vec<Sourced>, Permissi
 }
 
 /// Rules given on the command line, comma or space separated (`Bash(npm test:*),Read`).
-fn cli_rules(args: &[String], source: &str) -> Result<Vec<Sourced>, PermissionError> {
+pub(crate) fn cli_rules(args: &[String], source: &str) -> Result<Vec<Sourced>, PermissionError> {
     let mut out = Vec::new();
     for arg in args {
         let mut depth = 0;
@@ -150,7 +160,7 @@ fn cli_rules(args: &[String], source: &str) -> Result<Vec<Sourced>, PermissionEr
 }
 
 /// The real path: symlinks of the longest existing ancestor resolved, the rest appended.
-fn real(path: &Path) -> PathBuf {
+pub(crate) fn real(path: &Path) -> PathBuf {
     let mut existing = path.to_path_buf();
     let mut rest = Vec::new();
     while !existing.exists() {
@@ -173,53 +183,6 @@ fn real(path: &Path) -> PathBuf {
 }
 
 impl Checker {
-    /// Rules from global settings, `.letta/settings.json`, `.letta/settings.local.json` and
-    /// the flags. `defaultMode` in settings applies unless a flag chose the mode.
-    pub fn load(
-        global_permissions: Option<&Value>,
-        global_source: &str,
-        cwd: &Path,
-        mode_flag: Option<PermissionMode>,
-        allowed: &[String],
-        disallowed: &[String],
-    ) -> Result<Self, PermissionError> {
-        let mut files: Vec<(Option<Value>, String)> =
-            vec![(global_permissions.cloned(), global_source.to_string())];
-        for file in [
-            crate::settings::project_shared_file(cwd),
-            crate::settings::project_local_file(cwd),
-        ] {
-            let s = ProjectSettings::load(&file)?;
-            files.push((s.permissions, file.display().to_string()));
-        }
-        let mut c = Checker::default();
-        let mut mode = None;
-        for (perms, source) in &files {
-            let Some(p) = perms else { continue };
-            c.allow.extend(rules_of(p.get("allow"), source)?);
-            c.deny.extend(rules_of(p.get("deny"), source)?);
-            c.ask.extend(rules_of(p.get("ask"), source)?);
-            for d in p
-                .get("additionalDirectories")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-            {
-                c.additional_dirs.push(real(&cwd.join(d)));
-            }
-            if let Some(m) = p.get("defaultMode").and_then(Value::as_str) {
-                mode = <PermissionMode as clap::ValueEnum>::from_str(m, true)
-                    .ok()
-                    .or(mode);
-            }
-        }
-        c.allow.extend(cli_rules(allowed, "--allowedTools")?);
-        c.deny.extend(cli_rules(disallowed, "--disallowedTools")?);
-        c.mode = mode_flag.or(mode).unwrap_or_default();
-        Ok(c)
-    }
-
     fn inside_workspace(&self, cwd: &Path, path: &Path) -> bool {
         let p = real(path);
         std::iter::once(real(cwd))
@@ -269,7 +232,28 @@ impl Checker {
                 reason: format!("{tool} is denied by the rule {r}"),
             };
         }
+        // A command that names a path a `Read` deny rule covers is denied too (`cat secrets/k`).
+        if let Some(r) = self.denied_operand(&script, &cwd) {
+            return Decision::Deny {
+                reason: format!("{tool} names a path denied by the rule {r}"),
+            };
+        }
         let unrestricted = self.mode == PermissionMode::Unrestricted;
+        if access.class == PermissionClass::Write
+            && !unrestricted
+            && let Some(p) = access
+                .paths
+                .iter()
+                .map(|p| real(p))
+                .find(|p| protected::is_protected(p, &ctx.cwd, self.settings_dir.as_deref()))
+        {
+            return Decision::Ask {
+                reason: format!(
+                    "{} is protected (letta's settings, git hooks and config, shell startup files): changes there always ask",
+                    p.display()
+                ),
+            };
+        }
         if access.class == PermissionClass::Write
             && !unrestricted
             && let Some(p) = access
@@ -304,6 +288,25 @@ impl Checker {
             };
         }
         by_mode(self.mode, tool, &access)
+    }
+
+    /// The first `Read` deny rule a literal word or input file of the command falls under.
+    fn denied_operand(&self, script: &crate::shell::Script, cwd: &Path) -> Option<String> {
+        let operands = script.commands.iter().flat_map(|c| {
+            c.words
+                .iter()
+                .skip(1)
+                .chain(c.redirects.iter().filter_map(|r| r.target.as_ref()))
+        });
+        for w in operands {
+            let p = real(&cwd.join(w));
+            if let Some(s) = self.deny.iter().find(|s| {
+                s.rule.pattern.is_some() && s.rule.matches_path("Read", "Read", Some(&p), cwd)
+            }) {
+                return Some(format!("{} (from {})", s.rule, s.source));
+            }
+        }
+        None
     }
 
     /// The rule "Yes, and don't ask again" would save for this call.

@@ -244,15 +244,31 @@ fn loads_rules_from_files_and_flags() {
     )
     .unwrap();
     let global = json!({"ask": ["Bash(git push:*)"]});
-    let c = Checker::load(
-        Some(&global),
-        "settings.json",
-        d.path(),
-        None,
-        &["Read(src/**),Bash(npm run lint:*)".into()],
-        &["WebFetch".into()],
-    )
-    .unwrap();
+    let allowed = ["Read(src/**),Bash(npm run lint:*)".to_string()];
+    let disallowed = ["WebFetch".to_string()];
+    let load = |trusted, mode_flag| {
+        Checker::load(&Load {
+            global: Some(&global),
+            global_source: "settings.json",
+            cwd: d.path(),
+            trusted,
+            mode_flag,
+            allowed: &allowed,
+            disallowed: &disallowed,
+        })
+    };
+    // Untrusted, the project may only tighten: its deny stays, its allow and mode do not.
+    let untrusted = load(false, None).unwrap();
+    assert_eq!(untrusted.mode, PermissionMode::Standard);
+    assert!(
+        !untrusted
+            .allow
+            .iter()
+            .any(|s| s.rule.to_string() == "Bash(make:*)")
+    );
+    assert_eq!(untrusted.deny.len(), 2);
+    assert_eq!(untrusted.ignored.len(), 2, "{:?}", untrusted.ignored);
+    let c = load(true, None).unwrap();
     assert_eq!(c.mode, PermissionMode::AcceptEdits);
     let names: Vec<String> = c
         .allow
@@ -271,15 +287,14 @@ fn loads_rules_from_files_and_flags() {
     );
     assert_eq!(c.deny.len(), 2);
     assert_eq!(c.ask[0].source, "settings.json");
-    let flagged =
-        Checker::load(None, "g", d.path(), Some(PermissionMode::Strict), &[], &[]).unwrap();
+    let flagged = load(true, Some(PermissionMode::Strict)).unwrap();
     assert_eq!(flagged.mode, PermissionMode::Strict);
     std::fs::write(
         d.path().join(".letta/settings.json"),
         r#"{"permissions":{"deny":["Bash(rm"]}}"#,
     )
     .unwrap();
-    let err = Checker::load(None, "g", d.path(), None, &[], &[]).unwrap_err();
+    let err = load(false, None).unwrap_err();
     assert!(
         err.to_string().contains("settings.json") && err.to_string().contains("Bash(rm"),
         "{err}"

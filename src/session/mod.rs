@@ -6,6 +6,7 @@ pub mod query;
 pub mod sandbox;
 pub mod setup;
 pub mod startup;
+pub mod trust;
 
 use std::path::{Path, PathBuf};
 

@@ -33,10 +33,19 @@ impl SessionSandbox {
         }
     }
 
-    /// A tool context in `cwd` with this sandbox.
-    pub fn tool_context(&self, cwd: PathBuf) -> crate::tools::ToolContext {
-        let mut ctx = crate::tools::ToolContext::new(cwd).with_sandbox(self.sandbox.clone());
+    /// A tool context in `cwd` with this sandbox, and `checker`'s denied reads left out of
+    /// searches.
+    pub fn tool_context(&self, cwd: PathBuf, checker: &Checker) -> crate::tools::ToolContext {
+        let denied: Vec<String> = checker
+            .deny
+            .iter()
+            .filter(|d| d.rule.tool == "Read")
+            .filter_map(|d| d.rule.pattern.clone())
+            .collect();
+        let mut ctx =
+            crate::tools::ToolContext::new(cwd.clone()).with_sandbox(self.sandbox.clone());
         ctx.secret_env.clone_from(&self.secret_env);
+        ctx.denied_reads = crate::tools::DeniedReads::new(&cwd, &denied);
         ctx
     }
 }

@@ -45,7 +45,12 @@ pub struct Setup {
 impl Setup {
     /// The context tools run in for this session: its folder, sandbox and withheld secrets.
     pub fn tool_context(&self) -> crate::tools::ToolContext {
-        self.sandbox.tool_context(self.cwd.clone())
+        match self.checker.lock() {
+            Ok(c) => self.sandbox.tool_context(self.cwd.clone(), &c),
+            Err(_) => self
+                .sandbox
+                .tool_context(self.cwd.clone(), &Checker::default()),
+        }
     }
 }
 

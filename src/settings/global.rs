@@ -55,6 +55,13 @@ pub struct GlobalSettings {
     /// How commands are confined.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<super::SandboxSettings>,
+    /// Folders whose own `.letta` settings may loosen permissions (absolute paths).
+    #[serde(
+        rename = "trustedFolders",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub trusted_folders: Vec<String>,
     #[serde(flatten)]
     pub extra: Extra,
 }

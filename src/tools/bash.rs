@@ -196,6 +196,9 @@ pub async fn run(ctx: &ToolContext, args: &Value, cancel: &CancellationToken) ->
     if background {
         return start_in_background(cmd);
     }
+    let guard = ctx
+        .confined()
+        .then(|| super::guard::Guard::snapshot(&ctx.cwd));
     cmd.stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
@@ -240,6 +243,14 @@ pub async fn run(ctx: &ToolContext, args: &Value, cancel: &CancellationToken) ->
     }
     if sandboxed && !result.ok {
         result.sandbox_denied = denial(command, &result.text);
+    }
+    let restored = guard.map(super::guard::Guard::restore).unwrap_or_default();
+    if !restored.is_empty() {
+        let names: Vec<String> = restored.iter().map(|p| p.display().to_string()).collect();
+        result.text.push_str(&format!(
+            "\n[the command changed protected files ({}); they were put back. Changes there need the user: ask them.]",
+            names.join(", ")
+        ));
     }
     result
 }

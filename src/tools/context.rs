@@ -71,6 +71,8 @@ pub struct ToolContext {
     escalated: Mutex<HashSet<String>>,
     /// Environment variables commands never see (letta's secrets), unless passed on purpose.
     pub secret_env: Vec<String>,
+    /// Paths deny rules keep from being read; searching tools leave them out.
+    pub denied_reads: super::DeniedReads,
 }
 
 impl ToolContext {
@@ -84,6 +86,7 @@ impl ToolContext {
             confined: AtomicBool::new(true),
             escalated: Mutex::new(HashSet::new()),
             secret_env: SECRET_ENV.iter().map(|s| (*s).to_string()).collect(),
+            denied_reads: super::DeniedReads::default(),
         }
     }
 
@@ -92,6 +95,11 @@ impl ToolContext {
     pub fn with_sandbox(mut self, sandbox: Option<Sandbox>) -> Self {
         self.sandbox = sandbox;
         self
+    }
+
+    /// Whether commands are confined (every mode but `unrestricted`).
+    pub fn confined(&self) -> bool {
+        self.confined.load(Ordering::Relaxed)
     }
 
     /// Confine commands (every mode but `unrestricted`), or not.

@@ -78,7 +78,7 @@ pub fn glob(ctx: &ToolContext, args: &Value) -> ToolOutput {
             continue;
         }
         let rel = entry.path().strip_prefix(&root).unwrap_or(entry.path());
-        if matcher.is_match(rel) {
+        if matcher.is_match(rel) && !ctx.denied_reads.denies(entry.path()) {
             let mtime = entry
                 .metadata()
                 .ok()
@@ -116,6 +116,7 @@ pub struct GrepArgs {
     before: usize,
     after: usize,
     head_limit: Option<usize>,
+    denied: super::DeniedReads,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -173,6 +174,7 @@ impl GrepArgs {
             before: num("-B").unwrap_or(ctx_lines),
             after: num("-A").unwrap_or(ctx_lines),
             head_limit: num("head_limit").filter(|n| *n > 0),
+            denied: ctx.denied_reads.clone(),
         })
     }
 }
@@ -252,12 +254,13 @@ pub fn grep(cwd: &Path, a: GrepArgs) -> ToolOutput {
                 .before_context(a.before)
                 .after_context(a.after)
                 .build();
-            let (matcher, results, glob, root) = (&a.matcher, &results, &a.glob, &a.root);
+            let (matcher, results, glob, root, denied) =
+                (&a.matcher, &results, &a.glob, &a.root, &a.denied);
             Box::new(move |entry| {
                 let Ok(entry) = entry else {
                     return WalkState::Continue;
                 };
-                if !entry.file_type().is_some_and(|t| t.is_file()) {
+                if !entry.file_type().is_some_and(|t| t.is_file()) || denied.denies(entry.path()) {
                     return WalkState::Continue;
                 }
                 if let Some(g) = glob {
