@@ -27,6 +27,7 @@ mod real_llm;
 mod resume;
 mod server_behaviour;
 mod server_e2e;
+mod server_guard;
 mod settings_lock;
 mod tools_e2e;
 mod trust;

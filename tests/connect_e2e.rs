@@ -84,14 +84,17 @@ fn openai_with_a_key_variable_then_list_masks_and_names_sources() {
 fn a_stored_key_is_masked_and_a_rejected_key_or_dead_url_explained() {
     let llm = ScriptedLlm::start_in_background();
     let sb = bare(&llm);
-    let o = sb.run(&[
-        "connect",
-        "openai",
-        "--base-url",
-        &llm.openai_url(),
-        "--api-key",
+    let o = sb.run_with_stdin(
+        &[
+            "connect",
+            "openai",
+            "--base-url",
+            &llm.openai_url(),
+            "--api-key",
+            "-",
+        ],
         REJECTED_KEY,
-    ]);
+    );
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(out(&o).1.trim(), "error: the key was rejected");
     assert!(
@@ -99,28 +102,34 @@ fn a_stored_key_is_masked_and_a_rejected_key_or_dead_url_explained() {
         "nothing is saved on failure"
     );
 
-    let o = sb.run(&[
-        "connect",
-        "openai",
-        "--base-url",
-        "http://127.0.0.1:9/v1",
-        "--api-key",
+    let o = sb.run_with_stdin(
+        &[
+            "connect",
+            "openai",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--api-key",
+            "-",
+        ],
         "k-1234567",
-    ]);
+    );
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         out(&o).1.trim(),
         "error: nothing is listening at http://127.0.0.1:9/v1"
     );
 
-    let o = sb.run(&[
-        "connect",
-        "openai",
-        "--base-url",
-        &llm.openai_url(),
-        "--api-key",
+    let o = sb.run_with_stdin(
+        &[
+            "connect",
+            "openai",
+            "--base-url",
+            &llm.openai_url(),
+            "--api-key",
+            "-",
+        ],
         "sk-secret-9999",
-    ]);
+    );
     assert!(o.status.success(), "{}", out(&o).1);
     assert!(out(&o).0.contains("key …9999"));
     assert_eq!(
@@ -138,14 +147,17 @@ fn a_stored_key_is_masked_and_a_rejected_key_or_dead_url_explained() {
 fn anthropic_ollama_and_unknown_providers() {
     let llm = ScriptedLlm::start_in_background();
     let sb = bare(&llm);
-    let o = sb.run(&[
-        "connect",
-        "anthropic",
-        "--base-url",
-        &llm.anthropic_url(),
-        "--api-key",
+    let o = sb.run_with_stdin(
+        &[
+            "connect",
+            "anthropic",
+            "--base-url",
+            &llm.anthropic_url(),
+            "--api-key",
+            "-",
+        ],
         "ak-abcdef",
-    ]);
+    );
     assert!(o.status.success(), "{}", out(&o).1);
     let o = sb.run(&[
         "connect",
@@ -228,23 +240,15 @@ fn a_letta_server_with_a_token() {
         let engine = support::servers::engine(&llm, dir.path());
         support::servers::serve(engine, Some("tok-12345678".into())).await
     });
-    let o = sb.run(&[
-        "connect",
-        "letta",
-        "--base-url",
-        &url,
-        "--api-key",
+    let o = sb.run_with_stdin(
+        &["connect", "letta", "--base-url", &url, "--api-key", "-"],
         "bad-token",
-    ]);
+    );
     assert_eq!(out(&o).1.trim(), "error: the key was rejected");
-    let o = sb.run(&[
-        "connect",
-        "letta",
-        "--base-url",
-        &url,
-        "--api-key",
+    let o = sb.run_with_stdin(
+        &["connect", "letta", "--base-url", &url, "--api-key", "-"],
         "tok-12345678",
-    ]);
+    );
     assert!(o.status.success(), "{}", out(&o).1);
     let s = settings(&sb);
     assert_eq!(s["env"]["LETTA_BASE_URL"], url.as_str());

@@ -20,7 +20,11 @@ async fn idle_streams_get_pings() {
     let engine = support::servers::engine(&llm, dir.path());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = letta::server::router_with(engine, None, Duration::from_millis(40));
+    let opts = letta::server::Options {
+        loopback_only: true,
+        ..Default::default()
+    };
+    let app = letta::server::router_with(engine, &opts, Duration::from_millis(40));
     tokio::spawn(async move { axum::serve(listener, app).await });
     let client = RemoteClient::new(&url, None);
     let agent = client.create_agent(CreateAgent::default()).await.unwrap();

@@ -28,8 +28,12 @@ fn get(url: &str, token: Option<&str>) -> (u16, String) {
 #[test]
 fn remote_backend_through_the_real_binaries() {
     let llm = ScriptedLlm::start_in_background();
-    let server_box = Sandbox::new(&llm.openai_url());
-    let server = start(&server_box, &["--token", "s3cret"]);
+    let mut server_box = Sandbox::new(&llm.openai_url());
+    // The token comes from the environment: on the command line `ps` would show it.
+    server_box
+        .env
+        .push(("LETTA_SERVER_TOKEN".into(), "s3cret".into()));
+    let server = start(&server_box, &[]);
     // Health needs no token; everything else does.
     assert_eq!(get(&format!("{}/v1/health/", server.url), None).0, 200);
     let (status, body) = get(&format!("{}/v1/agents/", server.url), None);

@@ -164,9 +164,18 @@ pub struct ServerArgs {
     /// Port to bind
     #[arg(long, default_value_t = 8283)]
     pub port: u16,
-    /// Bearer token clients must send (or LETTA_SERVER_TOKEN)
-    #[arg(long, env = "LETTA_SERVER_TOKEN", hide_env_values = true)]
+    /// `-` reads the bearer token clients must send from stdin; or set LETTA_SERVER_TOKEN
+    #[arg(long, value_name = "-")]
     pub token: Option<String>,
+    /// A web origin whose requests are accepted (repeatable); none by default
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allow_origin: Vec<String>,
+    /// Connections served at once
+    #[arg(long, default_value_t = 512)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers
+    #[arg(long, default_value_t = 10.0)]
+    pub header_timeout: f64,
 }
 
 /// `letta agents …`.
@@ -225,8 +234,8 @@ pub struct ConnectArgs {
     pub list: bool,
     #[arg(long)]
     pub base_url: Option<String>,
-    /// The key itself (prefer --api-key-env)
-    #[arg(long)]
+    /// `-` reads the key from stdin (a key on the command line would show in `ps`)
+    #[arg(long, value_name = "-")]
     pub api_key: Option<String>,
     /// Name of an environment variable holding the key
     #[arg(long)]

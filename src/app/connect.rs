@@ -46,7 +46,8 @@ pub(super) async fn run(
         );
     }
     // The key: given, or named by --api-key-env, or the provider's usual variable.
-    let (key, key_env) = match (&args.api_key, &args.api_key_env) {
+    let given = super::secret(args.api_key.as_deref(), "--api-key", "--api-key-env VAR")?;
+    let (key, key_env) = match (&given, &args.api_key_env) {
         (Some(k), _) => (Some(k.clone()), None),
         (None, Some(var)) => match env(var).filter(|v| !v.trim().is_empty()) {
             Some(k) => (Some(k), Some(var.clone())),

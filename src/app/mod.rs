@@ -70,6 +70,24 @@ pub fn open_backend(ctx: &AppContext) -> anyhow::Result<Arc<dyn Backend>> {
     }
 }
 
+/// A secret given as `-` (read from stdin). A secret written on the command line is refused:
+/// every user of the machine can read it in `ps`.
+pub(crate) fn secret(flag: Option<&str>, name: &str, env: &str) -> anyhow::Result<Option<String>> {
+    match flag {
+        None => Ok(None),
+        Some("-") => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the secret from stdin")?;
+            Ok(Some(line.trim().to_string()).filter(|s| !s.is_empty()))
+        }
+        Some(_) => bail!(
+            "{name} with a value on the command line would show it to every user in `ps`; use {name} - to read it from stdin, or set {env}"
+        ),
+    }
+}
+
 fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
@@ -168,10 +186,21 @@ async fn dispatch(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
             }
         }
         Some(Command::Server(args)) => {
-            let token = args.token.clone().filter(|t| !t.is_empty());
+            let token = secret(args.token.as_deref(), "--token", "LETTA_SERVER_TOKEN")?
+                .or_else(|| std::env::var("LETTA_SERVER_TOKEN").ok())
+                .filter(|t| !t.trim().is_empty());
             let addr = crate::server::bind_address(&args.host, args.port, token.as_deref())?;
             let engine = Arc::new(open_engine(&ctx)?);
-            crate::server::serve(engine, addr, token, |local| {
+            let opts = crate::server::Options {
+                token,
+                origins: args.allow_origin.clone(),
+                loopback_only: addr.ip().is_loopback(),
+                max_connections: args.max_connections,
+                header_timeout: std::time::Duration::from_secs_f64(
+                    args.header_timeout.clamp(0.1, 3600.0),
+                ),
+            };
+            crate::server::serve(engine, addr, opts, |local| {
                 println!("letta server listening on http://{local}");
             })
             .await?;

@@ -1,6 +1,7 @@
 //! `letta server`: the embedded engine served as the Letta REST API, for the official SDKs and
 //! any other Letta client.
 
+mod guard;
 mod routes;
 mod sse;
 
@@ -24,6 +25,37 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     pub token: Option<Arc<String>>,
     pub ping_every: Duration,
+    /// Bound to loopback: only loopback `Host` names are answered (against DNS rebinding).
+    pub loopback_only: bool,
+    /// Web origins whose requests are accepted (none by default).
+    pub origins: Arc<Vec<String>>,
+}
+
+/// How `letta server` is exposed.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub token: Option<String>,
+    /// Web origins whose requests are accepted.
+    pub origins: Vec<String>,
+    /// Bound to a loopback address.
+    pub loopback_only: bool,
+    /// Connections served at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers (and to start the next one on a
+    /// kept-alive connection).
+    pub header_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            token: None,
+            origins: Vec::new(),
+            loopback_only: true,
+            max_connections: 512,
+            header_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// Why the server could not start.
@@ -60,20 +92,33 @@ async fn auth(State(state): State<AppState>, req: Request, next: Next) -> Respon
     next.run(req).await
 }
 
-/// The API routes over an engine.
+/// The API routes over an engine, on loopback with no token and no web origins.
 pub fn router(engine: Arc<Engine>, token: Option<String>) -> Router {
-    router_with(engine, token, PING_EVERY)
+    router_with(
+        engine,
+        &Options {
+            token,
+            ..Options::default()
+        },
+        PING_EVERY,
+    )
 }
 
-/// The routes with another keep-alive interval (tests use a short one).
-pub fn router_with(engine: Arc<Engine>, token: Option<String>, ping_every: Duration) -> Router {
+/// The routes with these options and another keep-alive interval (tests use a short one).
+pub fn router_with(engine: Arc<Engine>, opts: &Options, ping_every: Duration) -> Router {
     let state = AppState {
         engine,
-        token: token.map(Arc::new),
+        token: opts.token.clone().map(Arc::new),
         ping_every,
+        loopback_only: opts.loopback_only,
+        origins: Arc::new(opts.origins.clone()),
     };
     routes::routes()
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::check,
+        ))
         .with_state(state)
 }
 
@@ -95,7 +140,7 @@ pub fn bind_address(host: &str, port: u16, token: Option<&str>) -> Result<Socket
 pub async fn serve(
     engine: Arc<Engine>,
     addr: SocketAddr,
-    token: Option<String>,
+    opts: Options,
     on_ready: impl FnOnce(SocketAddr),
 ) -> Result<(), ServeError> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -105,25 +150,85 @@ pub async fn serve(
         .local_addr()
         .map_err(|e| ServeError::Bind(addr.to_string(), e))?;
     on_ready(local);
-    let app = router(engine.clone(), token);
-    let shutdown = async move {
+    let opts = Options {
+        loopback_only: local.ip().is_loopback(),
+        ..opts
+    };
+    let app = router_with(engine.clone(), &opts, PING_EVERY);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let slots = Arc::new(tokio::sync::Semaphore::new(opts.max_connections.max(1)));
+    let header_timeout = opts.header_timeout;
+    let mut signals = Signals::new();
+    loop {
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            () = signals.wait() => break,
+        };
+        let Ok((stream, _)) = accepted else {
+            // Out of descriptors and the like: wait a moment rather than spin.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        // The cap: a connection waits for a free slot, so a flood cannot exhaust the process.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let (app, mut stop) = (app.clone(), stop_rx.clone());
+        tokio::spawn(async move {
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+            drop(slot);
+        });
+    }
+    // Runs in flight are cancelled and recorded as such, which also ends their streams, so
+    // the connections close and the server can stop.
+    let _ = stop_tx.send(true);
+    engine.shutdown(Duration::from_secs(10)).await;
+    Ok(())
+}
+
+/// SIGINT and SIGTERM.
+struct Signals {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        Self {
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+        }
+    }
+
+    async fn wait(&mut self) {
         #[cfg(unix)]
         {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let term = async {
+                match self.term.as_mut() {
+                    Some(t) => {
+                        t.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
-                () = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+                () = term => {}
             }
         }
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
-        // Runs in flight are cancelled and recorded as such, which also ends their streams,
-        // so the connections close and the server can stop.
-        engine.shutdown(Duration::from_secs(10)).await;
-    };
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| ServeError::Bind(local.to_string(), e))
+    }
 }

@@ -62,6 +62,25 @@ impl Sandbox {
         self.cmd(args).output().unwrap()
     }
 
+    /// Run to completion with `input` on stdin.
+    pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{input}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
     /// Start `letta server --port 0 EXTRA…` on this sandbox; returns once it listens.
     pub fn start_server(&self, extra: &[&str]) -> ServerProc {
         let mut args = vec!["server", "--port", "0"];
