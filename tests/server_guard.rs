@@ -106,7 +106,7 @@ fn slow_and_idle_clients_are_cut_off_and_capped() {
     one.write_all(b"GET / HTTP/1.1\r\n").unwrap();
     one.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut buf = [0u8; 64];
-    let closed = matches!(one.read(&mut buf), Ok(_));
+    let closed = one.read(&mut buf).is_ok();
     assert!(closed, "a stalled connection stayed open");
     drop(flood);
 }
