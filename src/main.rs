@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     if let Err(reason) = cli.session.validate() {
-        eprintln!("error: {reason}");
+        eprintln!("error: {}", letta::ui::safe_text::neutralise(&reason));
         return ExitCode::from(2);
     }
     if let Some(Command::Completions { shell }) = &cli.command {
@@ -23,7 +23,11 @@ fn main() -> ExitCode {
     match letta::app::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // A server's or provider's text may carry control sequences.
+            eprintln!(
+                "error: {}",
+                letta::ui::safe_text::neutralise(&format!("{e:#}"))
+            );
             ExitCode::from(1)
         }
     }

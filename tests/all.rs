@@ -15,6 +15,7 @@ mod chat_e2e;
 mod cli;
 mod connect_e2e;
 mod engine;
+mod hangs;
 mod headless_e2e;
 mod layers;
 mod local_model;

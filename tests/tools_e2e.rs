@@ -373,7 +373,6 @@ fn max_turns_limits_steps() {
         tools(vec![call("m1", "LS", json!({}))]),
         tools(vec![call("m2", "LS", json!({}))]),
         tools(vec![call("m3", "LS", json!({}))]),
-        Reply::Text("never".into()),
     ]);
     let o = sb.run(&[
         "-p",

@@ -90,6 +90,7 @@ async fn yes_always_saves_a_rule_and_no_carries_the_reason() {
         checker: Arc::new(Mutex::new(checker)),
         approver: approver.clone(),
         project_dir: project.path().to_path_buf(),
+        journal: letta::turn::Journal::none(),
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let cancel = CancellationToken::new();

@@ -16,6 +16,13 @@ use crate::session::{self, Opened, SessionStore};
 use crate::settings::{BackendChoice, GlobalSettings, ProjectSettings};
 use crate::turn::{NoOneToAsk, TurnDriver, TurnOptions};
 
+/// Steps a headless turn may take unless `--max-turns` says otherwise.
+pub const HEADLESS_MAX_STEPS: u32 = 100;
+
+fn wait_busy(cli: &Cli) -> Option<std::time::Duration> {
+    (cli.session.wait_busy > 0).then(|| std::time::Duration::from_secs(cli.session.wait_busy))
+}
+
 /// A session ready for turns: the backend, the conversation and the permission checker.
 struct Prepared {
     backend: Arc<dyn Backend>,
@@ -209,6 +216,7 @@ pub(super) async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> 
         opts: TurnOptions {
             override_model: p.model_flag.clone(),
             max_steps: cli.session.max_turns,
+            wait_busy: wait_busy(&cli),
         },
         banner,
         store: SessionStore::new(&ctx.paths.settings_file(), &p.cwd, ctx.choice.server_key()),
@@ -251,10 +259,13 @@ pub(super) async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCo
         checker: Arc::new(std::sync::Mutex::new(p.checker)),
         approver: Arc::new(NoOneToAsk),
         project_dir: p.cwd.clone(),
+        journal: crate::turn::Journal::new(&ctx.paths.data),
     };
     let opts = TurnOptions {
         override_model: p.model_flag.clone(),
-        max_steps: cli.session.max_turns,
+        // Nobody watches a headless run: a model that keeps calling tools is stopped.
+        max_steps: Some(cli.session.max_turns.unwrap_or(HEADLESS_MAX_STEPS)),
+        wait_busy: wait_busy(&cli),
     };
     let init = crate::ui::headless::InitInfo {
         model: p.model,

@@ -60,6 +60,9 @@ pub struct SessionArgs {
     /// Stop after this many agent steps
     #[arg(long, value_name = "N")]
     pub max_turns: Option<u32>,
+    /// Seconds to wait when another session is replying in the conversation (0 fails at once)
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub wait_busy: u64,
     /// Extra allow rules, e.g. "Bash(npm test:*)" (comma or space separated)
     #[arg(
         long = "allowedTools",

@@ -53,11 +53,13 @@ fn open_engine(ctx: &AppContext) -> anyhow::Result<Engine> {
     let store = Store::open(&ctx.paths.database_file())?;
     let env = |k: &str| std::env::var(k).ok();
     let providers = crate::llm::ProviderRegistry::from_env(&env, &ctx.settings);
-    Ok(Engine::new(
-        store,
-        providers,
-        ctx.settings.default_model.clone(),
-    ))
+    let idle = env("LETTA_STREAM_IDLE_TIMEOUT")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .or(ctx.settings.stream_idle_timeout_secs)
+        .map_or(crate::local::DEFAULT_STREAM_IDLE, |s| {
+            std::time::Duration::from_secs(s.max(1))
+        });
+    Ok(Engine::new(store, providers, ctx.settings.default_model.clone()).with_stream_idle(idle))
 }
 
 /// Build the backend for this process.

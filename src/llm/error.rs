@@ -44,6 +44,16 @@ pub enum LlmError {
     BadResponse { provider: String, detail: String },
     #[error("{provider} ended the stream before the response was complete")]
     StreamDropped { provider: String },
+    /// Nothing arrived for too long.
+    #[error(
+        "{provider} sent nothing for {secs} s; the answer was stopped (the wait is set by streamIdleTimeoutSecs)"
+    )]
+    Stalled { provider: String, secs: u64 },
+    /// The answer grew past what letta keeps for one message.
+    #[error(
+        "{provider}'s answer passed {limit_mb} MB, more than one message may hold; it was stopped"
+    )]
+    TooLarge { provider: String, limit_mb: usize },
 }
 
 impl LlmError {
@@ -73,7 +83,10 @@ impl LlmError {
             Self::UnknownModel { .. } => "llm_bad_request",
             Self::Server { .. } => "llm_api_error",
             Self::Network { .. } | Self::Unreachable { .. } => "llm_connection_error",
-            Self::BadResponse { .. } | Self::StreamDropped { .. } => "llm_api_error",
+            Self::BadResponse { .. } | Self::StreamDropped { .. } | Self::TooLarge { .. } => {
+                "llm_api_error"
+            }
+            Self::Stalled { .. } => "llm_timeout",
         }
     }
 }

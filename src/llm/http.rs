@@ -123,7 +123,17 @@ pub fn sse_events(
                         return None;
                     }
                     match body.next().await {
-                        Some(Ok(bytes)) => queue.extend(dec.push(&bytes)),
+                        Some(Ok(bytes)) => {
+                            queue.extend(dec.push(&bytes));
+                            if dec.pending_bytes() > crate::protocol::sse::MAX_EVENT_BYTES {
+                                ended = true;
+                                let err = LlmError::TooLarge {
+                                    provider,
+                                    limit_mb: crate::protocol::sse::MAX_EVENT_BYTES >> 20,
+                                };
+                                return Some((Err(err), (body, dec, queue, ended)));
+                            }
+                        }
                         Some(Err(_)) => {
                             ended = true;
                             let err = LlmError::StreamDropped { provider };

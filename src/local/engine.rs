@@ -16,6 +16,8 @@ use crate::protocol::*;
 
 /// Context window assumed when neither agent nor provider says.
 pub(super) const DEFAULT_CONTEXT_WINDOW: u64 = 128_000;
+/// How long a model may send nothing before its answer is stopped, unless set.
+pub const DEFAULT_STREAM_IDLE: std::time::Duration = std::time::Duration::from_mins(2);
 /// Steps per run unless the request says otherwise.
 pub const DEFAULT_MAX_STEPS: u32 = 50;
 
@@ -26,6 +28,8 @@ pub struct Engine {
     pub(super) providers: ProviderRegistry,
     pub(super) hub: Arc<Hub>,
     pub(super) default_model: Option<String>,
+    /// How long a model may send nothing before its answer is stopped.
+    pub(super) stream_idle: std::time::Duration,
 }
 
 impl std::fmt::Debug for Engine {
@@ -45,7 +49,15 @@ impl Engine {
             providers,
             hub: Arc::new(Hub::default()),
             default_model,
+            stream_idle: DEFAULT_STREAM_IDLE,
         }
+    }
+
+    /// The same engine, with another limit on a model's silence.
+    #[must_use]
+    pub fn with_stream_idle(mut self, idle: std::time::Duration) -> Self {
+        self.stream_idle = idle;
+        self
     }
 
     /// Run `f` on the reader thread: lists, gets and search.

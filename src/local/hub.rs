@@ -23,6 +23,8 @@ struct Buffer {
 pub struct RunChannel {
     pub conversation_id: String,
     pub cancel: AtomicBool,
+    /// Wakes a run waiting on its model the moment a cancel is asked for.
+    cancel_wake: tokio::sync::Notify,
     buf: Mutex<Buffer>,
     len: watch::Sender<usize>,
 }
@@ -55,6 +57,23 @@ impl RunChannel {
     /// Whether a cancel was requested.
     pub fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// Ask the run to stop, waking it if it waits on its model.
+    pub fn request_cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+        self.cancel_wake.notify_waiters();
+    }
+
+    /// Returns once a cancel is asked for.
+    pub async fn wait_cancel(&self) {
+        loop {
+            let woken = self.cancel_wake.notified();
+            if self.cancelled() {
+                return;
+            }
+            woken.await;
+        }
     }
 
     /// A stream of this run's chunks with `seq_id > after`, replayed then live.
@@ -111,6 +130,7 @@ impl Hub {
         let ch = Arc::new(RunChannel {
             conversation_id: conversation_id.to_string(),
             cancel: AtomicBool::new(false),
+            cancel_wake: tokio::sync::Notify::new(),
             buf: Mutex::new(Buffer::default()),
             len,
         });
@@ -134,7 +154,7 @@ impl Hub {
     pub fn cancel_all(&self) {
         if let Ok(m) = self.runs.lock() {
             for ch in m.values() {
-                ch.cancel.store(true, Ordering::Relaxed);
+                ch.request_cancel();
             }
         }
     }
@@ -163,7 +183,7 @@ impl Hub {
         let Ok(m) = self.runs.lock() else { return 0 };
         let mut n = 0;
         for ch in m.values().filter(|c| c.conversation_id == conversation_id) {
-            ch.cancel.store(true, Ordering::Relaxed);
+            ch.request_cancel();
             n += 1;
         }
         n

@@ -12,4 +12,4 @@ mod step;
 pub mod store;
 mod views;
 
-pub use engine::{DEFAULT_MAX_STEPS, Engine};
+pub use engine::{DEFAULT_MAX_STEPS, DEFAULT_STREAM_IDLE, Engine};

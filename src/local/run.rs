@@ -25,7 +25,12 @@ pub struct RunSpec {
     pub model: String,
     pub context_window: u64,
     pub max_steps: u32,
+    /// How long the model may send nothing before the answer is stopped.
+    pub idle_timeout: Duration,
 }
+
+/// The most one step's text, reasoning and tool arguments may hold together.
+pub const MAX_STEP_BYTES: usize = 16 << 20;
 
 /// Stamps and publishes chunks.
 pub(super) struct Emitter {
@@ -170,20 +175,39 @@ async fn steps(
         };
         let mut step = Step::new();
         let mut cancelled = false;
-        while let Some(ev) = stream.next().await {
-            if em.ch.cancelled() {
-                cancelled = true;
-                break;
-            }
-            if beat.elapsed() > Duration::from_secs(1) {
-                beat = Instant::now();
-                let run_id = spec.run_id.clone();
-                if store.write(move |st| st.heartbeat(&run_id)).await? {
-                    cancelled = true;
-                    break;
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut heard = Instant::now();
+        loop {
+            // A cancel wakes the run at once, even while the model sends nothing.
+            let ev = tokio::select! {
+                biased;
+                () = em.ch.wait_cancel() => { cancelled = true; break; }
+                ev = stream.next() => ev,
+                _ = tick.tick() => {
+                    if heard.elapsed() > spec.idle_timeout {
+                        return Err(stalled(spec));
+                    }
+                    if beat.elapsed() > Duration::from_secs(1) {
+                        beat = Instant::now();
+                        let run_id = spec.run_id.clone();
+                        if store.write(move |st| st.heartbeat(&run_id)).await? {
+                            cancelled = true;
+                            break;
+                        }
+                    }
+                    continue;
                 }
-            }
+            };
+            let Some(ev) = ev else { break };
+            heard = Instant::now();
             step.apply(em, ev.map_err(StepError::Llm)?);
+            if step.bytes() > MAX_STEP_BYTES {
+                return Err(StepError::Llm(LlmError::TooLarge {
+                    provider: spec.model.clone(),
+                    limit_mb: MAX_STEP_BYTES >> 20,
+                }));
+            }
         }
         cancelled |= em.ch.cancelled();
         step.add_usage(usage);
@@ -242,7 +266,17 @@ async fn open_stream(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match spec.provider.stream(req.clone()).await {
+        // The model may take the connection and never answer: the wait is bounded, and a
+        // cancel ends it at once.
+        let opened = tokio::select! {
+            biased;
+            () = ch.wait_cancel() => return Ok(None),
+            r = tokio::time::timeout(spec.idle_timeout, spec.provider.stream(req.clone())) => r,
+        };
+        let Ok(opened) = opened else {
+            return Err(stalled(spec));
+        };
+        match opened {
             Ok(s) => return Ok(Some(s)),
             Err(LlmError::ContextOverflow { .. }) if !compacted => {
                 compacted = true;
@@ -267,4 +301,11 @@ async fn open_stream(
             Err(e) => return Err(StepError::Llm(e)),
         }
     }
+}
+
+fn stalled(spec: &RunSpec) -> StepError {
+    StepError::Llm(LlmError::Stalled {
+        provider: spec.model.clone(),
+        secs: spec.idle_timeout.as_secs(),
+    })
 }

@@ -54,6 +54,7 @@ impl Engine {
             provider,
             model,
             context_window: agent.context_window.unwrap_or(DEFAULT_CONTEXT_WINDOW),
+            idle_timeout: self.stream_idle,
             max_steps: max_steps.unwrap_or(DEFAULT_MAX_STEPS).max(1),
         })
     }

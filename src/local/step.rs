@@ -91,6 +91,13 @@ impl Step {
         }
     }
 
+    /// What the step holds so far, in bytes.
+    pub fn bytes(&self) -> usize {
+        self.text.len()
+            + self.reasoning.len()
+            + self.calls.values().map(|c| c.args.len()).sum::<usize>()
+    }
+
     /// Add this step's tokens to the run's usage.
     pub fn add_usage(&self, usage: &mut UsageStatistics) {
         let s = &self.usage;

@@ -5,6 +5,9 @@
 //! fields are joined with `\n`, and an event cut off by the end of input is discarded, as the
 //! SSE specification says.
 
+/// The most an event may hold before the stream is refused.
+pub const MAX_EVENT_BYTES: usize = 32 << 20;
+
 /// One decoded event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SseEvent {
@@ -136,6 +139,12 @@ impl SseDecoder {
     }
 
     /// Feed bytes; returns every event completed by them.
+    /// Bytes held for an event that has not ended yet: a peer that never ends one (an endless
+    /// line) is cut off by its caller at [`MAX_EVENT_BYTES`].
+    pub fn pending_bytes(&self) -> usize {
+        self.buf.len() + self.pending.data.len()
+    }
+
     pub fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
         let mut out = Vec::new();
         self.push_with(bytes, |ev| out.push(ev.to_owned()));

@@ -130,7 +130,17 @@ pub fn chunks(
                     Some(Ok(bytes)) => {
                         let mut decoder = std::mem::take(&mut st.decoder);
                         decoder.push_with(&bytes, |ev| st.event(ev));
+                        let held = decoder.pending_bytes();
                         st.decoder = decoder;
+                        if held > crate::protocol::sse::MAX_EVENT_BYTES {
+                            st.finished = true;
+                            st.body = None;
+                            let e = BackendError::Network(format!(
+                                "the server sent an event over {} MB without ending it; the stream was stopped",
+                                crate::protocol::sse::MAX_EVENT_BYTES >> 20
+                            ));
+                            return Some((Err(e), st));
+                        }
                     }
                     end => {
                         if st.finished || st.stopped {

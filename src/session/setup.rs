@@ -86,4 +86,7 @@ pub struct TurnOptions {
     pub override_model: Option<String>,
     /// Limit on agent steps for the whole turn.
     pub max_steps: Option<u32>,
+    /// How long to wait for a conversation another session is replying in (instead of
+    /// failing at once); `None` fails at once.
+    pub wait_busy: Option<std::time::Duration>,
 }

@@ -14,6 +14,12 @@ pub enum SettingsError {
         path: PathBuf,
         source: serde_json::Error,
     },
+    /// A FIFO, device or folder where a settings file should be.
+    #[error("{path}: not a regular file; settings are read only from regular files")]
+    NotAFile { path: PathBuf },
+    /// Bigger than any settings file should be.
+    #[error("{path}: {size} bytes, more than a settings file may hold")]
+    TooLarge { path: PathBuf, size: u64 },
     #[error("{path}: cannot read ({source})")]
     Read {
         path: PathBuf,
@@ -26,8 +32,26 @@ pub enum SettingsError {
     },
 }
 
+/// The largest settings file letta reads.
+const MAX_SETTINGS_BYTES: u64 = 8 << 20;
+
 /// Read a settings file; a missing (or empty) file is the default value.
 pub fn load_json<T: DeserializeOwned + Default>(path: &Path) -> Result<T, SettingsError> {
+    // A FIFO or device in place of a settings file would hang the read, a huge file eat memory.
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => {
+            return Err(SettingsError::NotAFile {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(m) if m.len() > MAX_SETTINGS_BYTES => {
+            return Err(SettingsError::TooLarge {
+                path: path.to_path_buf(),
+                size: m.len(),
+            });
+        }
+        _ => {}
+    }
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(T::default()),

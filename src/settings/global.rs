@@ -55,6 +55,13 @@ pub struct GlobalSettings {
     /// How commands are confined.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<super::SandboxSettings>,
+    /// Seconds a model may send nothing before its answer is stopped (embedded engine).
+    #[serde(
+        rename = "streamIdleTimeoutSecs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stream_idle_timeout_secs: Option<u64>,
     /// Folders whose own `.letta` settings may loosen permissions (absolute paths).
     #[serde(
         rename = "trustedFolders",

@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::tool::{Access, CallView, Effect, PermissionClass, Tool, blocking, relative, str_arg};
-use super::{ToolContext, ToolOutput, bash, files, search, todo};
+use super::{ToolContext, ToolOutput, bash, files, read, search, todo};
 use crate::protocol::ClientTool;
 
 fn view(verb: &str, arg: String, effect: Effect) -> CallView {
@@ -70,7 +70,7 @@ sync_tool!(
     files::read_definition,
     Read,
     "Read",
-    files::read,
+    read::read,
     |a, cwd| {
         view(
             "Read",

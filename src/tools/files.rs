@@ -1,12 +1,10 @@
-//! `Read`, `Write`, `Edit`, `MultiEdit` and `LS`.
+//! `Write`, `Edit`, `MultiEdit` and `LS` (`Read` is in `read.rs`).
 
 use serde_json::{Value, json};
 
-use super::{OUTPUT_CAP, ToolContext, ToolOutput, cap_text, looks_binary};
+use super::{ToolContext, ToolOutput, looks_binary};
 use crate::protocol::ClientTool;
 
-const DEFAULT_LINES: usize = 2000;
-const MAX_LINE_CHARS: usize = 2000;
 const LS_LIMIT: usize = 1000;
 
 fn tool(name: &str, description: &str, parameters: Value) -> ClientTool {
@@ -77,7 +75,7 @@ pub fn ls_definition() -> ClientTool {
     )
 }
 
-fn str_arg<'a>(args: &'a Value, key: &str, tool: &str) -> Result<&'a str, ToolOutput> {
+pub(super) fn str_arg<'a>(args: &'a Value, key: &str, tool: &str) -> Result<&'a str, ToolOutput> {
     args.get(key)
         .and_then(Value::as_str)
         .ok_or_else(|| ToolOutput::err(format!("{tool} needs a string \"{key}\"")))
@@ -90,62 +88,6 @@ macro_rules! arg {
             Err(e) => return e,
         }
     };
-}
-
-pub fn read(ctx: &ToolContext, args: &Value) -> ToolOutput {
-    let path = ctx.resolve(arg!(str_arg(args, "file_path", "Read")));
-    let shown = path.display();
-    if path.is_dir() {
-        return ToolOutput::err(format!("{shown} is a directory; use LS to list it"));
-    }
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) => return ToolOutput::err(format!("cannot read {shown}: {e}")),
-    };
-    if looks_binary(&bytes) {
-        return ToolOutput::err(format!(
-            "{shown} is a binary file ({} bytes); it cannot be shown as text",
-            bytes.len()
-        ));
-    }
-    ctx.mark_read(&path);
-    let text = String::from_utf8_lossy(&bytes);
-    if text.is_empty() {
-        return ToolOutput::ok(format!("{shown} is empty."));
-    }
-    let offset = args
-        .get("offset")
-        .and_then(Value::as_f64)
-        .map_or(1, |o| o.max(1.0) as usize);
-    let limit = args
-        .get("limit")
-        .and_then(Value::as_f64)
-        .map_or(DEFAULT_LINES, |l| l.max(1.0) as usize);
-    let total = text.lines().count();
-    let mut out = String::new();
-    for (i, line) in text.lines().enumerate().skip(offset - 1).take(limit) {
-        let line: String = if line.chars().count() > MAX_LINE_CHARS {
-            line.chars()
-                .take(MAX_LINE_CHARS)
-                .chain("… [line cut]".chars())
-                .collect()
-        } else {
-            line.to_string()
-        };
-        out.push_str(&format!("{:>6}\t{}\n", i + 1, line));
-    }
-    if out.is_empty() {
-        return ToolOutput::err(format!(
-            "{shown} has {total} lines; offset {offset} is past the end"
-        ));
-    }
-    let last = (offset - 1 + limit).min(total);
-    if last < total {
-        out.push_str(&format!(
-            "[lines {offset}-{last} of {total}; use offset to read more]\n"
-        ));
-    }
-    ToolOutput::ok(cap_text(&out, OUTPUT_CAP))
 }
 
 pub fn write(ctx: &ToolContext, args: &Value) -> ToolOutput {
@@ -327,6 +269,7 @@ pub fn ls(ctx: &ToolContext, args: &Value) -> ToolOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tools::read::read;
 
     fn setup() -> (tempfile::TempDir, ToolContext) {
         let d = tempfile::tempdir().unwrap();

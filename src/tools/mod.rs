@@ -10,6 +10,7 @@ mod context;
 mod denied;
 mod files;
 mod guard;
+pub(crate) mod read;
 mod registry;
 mod search;
 mod todo;

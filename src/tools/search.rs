@@ -179,6 +179,12 @@ impl GrepArgs {
     }
 }
 
+/// Bytes of matching text collected across all files; the search stops adding text past it,
+/// so a huge match (one 60 MB line) never sits in memory.
+const COLLECT_BUDGET: usize = 4 * OUTPUT_CAP;
+/// Characters of one line kept.
+const LINE_CHARS: usize = 2000;
+
 /// Formats matches and context lines of one file, rg style.
 struct Lines<'a> {
     path: &'a str,
@@ -186,11 +192,20 @@ struct Lines<'a> {
     out: String,
     count: u64,
     files_only: bool,
+    /// Only content mode keeps the text.
+    keep_text: bool,
     last_line: Option<u64>,
+    /// What is left of [`COLLECT_BUDGET`], shared by every file being searched.
+    budget: &'a std::sync::atomic::AtomicUsize,
 }
 
 impl Lines<'_> {
     fn line(&mut self, sep: char, number: Option<u64>, bytes: &[u8]) {
+        use std::sync::atomic::Ordering;
+        if !self.keep_text || self.budget.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let bytes = &bytes[..bytes.len().min(LINE_CHARS * 4)];
         if let (Some(last), Some(n)) = (self.last_line, number)
             && n > last + 1
         {
@@ -205,6 +220,12 @@ impl Lines<'_> {
                 .push_str(&format!("{}{sep}{n}{sep}{text}\n", self.path)),
             _ => self.out.push_str(&format!("{}{sep}{text}\n", self.path)),
         }
+        let used = text.len() + self.path.len() + 16;
+        let _ = self
+            .budget
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                Some(b.saturating_sub(used))
+            });
     }
 }
 
@@ -217,7 +238,8 @@ impl Sink for Lines<'_> {
             return Ok(false);
         }
         self.line(':', m.line_number(), m.bytes());
-        Ok(true)
+        // With the text budget spent, content mode has nothing more to show from this file.
+        Ok(!self.keep_text || self.budget.load(std::sync::atomic::Ordering::Relaxed) > 0)
     }
 
     fn context(&mut self, _: &Searcher, c: &SinkContext<'_>) -> Result<bool, Self::Error> {
@@ -239,6 +261,7 @@ pub fn grep_tool(ctx: &ToolContext, args: &Value) -> ToolOutput {
 /// Run a search (blocking; call it off the async runtime).
 pub fn grep(cwd: &Path, a: GrepArgs) -> ToolOutput {
     let results: Mutex<Vec<(String, u64, String)>> = Mutex::new(Vec::new());
+    let budget = std::sync::atomic::AtomicUsize::new(COLLECT_BUDGET);
     let single_file = a.root.is_file();
     walker(&a.root)
         .threads(
@@ -254,8 +277,8 @@ pub fn grep(cwd: &Path, a: GrepArgs) -> ToolOutput {
                 .before_context(a.before)
                 .after_context(a.after)
                 .build();
-            let (matcher, results, glob, root, denied) =
-                (&a.matcher, &results, &a.glob, &a.root, &a.denied);
+            let (matcher, results, glob, root, denied, budget) =
+                (&a.matcher, &results, &a.glob, &a.root, &a.denied, &budget);
             Box::new(move |entry| {
                 let Ok(entry) = entry else {
                     return WalkState::Continue;
@@ -282,7 +305,9 @@ pub fn grep(cwd: &Path, a: GrepArgs) -> ToolOutput {
                     out: String::new(),
                     count: 0,
                     files_only: a.mode == Mode::Files,
+                    keep_text: a.mode == Mode::Content,
                     last_line: None,
+                    budget,
                 };
                 if searcher
                     .search_path(matcher, entry.path(), &mut sink)

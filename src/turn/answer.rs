@@ -6,7 +6,7 @@ use std::time::Instant;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
-use super::{ApprovalAnswer, INTERRUPTED, ToolCallInfo, TurnDriver, TurnEvent, deny};
+use super::{ApprovalAnswer, INTERRUPTED, MAY_HAVE_RUN, ToolCallInfo, TurnDriver, TurnEvent, deny};
 use crate::permissions::{Checker, Decision, PermissionMode, Rule, save_allow_rule};
 use crate::protocol::ApprovalDecision;
 use crate::tools::ToolOutput;
@@ -29,6 +29,10 @@ impl TurnDriver {
         for (i, call) in calls.iter().enumerate() {
             let args = call.args();
             let decision = match self.checker.lock() {
+                // A call a crash interrupted may already have done its work: always ask.
+                Ok(_) if self.journal.interrupted(&call.id) => Decision::Ask {
+                    reason: "it started before letta stopped and may already have run".into(),
+                },
                 Ok(c) => c.decide(&self.tools, &self.registry, &call.name, &args),
                 Err(_) => Decision::Ask {
                     reason: "permission state unavailable".into(),
@@ -87,7 +91,15 @@ impl TurnDriver {
                             to_run.push(i);
                         }
                         ApprovalAnswer::No { reason } => {
-                            let reason = reason.unwrap_or_else(|| "The user declined.".into());
+                            let reason = if self.journal.interrupted(&call.id) {
+                                self.journal.finished(&call.id);
+                                reason.map_or_else(
+                                    || MAY_HAVE_RUN.to_string(),
+                                    |r| format!("{MAY_HAVE_RUN} {r}"),
+                                )
+                            } else {
+                                reason.unwrap_or_else(|| "The user declined.".into())
+                            };
                             let _ = events.send(TurnEvent::Denied {
                                 call: call.clone(),
                                 reason: reason.clone(),
@@ -141,6 +153,7 @@ impl TurnDriver {
         cancel: &CancellationToken,
     ) -> ToolOutput {
         let started = Instant::now();
+        self.journal.started(&call.id);
         let mut out = if cancel.is_cancelled() {
             ToolOutput::err(INTERRUPTED)
         } else {
@@ -153,6 +166,7 @@ impl TurnDriver {
         {
             out = self.escalate(call, out, &why, cancel).await;
         }
+        self.journal.finished(&call.id);
         let _ = events.send(TurnEvent::ToolFinished {
             call: call.clone(),
             output: out.clone(),

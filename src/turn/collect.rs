@@ -29,6 +29,11 @@ pub struct RunOutcome {
 
 /// Read the stream to its end, forwarding events. On `cancel`, `on_cancel` runs once (it asks
 /// the backend to stop) and the stream is read on until the run says it stopped.
+/// How long a stream may send nothing at all (servers ping every 20 s).
+const STREAM_IDLE: std::time::Duration = std::time::Duration::from_mins(5);
+/// How long a cancelled run has to end its stream.
+const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub async fn consume(
     mut stream: ChunkStream,
     events: &UnboundedSender<TurnEvent>,
@@ -39,17 +44,35 @@ pub async fn consume(
     let mut call_index: HashMap<String, usize> = HashMap::new();
     let mut text_index: HashMap<String, usize> = HashMap::new();
     let mut on_cancel = Some(on_cancel);
+    let mut cancelled_at: Option<std::time::Instant> = None;
     loop {
+        // After a cancel the run gets a moment to end on its own; a stream that sends nothing
+        // at all for long is given up (the server pings, the engine stops a silent model).
+        let wait = match cancelled_at {
+            Some(at) => CANCEL_GRACE.saturating_sub(at.elapsed()),
+            None => STREAM_IDLE,
+        };
         let next = tokio::select! {
             biased;
             () = cancel.cancelled(), if on_cancel.is_some() => {
                 out.cancelled = true;
+                cancelled_at = Some(std::time::Instant::now());
                 if let Some(f) = on_cancel.take() {
                     f().await;
                 }
                 continue;
             }
-            n = stream.next() => n,
+            n = tokio::time::timeout(wait, stream.next()) => n,
+        };
+        let Ok(next) = next else {
+            if cancelled_at.is_none() {
+                out.errors.push(format!(
+                    "the stream sent nothing for {} s and was given up",
+                    STREAM_IDLE.as_secs()
+                ));
+                out.truncated = true;
+            }
+            break;
         };
         let chunk = match next {
             None => break,

@@ -5,6 +5,9 @@
 mod answer;
 mod collect;
 mod escape;
+mod journal;
+
+pub use journal::Journal;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -58,6 +61,10 @@ pub enum TurnEvent {
         duration_ms: u64,
     },
     Error {
+        message: String,
+    },
+    /// The turn waits (for another session's reply to end).
+    Waiting {
         message: String,
     },
 }
@@ -126,7 +133,13 @@ pub struct TurnDriver {
     pub approver: Arc<dyn Approver>,
     /// Where "don't ask again" rules are saved (`.letta/settings.local.json` under it).
     pub project_dir: PathBuf,
+    /// Calls that started and never finished (a crash), so they are never run again unasked.
+    pub journal: Journal,
 }
+
+/// The answer for a call that started before letta stopped and was not run again.
+pub const MAY_HAVE_RUN: &str =
+    "This call started before letta stopped and may already have run; it was not run again.";
 
 /// The message sent on an interrupted call.
 pub const INTERRUPTED: &str = "Interrupted by user";
@@ -214,6 +227,8 @@ impl TurnDriver {
         let agent = session.agent_id.clone();
         let mut last_text = String::new();
         let (mut recovered, mut wound_down) = (false, false);
+        let mut busy_since: Option<Instant> = None;
+        let mut announced = false;
         loop {
             let started = Instant::now();
             let stream = match self.backend.send_message(&conv, req.clone()).await {
@@ -222,6 +237,26 @@ impl TurnDriver {
                     recovered = true;
                     self.recover_pending(session, opts).await?;
                     continue;
+                }
+                Err(e @ BackendError::Busy { .. }) => {
+                    // Another session is replying here: wait for it, as long as allowed.
+                    let since = *busy_since.get_or_insert_with(Instant::now);
+                    match opts.wait_busy {
+                        Some(limit) if since.elapsed() < limit && !cancel.is_cancelled() => {
+                            if !announced {
+                                announced = true;
+                                let _ = events.send(TurnEvent::Waiting {
+                                    message: "another session is replying in this conversation; waiting for it to finish".into(),
+                                });
+                            }
+                            tokio::select! {
+                                () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+                                () = cancel.cancelled() => {}
+                            }
+                            continue;
+                        }
+                        _ => return Err(e),
+                    }
                 }
                 other => other?,
             };
@@ -321,7 +356,15 @@ impl TurnDriver {
         }
         let denials = stale
             .iter()
-            .map(|c| deny(c, "The user moved on without answering this call."))
+            .map(|c| {
+                let why = if self.journal.interrupted(&c.id) {
+                    self.journal.finished(&c.id);
+                    MAY_HAVE_RUN
+                } else {
+                    "The user moved on without answering this call."
+                };
+                deny(c, why)
+            })
             .collect();
         self.finish_interrupted(session, denials, opts).await;
         Ok(())

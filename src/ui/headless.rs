@@ -96,6 +96,9 @@ fn event_line(ev: &TurnEvent) -> Option<Value> {
             "type": "tool_execution_finished", "tool_call": call_json(call),
             "status": if output.ok { "success" } else { "error" }, "tool_return": output.text, "duration_ms": duration_ms}),
         TurnEvent::Error { message } => json!({"type": "error", "message": message}),
+        TurnEvent::Waiting { message } => {
+            json!({"type": "system", "subtype": "waiting", "message": message})
+        }
         TurnEvent::Assistant { .. } | TurnEvent::Reasoning { .. } => return None,
     })
 }
@@ -109,6 +112,7 @@ pub async fn run(
     format: OutputFormat,
     init: InitInfo,
 ) -> ExitCode {
+    super::stop_commands_on_signals(false);
     let started = Instant::now();
     let session_id = uuid::Uuid::new_v4().to_string();
     let (tx, mut rx) = mpsc::unbounded_channel::<TurnEvent>();
@@ -128,6 +132,8 @@ pub async fn run(
         while let Some(ev) = rx.recv().await {
             if streaming && let Some(v) = event_line(&ev) {
                 lines.emit(v);
+            } else if let TurnEvent::Waiting { message } = &ev {
+                eprintln!("{message}");
             }
         }
         lines
@@ -163,7 +169,8 @@ pub async fn run(
     };
     if !streaming {
         for e in &result.errors {
-            eprintln!("error: {e}");
+            // A provider's or server's message may carry control sequences.
+            eprintln!("error: {}", crate::ui::safe_text::neutralise(e));
         }
     }
     match format {

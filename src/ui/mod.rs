@@ -5,6 +5,28 @@ pub mod plain;
 pub mod safe_text;
 pub mod tui;
 
+/// When letta is told to stop (SIGTERM, SIGHUP, SIGINT) in a mode without a screen to restore,
+/// stop the commands it started too: they run in process groups of their own and would go on
+/// as orphans.
+/// `interrupt` includes SIGINT (headless; the REPL uses Ctrl-C to stop a turn instead).
+pub fn stop_commands_on_signals(interrupt: bool) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let kinds = [
+        (SignalKind::terminate(), 143),
+        (SignalKind::hangup(), 129),
+        (SignalKind::interrupt(), 130),
+    ];
+    for (kind, code) in kinds.into_iter().take(if interrupt { 3 } else { 2 }) {
+        let Ok(mut s) = signal(kind) else { continue };
+        tokio::spawn(async move {
+            if s.recv().await.is_some() {
+                crate::tools::kill_running();
+                std::process::exit(code);
+            }
+        });
+    }
+}
+
 /// Ask, in plain lines before any screen is set up, whether to trust this folder's own
 /// settings; `what` lists what they would loosen. Anything but `y`/`yes` keeps them out.
 pub fn ask_trust(folder: &std::path::Path, what: &[String]) -> bool {

@@ -32,6 +32,36 @@ pub enum Reply {
     Drop { text: String },
     /// Stream text slowly: one word per `delay_ms`.
     Slow { text: String, delay_ms: u64 },
+    /// Answer with headers, then send nothing, ever.
+    Stall,
+    /// Stream this text as content deltas, again and again, forever.
+    Endless { text: String },
+    /// Start a `data:` line and never end it.
+    EndlessLine,
+}
+
+/// A body that never ends: `first`, then `again` forever (or nothing more when it is empty).
+fn forever(first: String, again: String) -> Response {
+    let stream = futures_util::stream::unfold(Some(first), move |next| {
+        let again = again.clone();
+        async move {
+            match next {
+                Some(f) => Some((Ok::<_, std::io::Error>(bytes::Bytes::from(f)), None)),
+                None if again.is_empty() => {
+                    std::future::pending::<()>().await;
+                    None
+                }
+                None => {
+                    tokio::task::yield_now().await;
+                    Some((Ok(bytes::Bytes::from(again.clone())), None))
+                }
+            }
+        }
+    });
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(Body::from_stream(stream))
+        .unwrap()
 }
 
 /// One request the server received.
@@ -234,6 +264,12 @@ async fn openai(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Str
     let mut cut = false;
     match next_reply(&shared, &body) {
         Reply::Error { status, body } => return error_response(status, body),
+        Reply::Stall => return forever(": stalled\n\n".into(), String::new()),
+        Reply::Endless { text } => {
+            let frame = chunk(json!({"content": text}), None).repeat(64);
+            return forever(String::new(), frame);
+        }
+        Reply::EndlessLine => return forever("data: ".into(), "A".repeat(64 * 1024)),
         Reply::Text(t) => {
             frames.extend(
                 pieces(&t)
@@ -340,7 +376,10 @@ async fn anthropic(
     };
     match next_reply(&shared, &body) {
         Reply::Error { status, body } => return error_response(status, body),
-        Reply::Text(t) | Reply::Slow { text: t, .. } => text_block(&mut frames, 0, "text", &t),
+        Reply::Stall | Reply::EndlessLine => return forever(": stalled\n\n".into(), String::new()),
+        Reply::Text(t) | Reply::Slow { text: t, .. } | Reply::Endless { text: t } => {
+            text_block(&mut frames, 0, "text", &t);
+        }
         Reply::Reasoning { reasoning, text } => {
             text_block(&mut frames, 0, "thinking", &reasoning);
             text_block(&mut frames, 1, "text", &text);

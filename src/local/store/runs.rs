@@ -40,6 +40,36 @@ fn epoch() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+/// A process's start time in clock ticks since boot, from `/proc/PID/stat` (field 22): with
+/// the pid it names one process, even after the pid is reused.
+fn start_time(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may hold spaces; fields count after it.
+    let after = stat.rsplit_once(')')?.1;
+    after.split_whitespace().nth(19).map(str::to_string)
+}
+
+/// This process, as runs record their owner.
+pub fn owner_tag() -> String {
+    let pid = std::process::id();
+    format!("{pid}:{}", start_time(pid).unwrap_or_default())
+}
+
+/// Whether the process a run recorded as its owner is still running. An owner this machine
+/// cannot check (another host sharing the file, an old row) counts as alive.
+fn owner_alive(tag: &str) -> bool {
+    let Some((pid, start)) = tag.split_once(':') else {
+        return true;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return true;
+    };
+    if start.is_empty() {
+        return true;
+    }
+    start_time(pid).is_some_and(|s| s == start)
+}
+
 impl Store {
     /// Claim the conversation for a new run, atomically across processes.
     ///
@@ -58,6 +88,18 @@ impl Store {
                 "UPDATE runs SET status = 'failed', stop_reason = 'error', completed_at = ?2 WHERE conversation_id = ?1 AND status = 'running' AND heartbeat < ?3",
                 params![conversation_id, now(), cutoff],
             )?;
+            // A run whose process died (a crash, kill -9) frees its conversation at once.
+            let owners: Vec<(String, String)> = {
+                let mut stmt = tx.prepare("SELECT id, owner FROM runs WHERE conversation_id = ?1 AND status = 'running' AND owner IS NOT NULL")?;
+                let rows = stmt.query_map([conversation_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            for (run, owner) in owners.iter().filter(|(_, o)| !owner_alive(o)) {
+                tx.execute(
+                    "UPDATE runs SET status = 'failed', stop_reason = 'error', completed_at = ?2 WHERE id = ?1 AND owner = ?3",
+                    params![run, now(), owner],
+                )?;
+            }
             let active: Option<String> = tx
                 .query_row(
                     "SELECT id FROM runs WHERE conversation_id = ?1 AND status = 'running' LIMIT 1",
@@ -71,8 +113,8 @@ impl Store {
                 )));
             }
             tx.execute(
-                "INSERT INTO runs(id, agent_id, conversation_id, status, created_at, heartbeat) VALUES (?1,?2,?3,'running',?4,?5)",
-                params![id, agent_id, conversation_id, now(), epoch()],
+                "INSERT INTO runs(id, agent_id, conversation_id, status, created_at, heartbeat, owner) VALUES (?1,?2,?3,'running',?4,?5,?6)",
+                params![id, agent_id, conversation_id, now(), epoch(), owner_tag()],
             )?;
             before(tx, &id)
         })?;
@@ -144,5 +186,34 @@ impl Store {
             .query_row(&format!("SELECT {COLS} FROM runs WHERE id = ?1"), [id], row)
             .optional()?
             .ok_or_else(|| StoreError::NotFound(format!("Run {id} not found")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim(st: &mut Store, conv: &str) -> StoreResult<RunRow> {
+        st.start_run("agent-x", conv, |_, _| Ok(()))
+    }
+
+    #[test]
+    fn a_run_of_a_dead_process_frees_its_conversation_at_once() {
+        let mut st = Store::in_memory().unwrap();
+        st.conn()
+            .execute_batch("PRAGMA foreign_keys = OFF")
+            .unwrap();
+        let first = claim(&mut st, "conv-1").unwrap();
+        // Alive (this process): the conversation is busy.
+        assert!(matches!(claim(&mut st, "conv-1"), Err(StoreError::Busy(_))));
+        // The same run, owned by a process that no longer exists.
+        st.conn()
+            .execute(
+                "UPDATE runs SET owner = '4000000:1' WHERE id = ?1",
+                [&first.id],
+            )
+            .unwrap();
+        assert!(claim(&mut st, "conv-1").is_ok());
+        assert!(owner_alive(&owner_tag()));
     }
 }

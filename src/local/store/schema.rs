@@ -4,7 +4,8 @@ use rusqlite::Connection;
 
 use super::{StoreError, StoreResult};
 
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE agents(
   id TEXT PRIMARY KEY,
   name TEXT NOT NULL,
@@ -83,7 +84,12 @@ CREATE TABLE runs(
   cancel_requested INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX runs_conversation ON runs(conversation_id, status);
-"];
+",
+    r"
+-- The process that drives a run (pid:start time), so a crashed one is seen dead at once.
+ALTER TABLE runs ADD COLUMN owner TEXT;
+",
+];
 
 /// Bring the schema up to date inside one transaction.
 pub fn migrate(conn: &mut Connection, name: &str) -> StoreResult<()> {

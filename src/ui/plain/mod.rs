@@ -67,6 +67,7 @@ struct Repl {
 pub async fn run(setup: Setup) -> std::io::Result<Summary> {
     use std::io::IsTerminal;
     let started = std::time::Instant::now();
+    super::stop_commands_on_signals(false);
     let hist = history::file(&setup.data_dir, &setup.cwd);
     let lines: Shared = if std::io::stdin().is_terminal() {
         Arc::new(Mutex::new(Box::new(lines::Editor::new(&history::load(
@@ -82,6 +83,7 @@ pub async fn run(setup: Setup) -> std::io::Result<Summary> {
         checker: setup.checker.clone(),
         approver: Arc::new(Ask(lines.clone())),
         project_dir: setup.cwd.clone(),
+        journal: crate::turn::Journal::new(&setup.data_dir),
     };
     let b = &setup.banner;
     println!(

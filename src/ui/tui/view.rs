@@ -261,6 +261,10 @@ impl ChatView {
                 self.errors_this_turn += 1;
                 self.out.extend(cells::error(&message, w));
             }
+            TurnEvent::Waiting { message } => {
+                self.flush_streams();
+                self.out.extend(cells::info(&message, w));
+            }
         }
     }
 

@@ -157,6 +157,7 @@ impl App {
             checker: setup.checker.clone(),
             approver: Arc::new(UiApprover(tx.clone())),
             project_dir: setup.cwd.clone(),
+            journal: crate::turn::Journal::new(&setup.data_dir),
         });
         Ok(Self {
             session: setup.session.clone(),
