@@ -26,6 +26,7 @@ mod protocol_fixtures;
 mod python_sdk;
 mod real_llm;
 mod resume;
+mod secrets;
 mod server_behaviour;
 mod server_e2e;
 mod server_guard;

@@ -70,7 +70,8 @@ fn openai_with_a_key_variable_then_list_masks_and_names_sources() {
     sb.env.push(("OPENAI_BASE_URL".into(), llm.openai_url()));
     let (stdout, _) = out(&sb.run(&["connect", "--list"]));
     assert!(
-        stdout.contains("…7777") && stdout.contains("from env, key from env OPENAI_API_KEY"),
+        stdout.contains("…7777")
+            && stdout.contains("url from env OPENAI_BASE_URL, key from env OPENAI_API_KEY"),
         "{stdout}"
     );
 

@@ -94,3 +94,51 @@ async fn cut_streams_resume_to_the_same_text() {
         .count();
     assert_eq!(answers, 1 + (0..30_000).step_by(263).count());
 }
+
+/// The connection drops inside the response headers (the request was delivered): the client
+/// follows the run it started instead of failing or sending twice, also in `default`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drop_inside_the_headers_follows_the_run() {
+    let llm = ScriptedLlm::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = support::servers::engine(&llm, dir.path());
+    let base = support::servers::serve(engine, None).await;
+    let proxy = CutProxy::start(base.trim_start_matches("http://")).await;
+    let client = RemoteClient::new(&proxy.url, None);
+    let agent = client.create_agent(CreateAgent::default()).await.unwrap();
+    let conv = client
+        .create_conversation(&agent.id, CreateConversation::default())
+        .await
+        .unwrap()
+        .id;
+    for (target, agent_id) in [(conv.as_str(), None), ("default", Some(agent.id.clone()))] {
+        for keep in [5i64, 40] {
+            let text = format!("answer for {target} after {keep}");
+            llm.push([Reply::Slow {
+                text: text.clone(),
+                delay_ms: 30,
+            }]);
+            proxy.cut_after.store(-2 - keep, Ordering::SeqCst);
+            let req = SendMessageRequest {
+                messages: Some(vec![MessageCreate::user("hi")]),
+                agent_id: agent_id.clone(),
+                ..Default::default()
+            };
+            let chunks: Vec<LettaMessage> = client
+                .send_message(target, req)
+                .await
+                .unwrap()
+                .map(|c| c.unwrap())
+                .collect()
+                .await;
+            let got: String = chunks
+                .iter()
+                .filter_map(|c| match c {
+                    LettaMessage::Assistant(a) => Some(a.content.to_text()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(got, text, "{target} cut after {keep} header bytes");
+        }
+    }
+}

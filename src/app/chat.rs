@@ -194,7 +194,7 @@ pub(super) async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> 
         agent: format!("{agent_name} ({})", p.session.agent_id),
         model: p.model.clone().unwrap_or_else(|| "(none set)".into()),
         backend: match &ctx.choice {
-            BackendChoice::Remote { base_url, .. } => base_url.clone(),
+            BackendChoice::Remote { base_url, .. } => crate::settings::mask_url(base_url),
             BackendChoice::Local => "local (embedded engine)".into(),
         },
         cwd: p.cwd.display().to_string(),

@@ -73,7 +73,8 @@ pub(super) async fn run(
         }
         connect::save_letta(&file, &url, key.as_deref())?;
         println!(
-            "Connected to the Letta server at {url}{}",
+            "Connected to the Letta server at {}{}",
+            crate::settings::mask_url(&url),
             key.as_deref()
                 .map(|k| format!(" (key {})", connect::mask(k)))
                 .unwrap_or_default()
@@ -104,7 +105,7 @@ pub(super) async fn run(
     println!(
         "Connected {} at {} ({} model{}){}",
         spec.name,
-        spec.base_url,
+        crate::settings::mask_url(&spec.base_url),
         models.len(),
         if models.len() == 1 { "" } else { "s" },
         key.as_deref()

@@ -88,6 +88,7 @@ pub fn mask(secret: &str) -> String {
 
 /// A failed check in one line.
 pub fn explain(e: &LlmError, url: &str) -> String {
+    let url = &crate::settings::mask_url(url);
     match e {
         LlmError::Auth { .. } => "the key was rejected".into(),
         LlmError::Unreachable { .. } => format!("nothing is listening at {url}"),
@@ -137,6 +138,7 @@ pub async fn check_provider(spec: &ProviderSpec) -> Result<Vec<String>, String> 
 /// Check a Letta server: the key must be accepted for listing agents.
 pub async fn check_letta(base_url: &str, api_key: Option<String>) -> Result<(), String> {
     let client = crate::remote::RemoteClient::new(base_url, api_key);
+    let base_url = &crate::settings::mask_url(base_url);
     let q = crate::backend::AgentQuery {
         page: crate::protocol::ListParams::latest(1),
         name: None,
@@ -228,7 +230,7 @@ pub fn list_lines(env: &dyn Fn(&str) -> Option<String>, settings: &GlobalSetting
     if url.is_some() || key.is_some() {
         out.push(format!(
             "letta      {}  key {}  (url from {}, key from {})",
-            url.as_deref().unwrap_or("https://api.letta.com"),
+            crate::settings::mask_url(url.as_deref().unwrap_or("https://api.letta.com")),
             key.as_deref().map_or_else(|| "none".into(), mask),
             if url_src.is_empty() {
                 "default"
@@ -244,8 +246,8 @@ pub fn list_lines(env: &dyn Fn(&str) -> Option<String>, settings: &GlobalSetting
     }
     let reg = ProviderRegistry::from_env(env, settings);
     for s in reg.specs() {
-        let key_from = match s.source {
-            "env" => format!("env {}", s.key_var),
+        let key_from = match reg.key_source(&s.name) {
+            Some("env") => format!("env {}", s.key_var),
             _ => match settings
                 .providers
                 .get(&s.name)
@@ -255,12 +257,15 @@ pub fn list_lines(env: &dyn Fn(&str) -> Option<String>, settings: &GlobalSetting
                 None => "settings".into(),
             },
         };
+        let url_from = match s.source {
+            "env" => format!("env {}_BASE_URL", s.name.to_uppercase()),
+            other => other.to_string(),
+        };
         out.push(format!(
-            "{:<10} {}  key {}  (from {}{})",
+            "{:<10} {}  key {}  (url from {url_from}{})",
             s.name,
-            s.base_url,
+            crate::settings::mask_url(&s.base_url),
             s.api_key.as_deref().map_or_else(|| "none".into(), mask),
-            s.source,
             if s.api_key.is_some() {
                 format!(", key from {key_from}")
             } else {

@@ -22,7 +22,7 @@ pub fn network(provider: &str, url: &str, e: reqwest::Error) -> LlmError {
     if e.is_connect() {
         return LlmError::Unreachable {
             provider: provider.into(),
-            url: url.into(),
+            url: crate::settings::mask_url(url),
         };
     }
     LlmError::Network {

@@ -22,7 +22,7 @@ pub struct ProviderSpec {
     pub api_key: Option<String>,
     /// The variable a user would set to fix a rejected key.
     pub key_var: String,
-    /// `env` or `settings`.
+    /// Where the base URL came from: `env`, `settings` or `default`.
     pub source: &'static str,
 }
 
@@ -45,10 +45,18 @@ OLLAMA_BASE_URL; or run `letta connect openai|anthropic|ollama|local`; or point 
 at a Letta server";
 
 /// The configured providers by name.
+/// Saved providers by name, and those letta starts itself.
+type Saved = (
+    BTreeMap<String, ProviderSpec>,
+    Vec<(String, Arc<dyn LlmProvider>)>,
+);
+
 #[derive(Clone, Default)]
 pub struct ProviderRegistry {
     specs: BTreeMap<String, ProviderSpec>,
     built: BTreeMap<String, Arc<dyn LlmProvider>>,
+    /// Where each provider's key came from (`env` or `settings`), for `letta connect --list`.
+    key_sources: BTreeMap<String, &'static str>,
 }
 
 impl std::fmt::Debug for ProviderRegistry {
@@ -58,9 +66,9 @@ impl std::fmt::Debug for ProviderRegistry {
 }
 
 impl ProviderRegistry {
-    /// Providers from `env` (wins) and `settings.providers`.
-    pub fn from_env(env: &dyn Fn(&str) -> Option<String>, settings: &GlobalSettings) -> Self {
-        let get = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+    /// The providers saved in settings (keys named by `apiKeyEnv` read through `get`), and the
+    /// ones letta starts itself.
+    fn saved(settings: &GlobalSettings, get: &dyn Fn(&str) -> Option<String>) -> Saved {
         let mut specs = BTreeMap::new();
         let mut managed: Vec<(String, Arc<dyn LlmProvider>)> = Vec::new();
         for (name, p) in &settings.providers {
@@ -103,33 +111,59 @@ impl ProviderRegistry {
                 },
             );
         }
-        if get("OPENAI_API_KEY").is_some() || get("OPENAI_BASE_URL").is_some() {
-            specs.insert(
-                "openai".into(),
-                ProviderSpec {
-                    name: "openai".into(),
-                    kind: ProviderKind::OpenAi,
-                    base_url: get("OPENAI_BASE_URL")
-                        .unwrap_or_else(|| "https://api.openai.com/v1".into()),
-                    api_key: get("OPENAI_API_KEY"),
-                    key_var: "OPENAI_API_KEY".into(),
-                    source: "env",
-                },
-            );
-        }
-        if get("ANTHROPIC_API_KEY").is_some() || get("ANTHROPIC_BASE_URL").is_some() {
-            specs.insert(
-                "anthropic".into(),
-                ProviderSpec {
-                    name: "anthropic".into(),
-                    kind: ProviderKind::Anthropic,
-                    base_url: get("ANTHROPIC_BASE_URL")
-                        .unwrap_or_else(|| "https://api.anthropic.com".into()),
-                    api_key: get("ANTHROPIC_API_KEY"),
-                    key_var: "ANTHROPIC_API_KEY".into(),
-                    source: "env",
-                },
-            );
+        (specs, managed)
+    }
+
+    /// Providers from `env` (wins) and `settings.providers`.
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>, settings: &GlobalSettings) -> Self {
+        let get = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+        let (mut specs, managed) = Self::saved(settings, &get);
+        // The environment overrides field by field: a saved key stays when only the URL is
+        // set there, and a saved URL stays when only the key is.
+        let mut key_sources: BTreeMap<String, &'static str> = specs
+            .iter()
+            .filter(|(_, s)| s.api_key.is_some())
+            .map(|(n, _)| (n.clone(), "settings"))
+            .collect();
+        for (name, kind, url_var, key_var, default_url) in [
+            (
+                "openai",
+                ProviderKind::OpenAi,
+                "OPENAI_BASE_URL",
+                "OPENAI_API_KEY",
+                "https://api.openai.com/v1",
+            ),
+            (
+                "anthropic",
+                ProviderKind::Anthropic,
+                "ANTHROPIC_BASE_URL",
+                "ANTHROPIC_API_KEY",
+                "https://api.anthropic.com",
+            ),
+        ] {
+            let (url, key) = (get(url_var), get(key_var));
+            if url.is_none() && key.is_none() {
+                continue;
+            }
+            let spec = specs
+                .entry(name.to_string())
+                .or_insert_with(|| ProviderSpec {
+                    name: name.into(),
+                    kind,
+                    base_url: default_url.into(),
+                    api_key: None,
+                    key_var: key_var.into(),
+                    source: "default",
+                });
+            if let Some(u) = url {
+                spec.base_url = u;
+                spec.source = "env";
+            }
+            if let Some(k) = key {
+                spec.api_key = Some(k);
+                spec.key_var = key_var.into();
+                key_sources.insert(name.to_string(), "env");
+            }
         }
         if let Some(url) = get("OLLAMA_BASE_URL") {
             let url = url.trim_end_matches('/');
@@ -151,6 +185,7 @@ impl ProviderRegistry {
             );
         }
         let mut reg = Self::from_specs(specs.into_values().collect());
+        reg.key_sources = key_sources;
         for (name, p) in managed {
             if !reg.specs.contains_key(&name) {
                 reg.insert(&name, p);
@@ -208,6 +243,11 @@ impl ProviderRegistry {
     /// The configured providers.
     pub fn specs(&self) -> impl Iterator<Item = &ProviderSpec> {
         self.specs.values()
+    }
+
+    /// Where a provider's key came from, if it has one.
+    pub fn key_source(&self, name: &str) -> Option<&'static str> {
+        self.key_sources.get(name).copied()
     }
 
     /// The provider of a `provider/model` handle, and the model id to send it.

@@ -54,6 +54,7 @@ pub fn from_status(
 
 /// Map a transport failure.
 pub fn from_reqwest(base: &str, e: &reqwest::Error) -> BackendError {
+    let base = &crate::settings::mask_url(base);
     if e.is_timeout() {
         BackendError::Network(format!("timed out waiting for the Letta server at {base}"))
     } else if e.is_connect() {

@@ -358,13 +358,29 @@ impl Backend for RemoteClient {
         // Background runs can be re-attached if the connection drops.
         req.background.get_or_insert(true);
         let agent = req.agent_id.clone();
-        let resp = self
+        let sent = self
             .post_stream(
                 &format!("/v1/conversations/{id}/messages"),
                 &[],
                 &json!(req),
             )
-            .await?;
+            .await;
+        let resp = match sent {
+            Ok(r) => r,
+            // The connection dropped after the request went out (inside the response's
+            // headers): the run may have started. Follow it rather than send twice.
+            Err(BackendError::Network(why)) => {
+                match stream::attach_conversation(self, id, agent.as_deref()).await {
+                    Some(r) => r,
+                    None => {
+                        return Err(BackendError::Network(format!(
+                            "{why}; the server may have received the message (it is kept), but no run could be followed"
+                        )));
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        };
         Ok(stream::chunks(self.clone(), id.to_string(), agent, resp))
     }
 

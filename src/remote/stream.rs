@@ -74,23 +74,55 @@ impl State {
                 .post_stream(&format!("/v1/runs/{run}/stream"), &[], &body)
                 .await?
         } else {
-            let q: Vec<(&str, String)> = self
-                .agent_id
-                .iter()
-                .map(|a| ("agent_id", a.clone()))
-                .collect();
-            self.client
-                .post_stream(
-                    &format!("/v1/conversations/{}/stream", self.conversation_id),
-                    &q,
-                    &body,
-                )
-                .await?
+            conversation_stream(
+                &self.client,
+                &self.conversation_id,
+                self.agent_id.as_deref(),
+                self.last_seq.unwrap_or(0),
+            )
+            .await?
         };
         self.body = Some(Box::pin(resp.bytes_stream()));
         self.decoder = SseDecoder::new();
         Ok(())
     }
+}
+
+/// `POST /v1/conversations/{id}/stream`: follow the conversation's newest run. A real Letta
+/// server reads `agent_id` (for `default`) from the body only.
+async fn conversation_stream(
+    client: &RemoteClient,
+    conversation_id: &str,
+    agent_id: Option<&str>,
+    starting_after: i64,
+) -> Result<reqwest::Response, BackendError> {
+    let mut body = json!({ "starting_after": starting_after });
+    if let Some(a) = agent_id {
+        body["agent_id"] = json!(a);
+    }
+    client
+        .post_stream(
+            &format!("/v1/conversations/{conversation_id}/stream"),
+            &[],
+            &body,
+        )
+        .await
+}
+
+/// After a send whose answer was lost on the way: follow the run it started, if one appears
+/// within a moment.
+pub async fn attach_conversation(
+    client: &RemoteClient,
+    conversation_id: &str,
+    agent_id: Option<&str>,
+) -> Option<reqwest::Response> {
+    for wait in [50u64, 200, 500, 1000] {
+        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+        if let Ok(r) = conversation_stream(client, conversation_id, agent_id, 0).await {
+            return Some(r);
+        }
+    }
+    None
 }
 
 /// The chunk stream of a send whose response is `resp`.

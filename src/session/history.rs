@@ -41,10 +41,7 @@ pub fn append(path: &Path, entry: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
+    let mut f = crate::settings::fsutil::append_private(path)?;
     let line = serde_json::to_string(entry).map_err(std::io::Error::other)?;
     writeln!(f, "{line}")
 }

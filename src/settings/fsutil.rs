@@ -3,6 +3,29 @@
 use std::io::Write;
 use std::path::Path;
 
+/// Open `path` for appending, creating it readable by its owner only: logs and histories hold
+/// what the user typed and what the agent did.
+pub fn append_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    let f = o.open(path)?;
+    keep_private(path);
+    Ok(f)
+}
+
+/// Make an existing file readable by its owner only (files made by older versions).
+pub fn keep_private(path: &Path) {
+    #[cfg(unix)]
+    if let Ok(m) = std::fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt;
+        if m.permissions().mode() & 0o077 != 0 {
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+}
+
 /// Write `bytes` to `path` atomically: temp file in the same folder, fsync, rename, fsync folder.
 ///
 /// `mode` sets Unix permissions on the temp file before any data is written, so a secret is

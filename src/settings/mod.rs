@@ -51,3 +51,43 @@ impl SessionRef {
         }
     }
 }
+
+/// A URL as it may be shown: a password inside it (`https://user:secret@host`) is masked.
+pub fn mask_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            let masked = if userinfo.contains(':') {
+                format!("{user}:****")
+            } else {
+                "****".to_string()
+            };
+            format!("{scheme}://{masked}@{host}{path}")
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::mask_url;
+
+    #[test]
+    fn passwords_in_urls_are_masked() {
+        assert_eq!(
+            mask_url("https://u:s3cret@h.com:8/v1"),
+            "https://u:****@h.com:8/v1"
+        );
+        assert_eq!(
+            mask_url("https://tok@h.com/v1?x=a@b"),
+            "https://****@h.com/v1?x=a@b"
+        );
+        assert_eq!(mask_url("http://localhost:8283"), "http://localhost:8283");
+        assert_eq!(mask_url("not a url"), "not a url");
+    }
+}

@@ -69,6 +69,11 @@ pub fn server_key(base_url: Option<&str>) -> String {
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
         .unwrap_or(url);
+    // Credentials in the URL never go into a settings file that may be committed.
+    let rest = match rest.split_once('@') {
+        Some((userinfo, host)) if !userinfo.contains('/') => host,
+        _ => rest,
+    };
     rest.trim_end_matches('/').to_string()
 }
 

@@ -10,7 +10,8 @@ use tokio::net::{TcpListener, TcpStream};
 /// The proxy's controls.
 pub struct CutProxy {
     pub url: String,
-    /// Body bytes to let through on the next send; negative means no cut.
+    /// Body bytes to let through on the next send; -1 means no cut, and `-2 - n` cuts the
+    /// response inside its headers, after n bytes of them.
     pub cut_after: Arc<AtomicI64>,
     /// How many responses were cut before their end.
     pub cuts: Arc<AtomicUsize>,
@@ -51,8 +52,30 @@ async fn handle(
     if server.write_all(&head).await.is_err() {
         return;
     }
-    if k < 0 {
+    if k == -1 {
         let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+        return;
+    }
+    if k < -1 {
+        // Cut inside the response headers: the request was delivered, the answer is lost.
+        let keep = (-2 - k) as usize;
+        let _ = server.write_all(&[]).await;
+        let (mut cr, mut cw) = client.into_split();
+        let (mut sr, mut sw) = server.into_split();
+        let up = tokio::spawn(async move {
+            let _ = tokio::io::copy(&mut cr, &mut sw).await;
+        });
+        let mut resp = Vec::new();
+        while resp.len() <= keep {
+            match sr.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => resp.extend_from_slice(&buf[..n]),
+            }
+        }
+        let _ = cw.write_all(&resp[..keep.min(resp.len())]).await;
+        let _ = cw.shutdown().await;
+        cuts.fetch_add(1, Ordering::SeqCst);
+        up.abort();
         return;
     }
     // Relay the rest of the request, and the response up to k body bytes, then drop both.

@@ -93,6 +93,14 @@ impl Store {
                 StoreError::Invalid(format!("cannot create {}: {e}", dir.display()))
             })?;
         }
+        // The conversations are the user's: owner-only, as are SQLite's -wal and -shm files,
+        // which take the database's mode.
+        if let Err(e) = crate::settings::fsutil::append_private(path) {
+            return Err(StoreError::Invalid(format!(
+                "cannot create {}: {e}",
+                path.display()
+            )));
+        }
         let conn = Connection::open(path)?;
         Self::setup(conn, Some(path))
     }

@@ -88,11 +88,7 @@ pub fn draw<B: Backend>(
 
 fn log(data_dir: &std::path::Path, msg: &str) {
     let path = data_dir.join("letta.log");
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
+    if let Ok(mut f) = crate::settings::fsutil::append_private(&path) {
         let _ = writeln!(f, "{} {msg}", chrono::Utc::now().to_rfc3339());
     }
 }
