@@ -290,3 +290,47 @@ fn malformed_rules_fail_closed() {
     assert!(!o.status.success());
     assert!(stderr.contains("Bash(rm:*"), "{stderr}");
 }
+
+/// A command the sandbox stopped is offered again outside it; "always" saves exactly that
+/// command, which then runs outside the sandbox without the second question.
+#[test]
+fn escalation_asks_and_remembers_exactly_that_command() {
+    if letta::sandbox::landlock_abi().is_none() {
+        eprintln!("skipped: this kernel has no Landlock");
+        return;
+    }
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("made.txt");
+    let cmd = format!("touch {}", target.display());
+    let turn = |answers: &str| {
+        llm.push([
+            Reply::Tools {
+                text: String::new(),
+                calls: vec![(
+                    format!("c-{}", answers.len()),
+                    "Bash".into(),
+                    serde_json::json!({ "command": cmd }).to_string(),
+                )],
+            },
+            Reply::Text("done".into()),
+        ]);
+        let input = format!("go\n{answers}/exit\n");
+        let o = sb.run_with_stdin(&["--plain", "-m", "openai/gpt-test"], &input);
+        out(&o).0
+    };
+    // Approve the command, then decline running it outside the sandbox.
+    let log = turn("y\nn\n");
+    assert!(log.contains("failed inside the sandbox"), "{log}");
+    assert!(!target.exists());
+    // Approve, then "always" outside the sandbox: it runs, and the exact command is saved.
+    let log = turn("y\na\n");
+    assert!(target.exists(), "{log}");
+    let local =
+        std::fs::read_to_string(sb.project.path().join(".letta/settings.local.json")).unwrap();
+    assert!(
+        local.contains("excludedCommands") && local.contains(&cmd),
+        "{local}"
+    );
+}

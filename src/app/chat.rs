@@ -252,6 +252,7 @@ pub(super) async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCo
         return Ok(ExitCode::from(2));
     }
     let mode = p.checker.mode;
+    let sandbox = p.sandbox.enforcement;
     let driver = TurnDriver {
         backend: p.backend.clone(),
         tools: Arc::new(p.sandbox.tool_context(p.cwd.clone(), &p.checker)),
@@ -271,6 +272,10 @@ pub(super) async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCo
         model: p.model,
         cwd: p.cwd.display().to_string(),
         permission_mode: mode,
+        sandbox: match sandbox {
+            crate::sandbox::Enforcement::Landlock(_) => "landlock",
+            crate::sandbox::Enforcement::Parsing => "none",
+        },
     };
     Ok(crate::ui::headless::run(
         &driver,

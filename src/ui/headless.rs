@@ -32,6 +32,8 @@ pub struct InitInfo {
     pub model: Option<String>,
     pub cwd: String,
     pub permission_mode: PermissionMode,
+    /// What confines commands: `landlock` or `none`.
+    pub sandbox: &'static str,
 }
 
 /// Stamps stream-json lines with the session id, a uuid and a timestamp.
@@ -126,6 +128,7 @@ pub async fn run(
             "type": "system", "subtype": "init", "agent_id": session.agent_id, "conversation_id": session.conversation_id,
             "model": init.model, "tools": driver.registry.names(), "cwd": init.cwd,
             "permission_mode": format!("{:?}", init.permission_mode).to_lowercase(), "slash_commands": Vec::<String>::new(),
+            "sandbox": init.sandbox,
         }));
     }
     let printer = tokio::spawn(async move {
