@@ -263,8 +263,10 @@ impl TurnDriver {
             let backend = self.backend.clone();
             let (c2, a2) = (conv.clone(), agent.clone());
             let run = collect::consume(stream, events, cancel, async move || {
-                // NothingActive just means the run ended on its own first.
-                let _ = backend.cancel(&c2, Some(&a2)).await;
+                // NothingActive just means the run ended on its own first; a server that does
+                // not answer the cancel must not hold the interrupt up.
+                let cancel = backend.cancel(&c2, Some(&a2));
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(5), cancel).await;
             })
             .await;
             result.api_duration += started.elapsed();
@@ -383,18 +385,22 @@ impl TurnDriver {
             opts,
             Some(1),
         );
-        if let Ok(stream) = self
-            .backend
-            .send_message(&session.conversation_id, req)
-            .await
-        {
-            let _ = self
+        // Bounded: a server that stopped answering must not keep an interrupt waiting.
+        let answer = async {
+            if let Ok(stream) = self
                 .backend
-                .cancel(&session.conversation_id, Some(&session.agent_id))
-                .await;
-            let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-            let _ = collect::consume(stream, &tx, &CancellationToken::new(), async || {}).await;
-        }
+                .send_message(&session.conversation_id, req)
+                .await
+            {
+                let _ = self
+                    .backend
+                    .cancel(&session.conversation_id, Some(&session.agent_id))
+                    .await;
+                let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+                let _ = collect::consume(stream, &tx, &CancellationToken::new(), async || {}).await;
+            }
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), answer).await;
     }
 }
 
