@@ -227,8 +227,7 @@ impl TurnDriver {
         let agent = session.agent_id.clone();
         let mut last_text = String::new();
         let (mut recovered, mut wound_down) = (false, false);
-        let mut busy_since: Option<Instant> = None;
-        let mut announced = false;
+        let mut busy = Busy::default();
         loop {
             let started = Instant::now();
             let stream = match self.backend.send_message(&conv, req.clone()).await {
@@ -239,24 +238,8 @@ impl TurnDriver {
                     continue;
                 }
                 Err(e @ BackendError::Busy { .. }) => {
-                    // Another session is replying here: wait for it, as long as allowed.
-                    let since = *busy_since.get_or_insert_with(Instant::now);
-                    match opts.wait_busy {
-                        Some(limit) if since.elapsed() < limit && !cancel.is_cancelled() => {
-                            if !announced {
-                                announced = true;
-                                let _ = events.send(TurnEvent::Waiting {
-                                    message: "another session is replying in this conversation; waiting for it to finish".into(),
-                                });
-                            }
-                            tokio::select! {
-                                () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
-                                () = cancel.cancelled() => {}
-                            }
-                            continue;
-                        }
-                        _ => return Err(e),
-                    }
+                    busy.wait(e, opts, events, cancel).await?;
+                    continue;
                 }
                 other => other?,
             };
@@ -401,6 +384,42 @@ impl TurnDriver {
             }
         };
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), answer).await;
+    }
+}
+
+/// Waiting for a conversation another session is replying in.
+#[derive(Default)]
+struct Busy {
+    since: Option<Instant>,
+    announced: bool,
+}
+
+impl Busy {
+    /// Wait a moment before trying again, as long as `opts` allows; else the busy error.
+    async fn wait(
+        &mut self,
+        e: BackendError,
+        opts: &TurnOptions,
+        events: &UnboundedSender<TurnEvent>,
+        cancel: &CancellationToken,
+    ) -> Result<(), BackendError> {
+        let since = *self.since.get_or_insert_with(Instant::now);
+        match opts.wait_busy {
+            Some(limit) if since.elapsed() < limit && !cancel.is_cancelled() => {
+                if !self.announced {
+                    self.announced = true;
+                    let _ = events.send(TurnEvent::Waiting {
+                        message: "another session is replying in this conversation; waiting for it to finish".into(),
+                    });
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+                    () = cancel.cancelled() => {}
+                }
+                Ok(())
+            }
+            _ => Err(e),
+        }
     }
 }
 
