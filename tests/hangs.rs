@@ -19,6 +19,14 @@ fn bash(cmd: &str) -> Reply {
     }
 }
 
+/// Poll until `done` holds, for at most 30 s (a process started by the test gets there).
+fn until(mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn tool(name: &str, args: serde_json::Value) -> Reply {
     Reply::Tools {
         text: String::new(),
@@ -51,10 +59,7 @@ fn a_stalled_model_is_given_up_and_an_interrupt_answers_at_once() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while llm.requests().len() < 2 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    until(|| llm.requests().len() >= 2);
     let sent = Instant::now();
     // SAFETY: signalling a child this test started.
     unsafe {
@@ -168,10 +173,7 @@ fn background_processes_do_not_hold_a_command_and_signals_stop_commands() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !marker.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    until(|| marker.exists());
     let pid: i32 = std::fs::read_to_string(&marker)
         .unwrap()
         .trim()
@@ -202,10 +204,7 @@ fn a_call_interrupted_by_a_crash_never_runs_again() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !count.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    until(|| count.exists());
     child.kill().unwrap(); // SIGKILL: no cleanup at all.
     child.wait().unwrap();
     // Restart in the same conversation, still --yolo: the call is not run again, and the
@@ -248,10 +247,7 @@ fn a_busy_conversation_is_waited_for_and_tool_loops_stop() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while llm.requests().len() < 2 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    until(|| llm.requests().len() >= 2);
     let second = sb.run(&["-p", "second"]);
     let (s_out, s_err) = out(&second);
     assert!(second.status.success(), "{s_out}\n{s_err}");

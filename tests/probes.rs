@@ -102,18 +102,7 @@ fn run_probes(sb: &Sandbox, llm: &ScriptedLlm, commands: &[String], extra: &[&st
             )
         })
         .collect();
-    llm.push([
-        Reply::Tools {
-            text: String::new(),
-            calls,
-        },
-        Reply::Text("done".into()),
-    ]);
-    let mut args = vec!["-p", "go", "-m", "openai/gpt-test"];
-    args.extend_from_slice(extra);
-    let o = sb.run(&args);
-    let (stdout, stderr) = out(&o);
-    format!("{stdout}\n{stderr}")
+    support::bin::calls_turn(sb, llm, calls, extra)
 }
 
 fn project_with_files(sb: &Sandbox) -> PathBuf {

@@ -12,8 +12,16 @@ use letta::remote::RemoteClient;
 use support::llm::{Reply, ScriptedLlm};
 use support::proxy::CutProxy;
 
-#[tokio::test]
-async fn cut_streams_resume_to_the_same_text() {
+/// A scripted model, `letta server` over it, a proxy that cuts, a client through the proxy, and
+/// an agent with one conversation.
+async fn through_a_cutting_proxy() -> (
+    ScriptedLlm,
+    tempfile::TempDir,
+    CutProxy,
+    RemoteClient,
+    Agent,
+    String,
+) {
     let llm = ScriptedLlm::start().await;
     let dir = tempfile::tempdir().unwrap();
     let engine = support::servers::engine(&llm, dir.path());
@@ -26,6 +34,12 @@ async fn cut_streams_resume_to_the_same_text() {
         .await
         .unwrap()
         .id;
+    (llm, dir, proxy, client, agent, conv)
+}
+
+#[tokio::test]
+async fn cut_streams_resume_to_the_same_text() {
+    let (llm, _dir, proxy, client, _agent, conv) = through_a_cutting_proxy().await;
     let expected: String = (0..40).map(|i| format!("token{i} ")).collect();
 
     let turn = |cut: i64| {
@@ -99,18 +113,7 @@ async fn cut_streams_resume_to_the_same_text() {
 /// follows the run it started instead of failing or sending twice, also in `default`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drop_inside_the_headers_follows_the_run() {
-    let llm = ScriptedLlm::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let engine = support::servers::engine(&llm, dir.path());
-    let base = support::servers::serve(engine, None).await;
-    let proxy = CutProxy::start(base.trim_start_matches("http://")).await;
-    let client = RemoteClient::new(&proxy.url, None);
-    let agent = client.create_agent(CreateAgent::default()).await.unwrap();
-    let conv = client
-        .create_conversation(&agent.id, CreateConversation::default())
-        .await
-        .unwrap()
-        .id;
+    let (llm, _dir, proxy, client, agent, conv) = through_a_cutting_proxy().await;
     for (target, agent_id) in [(conv.as_str(), None), ("default", Some(agent.id.clone()))] {
         for keep in [5i64, 40] {
             let text = format!("answer for {target} after {keep}");

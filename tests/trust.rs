@@ -3,7 +3,7 @@
 
 use crate::support;
 use support::bin::{Sandbox, out};
-use support::llm::{Reply, ScriptedLlm};
+use support::llm::ScriptedLlm;
 
 /// One headless turn in which the model makes these calls `(tool, args)`; stdout and stderr.
 fn turn(
@@ -17,17 +17,7 @@ fn turn(
         .enumerate()
         .map(|(i, (t, a))| (format!("c{i}"), (*t).to_string(), a.to_string()))
         .collect();
-    llm.push([
-        Reply::Tools {
-            text: String::new(),
-            calls,
-        },
-        Reply::Text("done".into()),
-    ]);
-    let mut args = vec!["-p", "go", "-m", "openai/gpt-test"];
-    args.extend_from_slice(extra);
-    let (o, e) = out(&sb.run(&args));
-    format!("{o}\n{e}")
+    support::bin::calls_turn(sb, llm, calls, extra)
 }
 
 fn committed_settings(sb: &Sandbox) {
@@ -79,21 +69,7 @@ fn the_plain_repl_asks_once_and_remembers() {
     let llm = ScriptedLlm::start_in_background();
     let sb = Sandbox::new(&llm.openai_url());
     committed_settings(&sb);
-    let mut child = sb
-        .cmd(&["--plain", "-m", "openai/gpt-test"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"y\n/exit\n")
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = sb.run_with_stdin(&["--plain", "-m", "openai/gpt-test"], "y\n/exit");
     let (stdout, _) = out(&o);
     assert!(stdout.contains("Trust this folder"), "{stdout}");
     let saved = std::fs::read_to_string(sb.home.path().join("settings.json")).unwrap();

@@ -145,6 +145,19 @@ pub const MAY_HAVE_RUN: &str =
 pub const INTERRUPTED: &str = "Interrupted by user";
 
 impl TurnDriver {
+    /// The driver of a front end's session, asking `approver` where a person must decide.
+    pub fn for_setup(setup: &crate::session::setup::Setup, approver: Arc<dyn Approver>) -> Self {
+        Self {
+            backend: setup.backend.clone(),
+            tools: Arc::new(setup.tool_context()),
+            registry: setup.tools.clone(),
+            checker: setup.checker.clone(),
+            approver,
+            project_dir: setup.cwd.clone(),
+            journal: Journal::new(&setup.data_dir),
+        }
+    }
+
     fn request(
         &self,
         session: &Session,

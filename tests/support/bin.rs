@@ -134,3 +134,24 @@ pub fn out(o: &Output) -> (String, String) {
 pub fn exists(p: &Path) -> bool {
     p.exists()
 }
+
+/// One headless turn (`-p go`) in which the model makes these calls `(id, tool, arguments)`
+/// in one step, then says "done"; stdout and stderr together.
+pub fn calls_turn(
+    sb: &Sandbox,
+    llm: &super::llm::ScriptedLlm,
+    calls: Vec<(String, String, String)>,
+    extra: &[&str],
+) -> String {
+    llm.push([
+        super::llm::Reply::Tools {
+            text: String::new(),
+            calls,
+        },
+        super::llm::Reply::Text("done".into()),
+    ]);
+    let mut args = vec!["-p", "go", "-m", "openai/gpt-test"];
+    args.extend_from_slice(extra);
+    let (o, e) = out(&sb.run(&args));
+    format!("{o}\n{e}")
+}

@@ -76,15 +76,7 @@ pub async fn run(setup: Setup) -> std::io::Result<Summary> {
     } else {
         Arc::new(Mutex::new(Box::new(lines::Piped(std::io::stdin()))))
     };
-    let driver = TurnDriver {
-        backend: setup.backend.clone(),
-        tools: Arc::new(setup.tool_context()),
-        registry: setup.tools.clone(),
-        checker: setup.checker.clone(),
-        approver: Arc::new(Ask(lines.clone())),
-        project_dir: setup.cwd.clone(),
-        journal: crate::turn::Journal::new(&setup.data_dir),
-    };
+    let driver = TurnDriver::for_setup(&setup, Arc::new(Ask(lines.clone())));
     let b = &setup.banner;
     println!(
         "letta {} · agent {} · model {} · {} · conversation {}",

@@ -150,15 +150,10 @@ impl App {
         view.light = highlight::light_background();
         let (tx, rx) = mpsc::unbounded_channel();
         let (turn_tx, turn_rx) = mpsc::unbounded_channel();
-        let driver = Arc::new(TurnDriver {
-            backend: setup.backend.clone(),
-            tools: Arc::new(setup.tool_context()),
-            registry: setup.tools.clone(),
-            checker: setup.checker.clone(),
-            approver: Arc::new(UiApprover(tx.clone())),
-            project_dir: setup.cwd.clone(),
-            journal: crate::turn::Journal::new(&setup.data_dir),
-        });
+        let driver = Arc::new(TurnDriver::for_setup(
+            &setup,
+            Arc::new(UiApprover(tx.clone())),
+        ));
         Ok(Self {
             session: setup.session.clone(),
             opts: setup.opts.clone(),

@@ -265,17 +265,4 @@ impl Browser {
     }
 }
 
-impl super::Viewer for Browser {
-    fn key(&mut self, k: KeyEvent) -> Vec<Req> {
-        Browser::key(self, k)
-    }
-    fn apply(&mut self, d: Data) -> Vec<Req> {
-        Browser::apply(self, d)
-    }
-    fn draw(&mut self, f: &mut Frame, area: Rect) {
-        Browser::draw(self, f, area);
-    }
-    fn status(&mut self) -> &mut Option<String> {
-        &mut self.status
-    }
-}
+super::viewer!(Browser);

@@ -67,6 +67,31 @@ pub trait Viewer: Send {
 /// An open viewer.
 pub struct Overlay(Box<dyn Viewer>);
 
+/// `impl Viewer` for a type with inherent `key`, `apply`, `draw` (and, with `wants`, a
+/// `wants`) and a `status` field.
+macro_rules! viewer {
+    ($t:ty $(, $wants:ident)?) => {
+        impl super::Viewer for $t {
+            fn key(&mut self, k: KeyEvent) -> Vec<Req> {
+                <$t>::key(self, k)
+            }
+            fn apply(&mut self, d: Data) -> Vec<Req> {
+                <$t>::apply(self, d)
+            }
+            fn draw(&mut self, f: &mut Frame, area: Rect) {
+                <$t>::draw(self, f, area);
+            }
+            $(fn $wants(&mut self) -> Vec<Req> {
+                <$t>::$wants(self)
+            })?
+            fn status(&mut self) -> &mut Option<String> {
+                &mut self.status
+            }
+        }
+    };
+}
+pub(crate) use viewer;
+
 /// What an overlay asks the app loop to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Req {

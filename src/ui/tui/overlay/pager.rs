@@ -236,17 +236,4 @@ impl Pager {
     }
 }
 
-impl super::Viewer for Pager {
-    fn key(&mut self, k: KeyEvent) -> Vec<Req> {
-        Pager::key(self, k)
-    }
-    fn apply(&mut self, d: Data) -> Vec<Req> {
-        Pager::apply(self, d)
-    }
-    fn draw(&mut self, f: &mut Frame, area: Rect) {
-        Pager::draw(self, f, area);
-    }
-    fn status(&mut self) -> &mut Option<String> {
-        &mut self.status
-    }
-}
+super::viewer!(Pager);

@@ -206,17 +206,4 @@ fn hit_item(h: SearchHit) -> Item {
     }
 }
 
-impl super::Viewer for Picker {
-    fn key(&mut self, k: KeyEvent) -> Vec<Req> {
-        Picker::key(self, k)
-    }
-    fn apply(&mut self, d: Data) -> Vec<Req> {
-        Picker::apply(self, d)
-    }
-    fn draw(&mut self, f: &mut Frame, area: Rect) {
-        Picker::draw(self, f, area);
-    }
-    fn status(&mut self) -> &mut Option<String> {
-        &mut self.status
-    }
-}
+super::viewer!(Picker);
