@@ -53,12 +53,7 @@ fn a_stalled_model_is_given_up_and_an_interrupt_answers_at_once() {
 
     // SIGINT while the model stalls: letta stops at once.
     llm.push([Reply::Stall]);
-    let mut child = sb
-        .cmd(&["-p", "hi", "-m", "openai/gpt-test"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = sb.spawn_quiet(&["-p", "hi", "-m", "openai/gpt-test"]);
     until(|| llm.requests().len() >= 2);
     let sent = Instant::now();
     // SAFETY: signalling a child this test started.
@@ -167,12 +162,7 @@ fn background_processes_do_not_hold_a_command_and_signals_stop_commands() {
     // SIGTERM to -p while a command runs: the command is stopped too.
     let marker = sb.project.path().join("pid.txt");
     llm.push([bash("echo $$ > pid.txt; exec sleep 600")]);
-    let mut child = sb
-        .cmd(&["-p", "go", "-m", "openai/gpt-test", "--yolo"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = sb.spawn_quiet(&["-p", "go", "-m", "openai/gpt-test", "--yolo"]);
     until(|| marker.exists());
     let pid: i32 = std::fs::read_to_string(&marker)
         .unwrap()
@@ -198,12 +188,7 @@ fn a_call_interrupted_by_a_crash_never_runs_again() {
     let sb = Sandbox::new(&llm.openai_url());
     let count = sb.project.path().join("count.txt");
     llm.push([bash("echo ran >> count.txt; sleep 600")]);
-    let mut child = sb
-        .cmd(&["-p", "go", "-m", "openai/gpt-test", "--yolo"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = sb.spawn_quiet(&["-p", "go", "-m", "openai/gpt-test", "--yolo"]);
     until(|| count.exists());
     child.kill().unwrap(); // SIGKILL: no cleanup at all.
     child.wait().unwrap();

@@ -104,22 +104,9 @@ fn prompt_answers_and_the_session_is_remembered() {
 
 #[test]
 fn prompt_from_stdin_and_errors() {
-    use std::io::Write;
     let llm = ScriptedLlm::start_in_background();
     let sb = Sandbox::new(&llm.openai_url());
-    let mut child = sb
-        .cmd(&["-p", "-m", "openai/gpt-test"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"from stdin")
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = sb.run_with_stdin(&["-p", "-m", "openai/gpt-test"], "from stdin");
     assert_eq!(
         String::from_utf8_lossy(&o.stdout).trim(),
         "echo: from stdin"

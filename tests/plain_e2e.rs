@@ -3,9 +3,6 @@
 
 use crate::support;
 
-use std::io::Write;
-use std::process::Stdio;
-
 use support::bin::Sandbox;
 use support::llm::{Reply, ScriptedLlm};
 
@@ -16,20 +13,7 @@ fn run_plain(sb: &Sandbox, input: &str) -> (String, String, Option<i32>) {
 fn run_plain_with(sb: &Sandbox, extra: &[&str], input: &str) -> (String, String, Option<i32>) {
     let mut args = vec!["--plain", "-m", "openai/gpt-test"];
     args.extend_from_slice(extra);
-    let mut child = sb
-        .cmd(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = sb.run_with_stdin(&args, input);
     (
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),

@@ -62,7 +62,16 @@ impl Sandbox {
         self.cmd(args).output().unwrap()
     }
 
-    /// Run to completion with `input` on stdin.
+    /// Start in the background, output discarded (for signals and crashes).
+    pub fn spawn_quiet(&self, args: &[&str]) -> Child {
+        self.cmd(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Run to completion with exactly `input` on stdin.
     pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
         use std::io::Write;
         let mut child = self
@@ -76,7 +85,7 @@ impl Sandbox {
             .stdin
             .take()
             .unwrap()
-            .write_all(format!("{input}\n").as_bytes())
+            .write_all(input.as_bytes())
             .unwrap();
         child.wait_with_output().unwrap()
     }
