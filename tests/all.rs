@@ -25,6 +25,7 @@ mod probes;
 mod protocol_fixtures;
 mod python_sdk;
 mod real_llm;
+mod remote_parity;
 mod resume;
 mod secrets;
 mod server_behaviour;

@@ -110,10 +110,13 @@ async fn prepare(cli: &Cli, ctx: &AppContext, interactive: bool) -> anyhow::Resu
         agent: cli.session.agent.clone(),
         new_agent: cli.session.new_agent,
     };
-    // `-m` may be a short name; it is resolved against the configured providers' models.
+    // `-m` may be a short name; it is resolved against the backend's models, and checked
+    // against them before it is saved as the default or sent to a Letta server.
+    let check =
+        ctx.settings.default_model.is_none() || matches!(ctx.choice, BackendChoice::Remote { .. });
     let model_flag = match &cli.session.model {
         Some(m) => Some(
-            crate::session::model::resolve_model_with(backend.as_ref(), m)
+            crate::session::model::checked_model(backend.as_ref(), m, check)
                 .await
                 .map_err(|e| anyhow::anyhow!(e))?,
         ),
@@ -129,15 +132,31 @@ async fn prepare(cli: &Cli, ctx: &AppContext, interactive: bool) -> anyhow::Resu
             Ok(())
         })?;
     }
-    let model = model_flag.clone();
-    let opened = session::open(backend.as_ref(), &store, flags, || {
-        crate::session::model::new_agent_request(model.clone())
+    // A new agent gets -m, else the default model, else the first model the backend offers.
+    let named = model_flag.clone().or(ctx.settings.default_model.clone());
+    let picked: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+    let opened = session::open(backend.as_ref(), &store, flags, async || {
+        let model = if named.is_some() {
+            named
+        } else {
+            let first = crate::session::model::first_model(backend.as_ref()).await;
+            if let Ok(mut p) = picked.lock() {
+                p.clone_from(&first);
+            }
+            first
+        };
+        crate::session::model::new_agent_request(model, &cwd)
     })
     .await?;
-    let (session, warnings, browse) = match opened {
+    let (session, mut warnings, browse) = match opened {
         Opened::Session { session, warnings } => (session, warnings, false),
         Opened::Browse { session } => (session, Vec::new(), true),
     };
+    if let Some(m) = picked.lock().ok().and_then(|p| p.clone()) {
+        warnings.push(format!(
+            "no model was named, so the new agent uses {m}, the first the backend offers (change it with /model or -m)"
+        ));
+    }
     for w in warnings {
         eprintln!("warning: {w}");
     }

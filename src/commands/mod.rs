@@ -82,4 +82,6 @@ pub struct Ctx {
     pub backend: Arc<dyn Backend>,
     pub session: Session,
     pub checker: Arc<Mutex<Checker>>,
+    /// The project folder (new agents are named after it).
+    pub cwd: std::path::PathBuf,
 }

@@ -51,7 +51,7 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
             Err(e) => Outcome::Error(e.to_string()),
         },
         Cmd::SwitchAgent(id) => switch_agent(b, id).await,
-        Cmd::NewAgent => new_agent(b, s).await,
+        Cmd::NewAgent => new_agent(b, s, &ctx.cwd).await,
         Cmd::Compact => {
             let agent = (s.conversation_id == DEFAULT_CONVERSATION).then_some(s.agent_id.as_str());
             match b.compact(&s.conversation_id, agent).await {
@@ -280,9 +280,9 @@ async fn switch_agent(b: &dyn Backend, id: String) -> Outcome {
     out
 }
 
-async fn new_agent(b: &dyn Backend, s: &Session) -> Outcome {
+async fn new_agent(b: &dyn Backend, s: &Session, cwd: &std::path::Path) -> Outcome {
     let model = b.get_agent(&s.agent_id).await.ok().and_then(|a| a.model);
-    match b.create_agent(new_agent_request(model)).await {
+    match b.create_agent(new_agent_request(model, cwd)).await {
         Ok(a) => fresh(
             Session {
                 agent_id: a.id.clone(),

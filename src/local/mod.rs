@@ -4,7 +4,7 @@ mod context;
 mod engine;
 mod hub;
 mod input;
-mod prompt;
+pub mod prompt;
 mod run;
 mod send;
 mod server_tools;

@@ -98,7 +98,7 @@ pub async fn open(
     backend: &dyn Backend,
     store: &SessionStore,
     flags: StartupFlags,
-    new_agent: impl FnOnce() -> CreateAgent,
+    new_agent: impl AsyncFnOnce() -> CreateAgent,
 ) -> Result<Opened, OpenError> {
     let project = ProjectSettings::load(&store.project_file)?;
     let global = GlobalSettings::load(&store.global_file)?;
@@ -146,9 +146,10 @@ pub async fn open(
             agent_id,
             conversation,
         } => (agent_id, conversation),
-        Target::CreateAgent { conversation } => {
-            (backend.create_agent(new_agent()).await?.id, conversation)
-        }
+        Target::CreateAgent { conversation } => (
+            backend.create_agent(new_agent().await).await?.id,
+            conversation,
+        ),
     };
     let conversation_id = match choice {
         ConversationChoice::Existing(id) => id,

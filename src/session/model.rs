@@ -1,15 +1,35 @@
 //! Which model a session uses: names given by the user resolved to full handles, and the
 //! request that creates a new agent.
 
+use std::path::Path;
+
 use crate::backend::Backend;
 use crate::protocol::CreateAgent;
 
-/// A new agent as this process would create it.
-pub fn new_agent_request(model: Option<String>) -> CreateAgent {
+/// A new agent as this process would create it, on either backend: our base instructions and
+/// `persona`/`human` blocks, and a name that tells agents apart (the project folder's name and
+/// a short id).
+pub fn new_agent_request(model: Option<String>, cwd: &Path) -> CreateAgent {
+    let folder: String = cwd
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take(40)
+        .collect();
+    let folder = if folder.is_empty() {
+        "letta".to_string()
+    } else {
+        folder
+    };
+    let id = uuid::Uuid::new_v4().simple().to_string();
     CreateAgent {
-        name: Some("letta".into()),
+        name: Some(format!("{folder}-{}", &id[..6])),
         model,
         agent_type: Some("letta_v1_agent".into()),
+        system: Some(crate::local::prompt::BASE_INSTRUCTIONS.to_string()),
+        memory_blocks: Some(crate::local::prompt::default_blocks()),
         ..Default::default()
     }
 }
@@ -37,6 +57,47 @@ pub fn resolve_model(name: &str, handles: &[String]) -> Result<String, String> {
                 .join(", ")
         )),
     }
+}
+
+/// A model named by the user, resolved (short names) and, when `check`, verified against the
+/// backend's list so a typo is refused with the models that exist instead of being saved.
+pub async fn checked_model(
+    backend: &dyn Backend,
+    name: &str,
+    check: bool,
+) -> Result<String, String> {
+    let handle = resolve_model_with(backend, name).await?;
+    if !check {
+        return Ok(handle);
+    }
+    let Ok(models) = backend.list_models().await else {
+        return Ok(handle);
+    };
+    let handles: Vec<String> = models.into_iter().map(|m| m.handle).collect();
+    if handles.is_empty() || handles.contains(&handle) {
+        return Ok(handle);
+    }
+    let shown: Vec<&str> = handles.iter().take(12).map(String::as_str).collect();
+    Err(format!(
+        "there is no model {handle:?}; the models are: {}{}",
+        shown.join(", "),
+        if handles.len() > shown.len() {
+            ", …"
+        } else {
+            ""
+        }
+    ))
+}
+
+/// The first model the backend offers, for an agent no one named a model for.
+pub async fn first_model(backend: &dyn Backend) -> Option<String> {
+    backend
+        .list_models()
+        .await
+        .ok()?
+        .into_iter()
+        .next()
+        .map(|m| m.handle)
 }
 
 /// Resolve `-m` against the backend's models (only short names cost a listing).

@@ -181,6 +181,7 @@ impl Repl {
             backend: b,
             session: self.session.clone(),
             checker: self.setup.checker.clone(),
+            cwd: self.setup.cwd.clone(),
         };
         let out = commands::run(cmd, ctx).await;
         println!("{}", render::outcome(&out, &self.setup.cwd));

@@ -76,6 +76,7 @@ impl App {
             backend: self.setup.backend.clone(),
             session: self.session.clone(),
             checker: self.setup.checker.clone(),
+            cwd: self.setup.cwd.clone(),
         };
         let tx = self.tx.clone();
         tokio::spawn(async move {

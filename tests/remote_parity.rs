@@ -1,0 +1,90 @@
+//! The real `letta` against a Letta server (our own `letta server`), on the paths where a real
+//! server behaves differently from the embedded engine: which model a new agent gets, what a
+//! new agent looks like, and `-m` typos.
+
+use crate::support;
+
+use support::bin::{Sandbox, ServerProc, out};
+use support::llm::{Reply, ScriptedLlm};
+
+/// A server with no default model of its own, and a client pointed at it.
+fn server_and_client(llm: &ScriptedLlm) -> (Sandbox, ServerProc, Sandbox) {
+    let server_box = Sandbox::new(&llm.openai_url());
+    let server = server_box.start_server(&[]);
+    let mut client = Sandbox::new("");
+    client.env = vec![("LETTA_BASE_URL".into(), server.url.clone())];
+    (server_box, server, client)
+}
+
+fn get_json(url: &str) -> serde_json::Value {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        reqwest::get(url)
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    })
+}
+
+#[test]
+fn a_mistyped_model_is_refused_with_the_models_that_exist() {
+    let llm = ScriptedLlm::start_in_background();
+    let (_s, server, client) = server_and_client(&llm);
+    let o = client.run(&["-p", "hi", "-m", "openai/gpt-tset"]);
+    let (_, stderr) = out(&o);
+    assert!(!o.status.success(), "a typo must not create an agent");
+    assert!(stderr.contains("gpt-tset"), "{stderr}");
+    assert!(stderr.contains("openai/gpt-test"), "{stderr}");
+    // Nothing was created on the server and nothing was sent to the model.
+    let agents = get_json(&format!("{}/v1/agents/", server.url));
+    assert_eq!(agents.as_array().map(Vec::len), Some(0), "{agents}");
+    assert!(llm.requests().is_empty());
+}
+
+#[test]
+fn a_new_agent_without_a_model_gets_the_first_one_and_our_blocks() {
+    let llm = ScriptedLlm::start_in_background();
+    let (_s, server, client) = server_and_client(&llm);
+    llm.push([Reply::Text("hello".into())]);
+    let o = client.run(&["-p", "hi", "--output-format", "json"]);
+    let (stdout, stderr) = out(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("openai/gpt-test"),
+        "the choice is said: {stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let agent = get_json(&format!(
+        "{}/v1/agents/{}",
+        server.url,
+        v["agent_id"].as_str().unwrap()
+    ));
+    assert_eq!(agent["model"], "openai/gpt-test", "{agent}");
+    // Named after the project folder, with a short id so two agents differ.
+    let folder = client
+        .project
+        .path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    let name = agent["name"].as_str().unwrap();
+    assert!(name.starts_with(&format!("{folder}-")), "{name}");
+    let labels: Vec<&str> = agent["memory"]["blocks"]
+        .as_array()
+        .or(agent["blocks"].as_array())
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["label"].as_str())
+        .collect();
+    assert!(
+        labels.contains(&"persona") && labels.contains(&"human"),
+        "{labels:?}"
+    );
+    assert!(
+        !agent["system"].as_str().unwrap_or("").is_empty(),
+        "{agent}"
+    );
+}
