@@ -40,6 +40,7 @@ fn main() {
     let policy = Policy {
         hidden: vec![format!("{home}/.config/letta/settings.json").into()],
         writable: writable(project.path(), &[], tmp.path()),
+        sealed: vec![format!("{home}/.letta").into()],
         network: false,
     };
     let helper = env!("CARGO_BIN_EXE_letta");

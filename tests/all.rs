@@ -32,6 +32,7 @@ mod server_behaviour;
 mod server_e2e;
 mod server_guard;
 mod settings_lock;
+mod side_doors;
 mod tools_e2e;
 mod trust;
 mod turn;

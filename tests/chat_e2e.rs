@@ -163,6 +163,8 @@ fn bash_mode_paste_queue_mode_history_and_sigterm() {
     p.send("\r");
     p.wait_text("echo: pasted 1");
     assert!(llm.last_body().to_string().contains("pasted 8"));
+    // The reply can show before its turn has finished; a message typed then would be queued.
+    wait_idle(&p);
 
     // Typed while busy: queued, shown, then sent when the turn ends.
     llm.push([Reply::Slow {
@@ -173,7 +175,41 @@ fn bash_mode_paste_queue_mode_history_and_sigterm() {
     p.wait_text("esc to interrupt");
     p.send("queued msg\r");
     p.wait_text("queued: queued msg");
-    p.wait_text("echo: queued msg");
+    for _ in 0..100 {
+        if p.screen().contains("echo: queued msg") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if !p.screen().contains("echo: queued msg") {
+        let r = llm.requests();
+        let tails: Vec<String> = r
+            .iter()
+            .map(|x| {
+                x.body["messages"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .rev()
+                    .take(2)
+                    .map(|m| m.to_string().chars().take(120).collect::<String>())
+                    .collect::<Vec<_>>()
+                    .join(" || ")
+            })
+            .collect();
+        panic!(
+            "{} requests: {tails:#?}\n{}",
+            r.len(),
+            p.transcript()
+                .chars()
+                .rev()
+                .take(3000)
+                .collect::<String>()
+                .chars()
+                .rev()
+                .collect::<String>()
+        );
+    }
 
     // Shift+Tab cycles the permission mode.
     p.send("\x1b[Z");

@@ -60,6 +60,26 @@ const PARSER_PROBES: &[&str] = &[
     "ln -s {F} {X}",
     "touch {X}",
     "date -s 2020-01-01 || touch {X}",
+    // Found in review.
+    "cat <<EOF\n$(touch {X})\nEOF",
+    "ls; [[ 'a[$(touch {X})]' -eq 0 ]]",
+    "printf -v 'a[$(touch {X})]' x",
+    "test -v 'a[$(touch {X})]'",
+    "[ -v 'a[$(touch {X})]' ]",
+    "printf -v x '$(touch {X})'; echo \"${x@P}\"",
+    "printf -v x 'a[$(touch {X})]'; echo $((x))",
+    "printf -v PATH %s .; ls",
+    "find . -maxdepth 0 $'\\x2dexec' touch {X} \\;",
+    "sort $'\\055o' {X} {F}",
+    "sort {-o,{X}} {F}",
+    "find . -maxdepth 0 {-exec,touch,{X}} \\;",
+    "sort -uo {X} {F}",
+    "sort --outp={X} {F}",
+    "sort \"-\\\no\" {X} {F}",
+    "sort -\\\no {X} {F}",
+    "git grep --no-index -O'touch {X}' line",
+    "git grep --no-index --open='touch {X}' line",
+    "/usr/bin/env touch {X}",
 ];
 
 /// Commands a bare `Bash` rule approves; the sandbox must stop each. `{OUT}` is a folder outside
@@ -81,7 +101,7 @@ const SANDBOX_PROBES: &[&str] = &[
     "kill -TERM $PPID",
 ];
 
-fn fill(cmd: &str, marker: &str, vars: &[(&str, String)]) -> String {
+pub(crate) fn fill(cmd: &str, marker: &str, vars: &[(&str, String)]) -> String {
     let mut c = cmd.replace("{X}", marker);
     for (k, v) in vars {
         c = c.replace(k, v);
@@ -90,7 +110,12 @@ fn fill(cmd: &str, marker: &str, vars: &[(&str, String)]) -> String {
 }
 
 /// One headless turn in which the model calls Bash once per command.
-fn run_probes(sb: &Sandbox, llm: &ScriptedLlm, commands: &[String], extra: &[&str]) -> String {
+pub(crate) fn run_probes(
+    sb: &Sandbox,
+    llm: &ScriptedLlm,
+    commands: &[String],
+    extra: &[&str],
+) -> String {
     let calls = commands
         .iter()
         .enumerate()
@@ -105,7 +130,7 @@ fn run_probes(sb: &Sandbox, llm: &ScriptedLlm, commands: &[String], extra: &[&st
     support::bin::calls_turn(sb, llm, calls, extra)
 }
 
-fn project_with_files(sb: &Sandbox) -> PathBuf {
+pub(crate) fn project_with_files(sb: &Sandbox) -> PathBuf {
     let p = sb.project.path().to_path_buf();
     std::fs::write(p.join("f.txt"), "line\n").unwrap();
     // A local `ls` that would run if PATH tricks worked.

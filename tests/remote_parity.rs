@@ -88,3 +88,49 @@ fn a_new_agent_without_a_model_gets_the_first_one_and_our_blocks() {
         "{agent}"
     );
 }
+
+/// The client half of each case: a `RemoteClient` on a replay of real captures.
+async fn replayed(names: &[&str]) -> (support::replay::Replay, letta::remote::RemoteClient) {
+    let script = names
+        .iter()
+        .flat_map(|n| support::replay::exchanges(n))
+        .collect();
+    let replay = support::replay::Replay::start(script).await;
+    let client = letta::remote::RemoteClient::new(&replay.url, None);
+    (replay, client)
+}
+
+const AGENT: &str = "agent-12911bd8-5fda-40dd-949c-6594ae064b06";
+
+fn contents(page: &[letta::protocol::LettaMessage]) -> Vec<String> {
+    page.iter()
+        .map(|m| {
+            serde_json::to_value(m).unwrap()["content"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_default_conversation_reads_newest_first_though_the_server_sends_it_oldest_first() {
+    use letta::backend::Backend;
+    let (_r, client) = replayed(&["25d-default-list-desc"]).await;
+    let page = client
+        .list_messages(
+            "default",
+            Some(AGENT),
+            letta::protocol::ListParams::latest(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        contents(&page),
+        [
+            "Hello from fake LLM! You said: Default three: mango",
+            "Default three: mango",
+            "Hello from fake LLM! You said: Default two: kiwi",
+        ]
+    );
+}

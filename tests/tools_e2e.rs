@@ -395,8 +395,9 @@ fn max_turns_limits_steps() {
             .any(|(id, t)| id == "m2" && t.contains("step limit")),
         "{r:?}"
     );
-    // The call left pending is cleared by the next turn, which then works.
-    llm.push([Reply::Text("fine".into())]);
+    // The call left pending is cleared by the next turn, which then works. The denial's own
+    // step may reach the model before it is cancelled, so there is a reply for it too.
+    llm.push([Reply::Text("fine".into()), Reply::Text("fine".into())]);
     let o = sb.run(&["-p", "next"]);
     assert_eq!(out(&o).0.trim(), "fine", "{}", out(&o).1);
 }
@@ -463,4 +464,23 @@ fn interrupt_mid_tool_leaves_the_conversation_valid() {
             .any(|(id, t)| id == "slow" && t.contains("Interrupted by user")),
         "{r:?}"
     );
+}
+
+#[test]
+fn the_init_line_says_when_commands_run_unconfined() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    sb.settings(json!({"defaultModel": "openai/gpt-test"}));
+    let init = |extra: &[&str]| -> Value {
+        llm.push([Reply::Text("ok".into())]);
+        let mut args = vec!["-p", "q", "--output-format", "stream-json"];
+        args.extend_from_slice(extra);
+        let o = sb.run(&args);
+        assert!(o.status.success(), "{}", out(&o).1);
+        serde_json::from_str(out(&o).0.lines().next().unwrap()).unwrap()
+    };
+    let plain = init(&[]);
+    assert_ne!(plain["sandbox"], "off", "{plain}");
+    let yolo = init(&["--yolo"]);
+    assert_eq!(yolo["sandbox"], "off", "{yolo}");
 }

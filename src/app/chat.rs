@@ -218,14 +218,12 @@ pub(super) async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> 
         },
         cwd: p.cwd.display().to_string(),
         conversation: p.session.conversation_id.clone(),
-        sandbox: match p.sandbox.enforcement {
-            crate::sandbox::Enforcement::Landlock(_) => {
-                "Landlock sandbox: project-only writes, no network".into()
-            }
-            crate::sandbox::Enforcement::Parsing => {
-                "no OS sandbox: checked by parsing; the rest asks".into()
-            }
-        },
+        sandbox: p
+            .sandbox
+            .enforcement
+            .confined(p.checker.mode != crate::permissions::PermissionMode::Unrestricted)
+            .short()
+            .into(),
     };
     let setup = crate::session::setup::Setup {
         backend: p.backend,
@@ -291,10 +289,9 @@ pub(super) async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCo
         model: p.model,
         cwd: p.cwd.display().to_string(),
         permission_mode: mode,
-        sandbox: match sandbox {
-            crate::sandbox::Enforcement::Landlock(_) => "landlock",
-            crate::sandbox::Enforcement::Parsing => "none",
-        },
+        sandbox: sandbox
+            .confined(mode != crate::permissions::PermissionMode::Unrestricted)
+            .name(),
     };
     Ok(crate::ui::headless::run(
         &driver,

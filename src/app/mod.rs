@@ -31,14 +31,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(dispatch(
+    let code = runtime.block_on(dispatch(
         cli,
         AppContext {
             paths,
             settings,
             choice,
         },
-    ))
+    ));
+    // Background commands end with the session (as a closed terminal would end them).
+    crate::tools::kill_running();
+    code
 }
 
 /// What every command needs.

@@ -310,7 +310,10 @@ fn permissions(ctx: &Ctx) -> Outcome {
     }
     Outcome::Permissions(PermissionsView {
         mode: c.mode,
-        enforcement: c.enforcement.to_string(),
+        enforcement: c
+            .enforcement
+            .confined(c.mode != crate::permissions::PermissionMode::Unrestricted)
+            .to_string(),
         rules,
     })
 }

@@ -68,7 +68,7 @@ impl Checker {
                 }
                 None if self.mode != PermissionMode::Strict
                     && files.is_empty()
-                    && is_read_only(&c.words) => {}
+                    && is_read_only(c) => {}
                 None if !files.is_empty() => {
                     return Err(format!("{name} writes its output to a file"));
                 }

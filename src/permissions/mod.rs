@@ -206,10 +206,11 @@ impl Checker {
             .as_deref()
             .map(crate::shell::analyse)
             .unwrap_or_default();
+        // Deny and ask rules see each command in every form it could be written in.
         let parts: Vec<String> = script
             .commands
             .iter()
-            .map(crate::shell::Command::text)
+            .flat_map(crate::shell::Command::forms)
             .collect();
         let cwd = real(&ctx.cwd);
         let hit = |rules: &[Sourced]| -> Option<String> {
@@ -236,6 +237,19 @@ impl Checker {
         if let Some(r) = self.denied_operand(&script, &cwd) {
             return Decision::Deny {
                 reason: format!("{tool} names a path denied by the rule {r}"),
+            };
+        }
+        // A glob or variable could name one too (`cat k.p?m`): that is for the user to see.
+        let denies_reads = self
+            .deny
+            .iter()
+            .any(|s| s.rule.tool == "Read" && s.rule.pattern.is_some());
+        if denies_reads
+            && self.mode != PermissionMode::Unrestricted
+            && script.commands.iter().any(|c| c.dynamic)
+        {
+            return Decision::Ask {
+                reason: "some reads are denied, and a word of the command is only known when it runs (a glob or a variable)".into(),
             };
         }
         let unrestricted = self.mode == PermissionMode::Unrestricted;

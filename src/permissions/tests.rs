@@ -186,6 +186,27 @@ fn deny_beats_allow() {
     assert_eq!(bash(&c, &ctx, "make"), "allow");
     assert_eq!(bash(&c, &ctx, "rm x"), "deny");
     assert_eq!(edit(&c, &ctx, "Cargo.lock"), "deny");
+    // However the program is named or wrapped.
+    for cmd in [
+        "/bin/rm x",
+        "command rm x",
+        "env rm x",
+        "nohup nice -n 5 rm x",
+        "xargs -0 rm",
+    ] {
+        assert_eq!(bash(&c, &ctx, cmd), "deny", "{cmd}");
+    }
+}
+
+#[test]
+fn a_glob_asks_when_reads_are_denied() {
+    let (_d, ctx) = setup();
+    let c = checker(PermissionMode::Standard, &[], &["Read(**/*.pem)"], &[]);
+    assert_eq!(bash(&c, &ctx, "cat k.p?m"), "ask");
+    assert_eq!(bash(&c, &ctx, "cat $KEY"), "ask");
+    assert_eq!(bash(&c, &ctx, "cat notes.txt"), "allow");
+    let open = checker(PermissionMode::Standard, &[], &[], &[]);
+    assert_eq!(bash(&open, &ctx, "cat *.txt"), "allow");
 }
 
 #[test]

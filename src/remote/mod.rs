@@ -2,6 +2,7 @@
 //! exactly what Letta Code sends.
 
 mod errors;
+mod order;
 mod stream;
 
 pub use stream::MAX_RESUMES;
@@ -342,13 +343,16 @@ impl Backend for RemoteClient {
     ) -> Result<Vec<LettaMessage>> {
         let mut q = page_query(&page);
         q.extend(Self::agent_q(agent_id));
-        self.call(
-            Method::GET,
-            &format!("/v1/conversations/{id}/messages"),
-            &q,
-            None,
-        )
-        .await
+        let got: Vec<LettaMessage> = self
+            .call(
+                Method::GET,
+                &format!("/v1/conversations/{id}/messages"),
+                &q,
+                None,
+            )
+            .await?;
+        // The server's order is not to be trusted (`default` comes oldest first).
+        Ok(order::in_order(got, page.order))
     }
 
     async fn send_message(&self, id: &str, mut req: SendMessageRequest) -> Result<ChunkStream> {

@@ -7,6 +7,11 @@ use std::path::{Path, PathBuf};
 
 /// Roots that together cover everything readable under `/` except `hidden` (canonical paths).
 pub fn readable_roots(hidden: &[PathBuf]) -> Vec<PathBuf> {
+    within(Path::new("/"), hidden)
+}
+
+/// Roots that together cover `root` except `hidden`; nothing when `root` is itself hidden.
+pub fn within(root: &Path, hidden: &[PathBuf]) -> Vec<PathBuf> {
     let hidden: Vec<PathBuf> = hidden
         .iter()
         .flat_map(|h| {
@@ -18,9 +23,16 @@ pub fn readable_roots(hidden: &[PathBuf]) -> Vec<PathBuf> {
             v
         })
         .collect();
+    let real_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    if hidden
+        .iter()
+        .any(|h| root.starts_with(h) || real_root.starts_with(h))
+    {
+        return Vec::new();
+    }
     let mut out = Vec::new();
     let mut seen = HashSet::new();
-    split(Path::new("/"), &hidden, &mut out, &mut seen, 0);
+    split(root, &hidden, &mut out, &mut seen, 0);
     out
 }
 

@@ -1,6 +1,8 @@
-//! The helper side: `letta __sandbox POLICY PROGRAM ARGS…` applies the policy to itself with
-//! Landlock, then execs the program. It runs before anything else in `main`, so its cost is a
-//! process start and a few system calls.
+//! The helper side: `letta __sandbox POLICY PROGRAM ARGS…` applies the policy to itself, then
+//! execs the program. It runs before anything else in `main`, so its cost is a process start
+//! and a few system calls. In order: a session of its own (no controlling terminal to type
+//! into), no capabilities (root gets no way around the rules), Landlock for files and TCP, and
+//! a seccomp filter for what Landlock does not cover (see [`super::syscalls`]).
 
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
@@ -12,7 +14,7 @@ use landlock::{
 };
 
 use super::Policy;
-use super::carve::readable_roots;
+use super::carve::{readable_roots, within};
 
 /// Why the sandbox could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -25,12 +27,52 @@ pub enum HelperError {
     Landlock(#[from] landlock::RulesetError),
     #[error("this kernel does not enforce Landlock; the command was not run")]
     NotEnforced,
+    #[error("the system call filter could not be set up: {0}")]
+    Seccomp(String),
 }
 
 /// Restrict this process to `policy`.
 pub fn restrict(policy: &Policy) -> Result<(), HelperError> {
+    detach();
+    drop_capabilities();
+    landlock(policy)?;
+    super::syscalls::install(policy.network).map_err(HelperError::Seccomp)
+}
+
+/// A new session: the command and everything it starts lose letta's controlling terminal (no
+/// typing into it with `TIOCSTI`), and form one process group letta can stop whole.
+fn detach() {
+    // SAFETY: setsid/setpgid take no pointers; failure leaves the process as it was.
+    unsafe {
+        if libc::setsid() < 0 {
+            libc::setpgid(0, 0);
+        }
+    }
+}
+
+/// Run as root, a command could read letta's memory and environment through `/proc` or open
+/// raw sockets; with every capability gone (and none regained at exec) it cannot.
+fn drop_capabilities() {
+    use caps::CapSet;
+    // The bounding set first: it needs CAP_SETPCAP, which the next steps take away.
+    for set in [
+        CapSet::Bounding,
+        CapSet::Ambient,
+        CapSet::Inheritable,
+        CapSet::Effective,
+        CapSet::Permitted,
+    ] {
+        // Not root: there is nothing to drop, and some sets refuse to be touched.
+        let _ = caps::clear(None, set);
+    }
+}
+
+fn landlock(policy: &Policy) -> Result<(), HelperError> {
     let abi = ABI::V6;
     let all = AccessFs::from_all(abi);
+    // No ioctl on devices: a terminal opened by path must not take typed-in input.
+    let mut write = all;
+    write.remove(AccessFs::IoctlDev);
     let mut rs = Ruleset::default()
         .set_compatibility(CompatLevel::BestEffort)
         .handle_access(all)?;
@@ -42,10 +84,16 @@ pub fn restrict(policy: &Policy) -> Result<(), HelperError> {
     let status = rs
         .create()?
         .add_rules(path_beneath_rules(
-            readable_roots(&policy.hidden),
+            readable_roots(&[policy.hidden.clone(), policy.sealed.clone()].concat()),
             AccessFs::from_read(abi),
         ))?
-        .add_rules(path_beneath_rules(&policy.writable, all))?
+        .add_rules(path_beneath_rules(
+            policy
+                .writable
+                .iter()
+                .flat_map(|w| within(w, &policy.sealed)),
+            write,
+        ))?
         .restrict_self()?;
     if status.ruleset == RulesetStatus::NotEnforced {
         return Err(HelperError::NotEnforced);

@@ -8,6 +8,7 @@
 
 mod carve;
 pub mod helper;
+mod syscalls;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -24,6 +25,10 @@ pub struct Policy {
     pub hidden: Vec<PathBuf>,
     /// Folders (and files) that may be written.
     pub writable: Vec<PathBuf>,
+    /// Paths that may be neither read nor written, even inside a writable folder (letta's
+    /// home: its settings, keys and conversations).
+    #[serde(default)]
+    pub sealed: Vec<PathBuf>,
     /// TCP connections and listening sockets are allowed.
     pub network: bool,
 }
@@ -36,6 +41,35 @@ pub enum Enforcement {
     /// No OS sandbox: commands are checked by parsing them, and everything else asks.
     #[default]
     Parsing,
+    /// Unrestricted mode (`--yolo`): commands run outside the sandbox, unchecked.
+    Off,
+}
+
+impl Enforcement {
+    /// What protects commands while the session is in a mode where commands may or may not be
+    /// confined.
+    #[must_use]
+    pub fn confined(self, confined: bool) -> Self {
+        if confined { self } else { Self::Off }
+    }
+
+    /// A few words for banners and status lines.
+    pub fn short(self) -> &'static str {
+        match self {
+            Self::Landlock(_) => "Landlock sandbox: project-only writes, no network",
+            Self::Parsing => "no OS sandbox: checked by parsing; the rest asks",
+            Self::Off => "unrestricted mode: commands run unconfined, unchecked",
+        }
+    }
+
+    /// As machine-readable output names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Landlock(_) => "landlock",
+            Self::Parsing => "none",
+            Self::Off => "off",
+        }
+    }
 }
 
 impl std::fmt::Display for Enforcement {
@@ -47,6 +81,9 @@ impl std::fmt::Display for Enforcement {
             ),
             Self::Parsing => f.write_str(
                 "no OS sandbox here: commands are checked by parsing them, and anything not known to only read asks",
+            ),
+            Self::Off => f.write_str(
+                "unrestricted mode: commands run outside the sandbox and nothing asks first",
             ),
         }
     }

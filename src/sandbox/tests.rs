@@ -42,6 +42,7 @@ fn wrap_passes_the_policy_and_the_command() {
         policy: Policy {
             hidden: vec![],
             writable: vec!["/p".into()],
+            sealed: vec![],
             network: false,
         },
         tmp: "/tmp/x".into(),
@@ -54,4 +55,21 @@ fn wrap_passes_the_policy_and_the_command() {
     assert_eq!(&args[2..], ["/bin/sh", "-c", "ls -la"]);
     assert!(sb.is_excluded(" npm install "));
     assert!(!sb.is_excluded("npm install x"));
+}
+
+#[test]
+fn a_writable_folder_holding_letta_home_is_granted_around_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().canonicalize().unwrap();
+    std::fs::create_dir_all(home.join(".letta/data")).unwrap();
+    std::fs::create_dir_all(home.join("src")).unwrap();
+    std::fs::write(home.join("notes.txt"), "x").unwrap();
+    let roots = carve::within(&home, &[home.join(".letta")]);
+    assert!(roots.contains(&home.join("src")) && roots.contains(&home.join("notes.txt")));
+    assert!(
+        !roots
+            .iter()
+            .any(|r| home.join(".letta/settings.json").starts_with(r))
+    );
+    assert!(carve::within(&home.join(".letta/data"), &[home.join(".letta")]).is_empty());
 }

@@ -117,6 +117,13 @@ pub fn prepare(
         };
     };
     let mut hidden = vec![settings_file.to_path_buf()];
+    // All of letta's home: settings, keys, conversations, history and logs.
+    let sealed: Vec<PathBuf> = settings_file
+        .parent()
+        .filter(|h| !h.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .into_iter()
+        .collect();
     hidden.extend(
         checker
             .deny
@@ -130,6 +137,7 @@ pub fn prepare(
         policy: Policy {
             hidden,
             writable: writable(cwd, &checker.additional_dirs, tmp.path()),
+            sealed,
             network: s.network == Some(true),
         },
         tmp: tmp.path().to_path_buf(),

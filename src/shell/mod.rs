@@ -15,6 +15,8 @@ use tree_sitter::{Node, Parser};
 pub struct Command {
     /// The words as the shell would pass them, when they are literal: the name first.
     pub words: Vec<String>,
+    /// For each word, whether its value is known here (not an expansion, glob or brace).
+    pub literal: Vec<bool>,
     /// Some word holds an expansion (`$X`, `${X}`, `$((…))`): its value is not known here.
     pub dynamic: bool,
     /// The command name itself is not a literal word.
@@ -23,6 +25,12 @@ pub struct Command {
     pub env: bool,
     pub redirects: Vec<Redirect>,
 }
+
+/// Programs that run the rest of their words as a command.
+const WRAPPERS: &[&str] = &[
+    "command", "builtin", "exec", "env", "nohup", "nice", "time", "timeout", "stdbuf", "sudo",
+    "doas", "xargs", "setsid", "ionice", "chrt", "taskset", "unbuffer",
+];
 
 /// One redirection of a command (or of the statement around it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,9 +69,61 @@ impl Redirect {
 }
 
 impl Command {
+    fn push(&mut self, word: String, literal: bool) {
+        self.words.push(word);
+        self.literal.push(literal);
+        self.dynamic |= !literal;
+    }
+
+    /// Whether every word's value is known before it runs.
+    pub fn all_literal(&self) -> bool {
+        !self.dynamic
+    }
+
     /// The words joined by spaces, as permission rules match them.
     pub fn text(&self) -> String {
         self.words.join(" ")
+    }
+
+    /// Every way a deny rule should see this command: as written, with the program's folder
+    /// dropped (`/bin/rm x` → `rm x`), and without wrappers that run their arguments
+    /// (`command rm x`, `env rm x`, `nohup nice -n 5 rm x` → `rm x`).
+    pub fn forms(&self) -> Vec<String> {
+        let mut out = vec![self.text()];
+        let mut words: Vec<String> = self.words.clone();
+        loop {
+            if let Some(first) = words.first_mut()
+                && let Some(base) = first.rsplit('/').next().map(str::to_string)
+                && base != *first
+                && !base.is_empty()
+            {
+                *first = base;
+                out.push(words.join(" "));
+            }
+            let Some(first) = words.first() else { break };
+            if !WRAPPERS.contains(&first.as_str()) || words.len() < 2 {
+                break;
+            }
+            // The wrapper, its options and their values (`-n 5`, `VAR=x`, `10s`).
+            let mut i = 1;
+            while i < words.len() {
+                let w = &words[i];
+                let value = w.starts_with('-')
+                    || w.contains('=')
+                    || w.chars().next().is_some_and(|c| c.is_ascii_digit());
+                if !value {
+                    break;
+                }
+                i += 1;
+            }
+            words.drain(..i);
+            if words.is_empty() {
+                break;
+            }
+            out.push(words.join(" "));
+        }
+        out.dedup();
+        out
     }
 
     /// The command's name without its folder (`/usr/bin/git` → `git`).
@@ -146,7 +206,13 @@ fn walk(node: Node, src: &[u8], script: &mut Script, redirects: &[Redirect]) {
         "variable_assignment" if !is_prefix_assignment(node) => {
             script.flag("a variable assignment");
         }
-        "heredoc_body" | "heredoc_start" | "heredoc_end" | "comment" => return,
+        "heredoc_body" => {
+            // An unquoted delimiter expands the body: its substitutions run.
+            walk_substitutions(node, src, script);
+            return;
+        }
+        "test_command" => test_command(node, src, script),
+        "heredoc_start" | "heredoc_end" | "comment" => return,
         "ERROR" => script.flag("the command could not be parsed"),
         _ => {}
     }
@@ -174,6 +240,25 @@ fn walk_substitutions(node: Node, src: &[u8], script: &mut Script) {
     }
 }
 
+/// `[[ … ]]` evaluates its operands as arithmetic (`a[$(cmd)]` runs cmd), and `[ -v … ]`
+/// does the same with an array subscript: neither is plain.
+fn test_command(node: Node, src: &[u8], script: &mut Script) {
+    let t = text(node, src);
+    if t.trim_start().starts_with("[[") {
+        script.flag("a [[ … ]] test, which evaluates its operands");
+    } else if has_operator(node, src, "-v") {
+        script.flag("a -v test, which evaluates its operand");
+    }
+}
+
+fn has_operator(node: Node, src: &[u8], op: &str) -> bool {
+    if node.kind() == "test_operator" && text(node, src) == op {
+        return true;
+    }
+    let mut c = node.walk();
+    node.children(&mut c).any(|n| has_operator(n, src, op))
+}
+
 /// An assignment that is part of a command (`VAR=x cmd`), not a statement of its own.
 fn is_prefix_assignment(node: Node) -> bool {
     node.parent().is_some_and(|p| p.kind() == "command")
@@ -185,16 +270,22 @@ fn command(node: Node, src: &[u8], script: &mut Script, outer: &[Redirect]) {
         ..Default::default()
     };
     let mut c = node.walk();
+    let mut prev_end = None;
     for child in node.children(&mut c) {
+        // `-\<newline>o` is one word (`-o`) to bash; the parser splits it in two.
+        if prev_end.is_some_and(|e| src.get(e..child.start_byte()) == Some(b"\\\n")) {
+            script.flag("a line continuation inside a word");
+            cmd.dynamic = true;
+        }
+        prev_end = Some(child.end_byte());
         match child.kind() {
             "variable_assignment" => cmd.env = true,
             "command_name" => {
                 if let Some(w) = literal(child, src) {
-                    cmd.words.push(w);
+                    cmd.push(w, true);
                 } else {
                     cmd.dynamic_name = true;
-                    cmd.dynamic = true;
-                    cmd.words.push(text(child, src));
+                    cmd.push(text(child, src), false);
                 }
             }
             "file_redirect" | "herestring_redirect" => {
@@ -202,10 +293,9 @@ fn command(node: Node, src: &[u8], script: &mut Script, outer: &[Redirect]) {
             }
             _ if child.is_named() => {
                 if let Some(w) = literal(child, src) {
-                    cmd.words.push(w);
+                    cmd.push(w, true);
                 } else {
-                    cmd.dynamic = true;
-                    cmd.words.push(text(child, src));
+                    cmd.push(text(child, src), false);
                 }
             }
             _ => {}
@@ -222,7 +312,8 @@ fn redirect(node: Node, src: &[u8], script: &mut Script) -> Redirect {
         if child.is_named() {
             match child.kind() {
                 "file_descriptor" => op.push_str(&text(child, src)),
-                "heredoc_start" | "heredoc_body" | "heredoc_end" => {}
+                "heredoc_body" => walk_substitutions(child, src, script),
+                "heredoc_start" | "heredoc_end" => {}
                 _ => {
                     walk_substitutions(child, src, script);
                     target = literal(child, src);
@@ -247,7 +338,9 @@ fn text(node: Node, src: &[u8]) -> String {
 fn literal(node: Node, src: &[u8]) -> Option<String> {
     let t = text(node, src);
     match node.kind() {
-        "word" | "command_name" if node.named_child_count() == 0 => Some(unescape(&t)),
+        "word" | "command_name" if node.named_child_count() == 0 => {
+            (!expands(&t)).then(|| unescape(&t))
+        }
         "command_name" | "concatenation" => {
             let mut out = String::new();
             let mut c = node.walk();
@@ -262,12 +355,32 @@ fn literal(node: Node, src: &[u8]) -> Option<String> {
             let plain = node
                 .named_children(&mut c)
                 .all(|n| n.kind() == "string_content");
-            plain.then(|| t[1..t.len().saturating_sub(1).max(1)].to_string())
+            plain.then(|| unquote(&t[1..t.len().saturating_sub(1).max(1)]))
         }
-        "ansi_c_string" => Some(ansi_c(&t)),
+        "ansi_c_string" => ansi_c(&t),
         "number" => Some(t),
         _ => None,
     }
+}
+
+/// Whether the shell would change a bare word before passing it: a glob, a brace expansion,
+/// a tilde, or a line continuation (which the parser splits words at, unlike bash).
+fn expands(w: &str) -> bool {
+    let mut chars = w.chars();
+    let mut first = true;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                None | Some('\n') => return true,
+                Some(_) => {}
+            },
+            '*' | '?' | '[' | '{' => return true,
+            '~' if first => return true,
+            _ => {}
+        }
+        first = false;
+    }
+    false
 }
 
 /// A bare word with its backslashes removed.
@@ -284,12 +397,34 @@ fn unescape(w: &str) -> String {
     out
 }
 
-/// `$'…'` with its escapes decoded (the common ones; others stay as written).
-fn ansi_c(t: &str) -> String {
-    let inner = t
-        .strip_prefix("$'")
-        .and_then(|s| s.strip_suffix('\''))
-        .unwrap_or(t);
+/// The inside of a double-quoted string without expansions, as bash reads it: a backslash
+/// escapes only `$`, a backquote, `"`, `\\` and a newline (which it removes).
+fn unquote(inner: &str) -> String {
+    let mut out = String::new();
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.peek() {
+            Some('\n') => {
+                chars.next();
+            }
+            Some(&e @ ('$' | '`' | '"' | '\\')) => {
+                chars.next();
+                out.push(e);
+            }
+            _ => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// `$'…'` with its escapes decoded. Numeric and control escapes (`\x2d`, `\055`, `\cX`,
+/// `\u…`) are not decoded here: such a word is treated as unknown rather than guessed at.
+fn ansi_c(t: &str) -> Option<String> {
+    let inner = t.strip_prefix("$'").and_then(|s| s.strip_suffix('\''))?;
     let mut out = String::new();
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {
@@ -297,14 +432,15 @@ fn ansi_c(t: &str) -> String {
             out.push(c);
             continue;
         }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
+        out.push(match chars.next()? {
+            'n' => '\n',
+            't' => '\t',
+            'r' => '\r',
+            e @ ('\\' | '\'' | '"' | '?') => e,
+            _ => return None,
+        });
     }
-    out
+    Some(out)
 }
 
 #[cfg(test)]

@@ -2,16 +2,25 @@
 //! else. Used only for plain commands (no redirection to a file, no substitution, no
 //! environment prefix, a literal name found on `PATH`).
 
-/// Commands that only read, whatever their arguments (beyond the checks in [`is_read_only`]).
-const READ_ONLY: &[&str] = &[
-    "ls", "cat", "head", "tail", "wc", "grep", "egrep", "fgrep", "pwd", "echo", "printf", "which",
-    "whoami", "uname", "file", "stat", "du", "df", "true", "false", "test", "[", "basename",
-    "dirname", "realpath", "readlink", "cut", "tr", "diff", "cmp", "type", "id", "nl", "od",
-    "hexdump", "jq", "column", "seq", "printenv", "date", "hostname", "tree", "sort", "uniq", "rg",
-    "find", "git", "cargo",
+use super::Command;
+
+/// Commands that only read whatever their arguments are: no option of theirs writes or runs
+/// anything, so even arguments whose value is only known when it runs (`*.rs`, `$HOME`) are fine.
+const PURE_READERS: &[&str] = &[
+    "ls", "cat", "head", "tail", "wc", "grep", "egrep", "fgrep", "pwd", "echo", "which", "whoami",
+    "uname", "stat", "du", "df", "true", "false", "basename", "dirname", "realpath", "readlink",
+    "cut", "tr", "diff", "cmp", "type", "id", "nl", "od", "hexdump", "jq", "column", "seq",
+    "printenv",
 ];
 
-/// Git subcommands that only read (with the flag checks below).
+/// Commands that only read unless given certain options: every word must be known (a glob
+/// or `{-o,x}` could become an option) and the options are read as getopt would.
+const READ_UNLESS: &[&str] = &[
+    "printf", "test", "file", "date", "hostname", "tree", "sort", "uniq", "rg", "find", "git",
+    "cargo",
+];
+
+/// Git subcommands that only read (with the option checks below).
 const GIT_READ_ONLY: &[&str] = &[
     "status",
     "log",
@@ -28,13 +37,36 @@ const GIT_READ_ONLY: &[&str] = &[
     "tag",
 ];
 
-/// `find` actions that run, delete or write.
+/// `find` actions that run, delete or write (find takes no abbreviations).
 const FIND_WRITES: &[&str] = &[
     "-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0", "-fprintf", "-fls",
 ];
 
-fn has(words: &[String], pred: impl Fn(&str) -> bool) -> bool {
-    words.iter().skip(1).any(|w| pred(w))
+/// The options of `words` (after the name) up to `--`.
+fn options(words: &[String]) -> impl Iterator<Item = &str> {
+    words
+        .iter()
+        .skip(1)
+        .map(String::as_str)
+        .take_while(|w| *w != "--")
+        .filter(|w| w.starts_with('-') && *w != "-")
+}
+
+/// A short option: alone or in a cluster (`-uo`), conservatively anywhere in the cluster.
+fn short(words: &[String], letters: &str) -> bool {
+    options(words)
+        .filter(|w| !w.starts_with("--"))
+        .any(|w| w[1..].chars().any(|c| letters.contains(c)))
+}
+
+/// A long option, also as getopt_long accepts it: any prefix (`--outp=x` is `--output=x`).
+fn long(words: &[String], names: &[&str]) -> bool {
+    options(words)
+        .filter_map(|w| w.strip_prefix("--"))
+        .any(|w| {
+            let name = w.split('=').next().unwrap_or(w);
+            !name.is_empty() && names.iter().any(|n| n.starts_with(name))
+        })
 }
 
 /// Arguments that are not options.
@@ -42,37 +74,46 @@ fn positional(words: &[String]) -> usize {
     words.iter().skip(1).filter(|w| !w.starts_with('-')).count()
 }
 
-/// Whether a plain command with these literal words only reads.
-pub fn is_read_only(words: &[String]) -> bool {
+/// Whether a plain command only reads.
+pub fn is_read_only(cmd: &Command) -> bool {
+    let words = &cmd.words;
     let Some(first) = words.first() else {
         return false;
     };
     // A path to a program (`./ls`) may be anything; only names looked up on `PATH` are known.
-    if first.contains('/') || !READ_ONLY.contains(&first.as_str()) {
+    if first.contains('/') || cmd.dynamic_name {
+        return false;
+    }
+    if PURE_READERS.contains(&first.as_str()) {
+        return true;
+    }
+    if !READ_UNLESS.contains(&first.as_str()) || !cmd.all_literal() {
         return false;
     }
     match first.as_str() {
-        // `env CMD` runs CMD; bare `env` lists the (secret-free) environment.
-        "printenv" => true,
-        "find" => !has(words, |w| FIND_WRITES.contains(&w)),
-        "sort" => !has(words, |w| {
-            w == "-o"
-                || w.starts_with("--output")
-                || (w.starts_with("-o") && w.len() > 2)
-                || w.starts_with("--compress-program")
-        }),
+        // `-v` assigns to a variable, and an array subscript there runs code.
+        "printf" | "test" => !words.iter().any(|w| w == "-v"),
+        "find" => !words
+            .iter()
+            .skip(1)
+            .any(|w| FIND_WRITES.contains(&w.as_str())),
+        "sort" => !short(words, "o") && !long(words, &["output", "compress-program"]),
         // `uniq IN OUT` writes OUT.
         "uniq" => positional(words) <= 1,
-        "tree" => !has(words, |w| w == "-o" || w.starts_with("-o")),
-        "rg" => !has(words, |w| w.starts_with("--pre")),
-        "file" => !has(words, |w| w == "-C" || w == "--compile"),
-        "date" => !has(words, |w| w == "-s" || w.starts_with("--set")),
-        "hostname" => positional(words) == 0,
+        // `-o` writes a file, `-R` with `-H` writes an HTML page into every folder.
+        "tree" => !short(words, "oR") && !long(words, &["output"]),
+        "rg" => !long(words, &["pre"]),
+        // `-C` compiles a magic file, `-z` runs decompressors.
+        "file" => !short(words, "CzZ") && !long(words, &["compile", "uncompress"]),
+        "date" => !short(words, "s") && !long(words, &["set"]),
+        "hostname" => words
+            .iter()
+            .skip(1)
+            .all(|w| matches!(w.as_str(), "-f" | "-s" | "-d" | "-i" | "-I" | "-A")),
         "git" => git_reads(words),
-        "cargo" => words
-            .get(1)
-            .is_some_and(|s| matches!(s.as_str(), "--version" | "metadata" | "tree")),
-        _ => true,
+        // Cargo reads `.cargo/config.toml`, which can name a program to run: only the version.
+        "cargo" => words.len() == 2 && words[1] == "--version",
+        _ => false,
     }
 }
 
@@ -85,18 +126,26 @@ fn git_reads(words: &[String]) -> bool {
     if !GIT_READ_ONLY.contains(&sub.as_str()) {
         return false;
     }
-    let writes = has(words, |w| {
-        w.starts_with("--output")
-            || w.starts_with("--ext-diff")
-            || w == "--textconv"
-            || w == "-O"
-            || w.starts_with("--open-files-in-pager")
-            || w.starts_with("--exec")
-            || matches!(
-                w,
-                "-d" | "-D" | "--delete" | "-m" | "-M" | "-c" | "-C" | "--copy" | "--move"
-            )
-    });
+    // Git, like getopt_long, accepts abbreviated long options.
+    let writes = long(
+        words,
+        &[
+            "output",
+            "ext-diff",
+            "textconv",
+            "open-files-in-pager",
+            "exec",
+            "delete",
+            "copy",
+            "move",
+            "set-upstream-to",
+            "unset-upstream",
+            "edit-description",
+            "create-reflog",
+            "track",
+            "force",
+        ],
+    ) || short(words, "OdDmMcCfut");
     if writes {
         return false;
     }
@@ -125,8 +174,10 @@ fn git_reads(words: &[String]) -> bool {
 mod tests {
     use super::*;
 
-    fn w(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
+    fn w(s: &str) -> Command {
+        let script = crate::shell::analyse(s);
+        assert_eq!(script.commands.len(), 1, "{s}");
+        script.commands[0].clone()
     }
 
     #[test]
@@ -142,6 +193,14 @@ mod tests {
             "sort a.txt",
             "uniq a.txt",
             "printenv",
+            "ls *.rs ~/x",
+            "cat $HOME/notes",
+            "git log -p --stat",
+            "git diff HEAD~1",
+            "sort -u a.txt",
+            "test -f x",
+            "hostname",
+            "cargo --version",
         ] {
             assert!(is_read_only(&w(ok)), "{ok}");
         }
@@ -171,6 +230,27 @@ mod tests {
             "hostname evil",
             "xargs rm",
             "awk 'BEGIN{system(\"x\")}'",
+            // Found in review: each of these writes or runs something.
+            "printf -v PATH %s .",
+            "test -v 'a[$(touch X)]'",
+            "find . -maxdepth 0 $'\\x2dexec' touch X \\;",
+            "sort $'\\055o' X f.txt",
+            "sort {-o,X} f.txt",
+            "find . -maxdepth 0 {-exec,touch,X} \\;",
+            "sort -uo X f.txt",
+            "sort --outp=X f.txt",
+            "sort *",
+            "git grep --no-index -O'touch X' line",
+            "git grep --no-index --open='touch X' line",
+            "git diff --outp=x",
+            "tree -R -H .",
+            "file -zC x",
+            "date --s=now",
+            "hostname -Ffile",
+            "cargo metadata",
+            "cargo tree",
+            "sort \"-\\\no\" X f.txt",
+            "sort -\\\no X f.txt",
         ] {
             assert!(!is_read_only(&w(no)), "{no}");
         }

@@ -75,3 +75,33 @@ fn what_is_not_plain() {
         "commands in loops are still seen"
     );
 }
+
+#[test]
+fn what_runs_inside_heredocs_and_tests_is_seen() {
+    let s = analyse("cat <<EOF\n$(touch X)\nEOF");
+    assert!(words(&s).contains(&"touch X".to_string()));
+    assert!(!s.is_plain());
+    // A quoted delimiter expands nothing.
+    assert!(analyse("cat <<'EOF'\n$(touch X)\nEOF").is_plain());
+    assert!(!analyse("ls; [[ 'a[$(touch X)]' -eq 0 ]]").is_plain());
+    assert!(!analyse("[ -v 'a[$(touch X)]' ]").is_plain());
+    assert!(analyse("[ -f x ] && cat x").is_plain());
+}
+
+#[test]
+fn words_the_shell_would_change_are_not_literal() {
+    for src in [
+        "sort {-o,X} f",
+        "ls *.rs",
+        "ls a?b",
+        "ls [ab]c",
+        "cat ~/x",
+        "x $'\\x2d'",
+    ] {
+        let s = analyse(src);
+        assert!(s.commands[0].dynamic, "{src}: {:?}", s.commands[0]);
+    }
+    let s = analyse("echo \"a\\\nb\" 'c\\d' \"\\$x\"");
+    assert_eq!(s.commands[0].words, ["echo", "ab", "c\\d", "$x"]);
+    assert!(!s.commands[0].dynamic);
+}

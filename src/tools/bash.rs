@@ -36,7 +36,7 @@ pub fn definition() -> ClientTool {
     }
 }
 
-fn shell() -> String {
+pub(super) fn shell() -> String {
     std::env::var("SHELL")
         .ok()
         .filter(|s| std::path::Path::new(s).exists())
@@ -44,7 +44,7 @@ fn shell() -> String {
 }
 
 /// Kill the command's whole process group (it may have started children).
-fn kill_group(pid: Option<u32>) {
+pub(super) fn kill_group(pid: Option<u32>) {
     #[cfg(unix)]
     if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
         // SAFETY: kill(2) with a negative pid signals that process group; no memory is touched.
@@ -101,6 +101,7 @@ pub fn kill_running() {
     for pid in groups {
         kill_group(u32::try_from(pid).ok());
     }
+    super::background::stop_all();
 }
 
 /// Keeps a running command's group in [`RUNNING`] while it lives.
@@ -132,42 +133,31 @@ fn build(ctx: &ToolContext, command: &str) -> tokio::process::Command {
         let (program, args) = sb.wrap(&shell, command);
         let mut c = tokio::process::Command::new(program);
         c.args(args).env("TMPDIR", &sb.tmp);
+        // The agent's socket is a way out of "no network", and a key to every SSH host.
+        if !sb.policy.network {
+            c.env_remove("SSH_AUTH_SOCK");
+        }
+        // The helper starts a session of its own (a process group too).
         c
     } else {
         let mut c = tokio::process::Command::new(&shell);
         c.arg("-c").arg(command);
+        #[cfg(unix)]
+        c.process_group(0);
         c
     };
     for k in &ctx.secret_env {
         cmd.env_remove(k);
     }
-    cmd.current_dir(&ctx.cwd).stdin(Stdio::null());
-    #[cfg(unix)]
-    cmd.process_group(0);
-    cmd
-}
-
-/// Start the command with its output going to a log file, and return at once.
-fn start_in_background(mut cmd: tokio::process::Command) -> ToolOutput {
-    let log =
-        std::env::temp_dir().join(format!("letta-bash-{}.log", uuid::Uuid::new_v4().simple()));
-    let file = match std::fs::File::create(&log) {
-        Ok(f) => f,
-        Err(e) => return ToolOutput::err(format!("cannot create {}: {e}", log.display())),
-    };
-    let err_file = match file.try_clone() {
-        Ok(f) => f,
-        Err(e) => return ToolOutput::err(format!("cannot open {}: {e}", log.display())),
-    };
-    cmd.stdout(file).stderr(err_file);
-    match cmd.spawn() {
-        Ok(child) => ToolOutput::ok(format!(
-            "Started in the background (pid {}). Its output goes to {}; read it with Read or Bash.",
-            child.id().unwrap_or(0),
-            log.display()
-        )),
-        Err(e) => ToolOutput::err(format!("cannot start {}: {e}", shell())),
+    // A server address may carry a password (`https://user:pass@host`).
+    for (k, v) in std::env::vars_os() {
+        let v = v.to_string_lossy();
+        if v.contains("://") && v.contains('@') && k.to_string_lossy().ends_with("_URL") {
+            cmd.env_remove(k);
+        }
     }
+    cmd.current_dir(&ctx.cwd).stdin(Stdio::null());
+    cmd
 }
 
 /// How long output is still read after the command itself ended: a process it left in the
@@ -194,8 +184,10 @@ pub async fn run(ctx: &ToolContext, args: &Value, cancel: &CancellationToken) ->
     let sandboxed = ctx.sandbox_for(command).is_some();
     let mut cmd = build(ctx, command);
     if background {
-        return start_in_background(cmd);
+        return super::background::start(cmd, ctx, sandboxed);
     }
+    // What a sandboxed background command changed is undone before this one is looked at.
+    super::background::check();
     let guard = ctx
         .confined()
         .then(|| super::guard::Guard::snapshot(&ctx.cwd));
@@ -235,6 +227,11 @@ pub async fn run(ctx: &ToolContext, args: &Value, cancel: &CancellationToken) ->
             Default::default()
         }
     };
+    // Whatever a sandboxed command left running goes with it: the sandbox keeps it in the
+    // command's process group, so nothing can write after the check of protected files.
+    if sandboxed {
+        kill_group(pid);
+    }
     let mut result = finish(ended, &out, &err);
     if left_running {
         result.text.push_str(
@@ -244,7 +241,8 @@ pub async fn run(ctx: &ToolContext, args: &Value, cancel: &CancellationToken) ->
     if sandboxed && !result.ok {
         result.sandbox_denied = denial(command, &result.text);
     }
-    let restored = guard.map(super::guard::Guard::restore).unwrap_or_default();
+    let mut restored = guard.map(|g| g.restore()).unwrap_or_default();
+    restored.extend(super::background::check());
     if !restored.is_empty() {
         let names: Vec<String> = restored.iter().map(|p| p.display().to_string()).collect();
         result.text.push_str(&format!(

@@ -11,26 +11,45 @@ use serde_json::Value;
 
 /// Files bigger than this are not snapshotted (settings and hooks are small).
 const MAX_FILE: u64 = 1 << 20;
-/// Files per snapshot at most.
+/// Entries per snapshot at most.
 const MAX_FILES: usize = 500;
 
 /// Keys of a settings file that grant something.
 const GRANTING: &[&str] = &["permissions", "sandbox", "hooks"];
 
-/// The protected files as they were.
-pub struct Guard {
-    roots: Vec<PathBuf>,
-    files: BTreeMap<PathBuf, Vec<u8>>,
-    /// The granting keys of each settings file.
-    settings: Vec<(PathBuf, Vec<Option<Value>>)>,
+/// One thing under a protected path, as it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Entry {
+    File(Vec<u8>),
+    /// A symlink (compared by where it points; never followed).
+    Link(PathBuf),
+    Dir,
 }
 
+/// The protected files as they were.
+pub struct Guard {
+    cwd: PathBuf,
+    roots: Vec<PathBuf>,
+    entries: BTreeMap<PathBuf, Entry>,
+    /// The granting keys of each settings file.
+    settings: Vec<(PathBuf, Vec<Option<Value>>)>,
+    /// `.git`'s identity: replaced whole (`mv .git x; ln -s … .git`), it is set aside.
+    git: Option<(u64, u64)>,
+}
+
+/// A settings file (guarded by key) or its lock (letta's own, harmless).
 fn is_settings(p: &Path) -> bool {
     p.parent()
         .and_then(Path::file_name)
         .is_some_and(|d| d == ".letta")
-        && p.file_name()
-            .is_some_and(|n| n == "settings.json" || n == "settings.local.json")
+        && p.file_name().is_some_and(|n| {
+            let n = n.to_string_lossy();
+            let n = n
+                .strip_prefix('.')
+                .and_then(|n| n.strip_suffix(".lock"))
+                .unwrap_or(&n);
+            n == "settings.json" || n == "settings.local.json"
+        })
 }
 
 fn granting(p: &Path) -> Vec<Option<Value>> {
@@ -38,14 +57,18 @@ fn granting(p: &Path) -> Vec<Option<Value>> {
     GRANTING.iter().map(|k| v.get(k).cloned()).collect()
 }
 
-fn collect(path: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+fn collect(path: &Path, out: &mut BTreeMap<PathBuf, Entry>) {
     if out.len() >= MAX_FILES {
         return;
     }
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return;
     };
-    if meta.is_dir() {
+    if meta.file_type().is_symlink() {
+        let to = std::fs::read_link(path).unwrap_or_default();
+        out.insert(path.to_path_buf(), Entry::Link(to));
+    } else if meta.is_dir() {
+        out.insert(path.to_path_buf(), Entry::Dir);
         for e in std::fs::read_dir(path).into_iter().flatten().flatten() {
             collect(&e.path(), out);
         }
@@ -53,7 +76,23 @@ fn collect(path: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
         && meta.len() <= MAX_FILE
         && let Ok(bytes) = std::fs::read(path)
     {
-        out.insert(path.to_path_buf(), bytes);
+        out.insert(path.to_path_buf(), Entry::File(bytes));
+    }
+}
+
+/// A folder's device and inode, unless it is a real folder no more.
+fn identity(p: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(p).ok()?;
+    m.is_dir().then(|| (m.dev(), m.ino()))
+}
+
+/// Remove whatever is at `p` without following a symlink there.
+fn remove(p: &Path) -> bool {
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(p).is_ok(),
+        Ok(_) => std::fs::remove_file(p).is_ok(),
+        Err(_) => false,
     }
 }
 
@@ -65,11 +104,11 @@ impl Guard {
             cwd.join(".git/hooks"),
             cwd.join(".git/config"),
         ];
-        let mut files = BTreeMap::new();
+        let mut entries = BTreeMap::new();
         for r in &roots {
-            collect(r, &mut files);
+            collect(r, &mut entries);
         }
-        files.retain(|p, _| !is_settings(p));
+        entries.retain(|p, _| !is_settings(p));
         let settings = ["settings.json", "settings.local.json"]
             .iter()
             .map(|n| cwd.join(".letta").join(n))
@@ -79,20 +118,72 @@ impl Guard {
             })
             .collect();
         Self {
+            cwd: cwd.to_path_buf(),
             roots,
-            files,
+            entries,
             settings,
+            git: identity(&cwd.join(".git")),
         }
     }
 
-    /// Put back what changed; the paths that had to be restored or removed.
-    pub fn restore(self) -> Vec<PathBuf> {
+    /// Put back what changed; the paths that had to be restored, removed or set aside.
+    pub fn restore(&self) -> Vec<PathBuf> {
+        let mut changed = Vec::new();
+        let git = self.cwd.join(".git");
+        if let Some(before) = self.git
+            && std::fs::symlink_metadata(&git).is_ok()
+            && identity(&git) != Some(before)
+        {
+            // Not ours to delete, and not safe to keep where git looks for hooks.
+            let aside = self
+                .cwd
+                .join(format!(".git.replaced-{}", uuid::Uuid::new_v4().simple()));
+            if std::fs::rename(&git, &aside).is_ok() {
+                changed.push(aside);
+            }
+        }
+        self.restore_settings(&mut changed);
         let mut now = BTreeMap::new();
         for r in &self.roots {
             collect(r, &mut now);
         }
         now.retain(|p, _| !is_settings(p));
-        let mut changed = Vec::new();
+        // What is new or of another kind goes first (a symlink is removed, never followed),
+        // so that what is written back lands where it was.
+        for (path, entry) in now.iter().rev() {
+            let keep = match (self.entries.get(path), entry) {
+                (Some(Entry::Dir), Entry::Dir) | (Some(Entry::File(_)), Entry::File(_)) => true,
+                (Some(a), b) => a == b,
+                (None, _) => false,
+            };
+            if !keep && remove(path) {
+                changed.push(path.clone());
+            }
+        }
+        for (path, entry) in &self.entries {
+            let ok = match entry {
+                Entry::Dir => identity(path).is_some() || std::fs::create_dir(path).is_ok(),
+                Entry::Link(to) => {
+                    std::fs::symlink_metadata(path).is_ok()
+                        || std::os::unix::fs::symlink(to, path).is_ok()
+                }
+                Entry::File(bytes) => {
+                    if now.get(path) == Some(entry) {
+                        continue;
+                    }
+                    let _ = std::fs::remove_file(path);
+                    std::fs::write(path, bytes).is_ok()
+                }
+            };
+            if ok && now.get(path) != Some(entry) && !changed.contains(path) {
+                changed.push(path.clone());
+            }
+        }
+        changed
+    }
+
+    /// The granting keys of the settings files back as they were (the rest stays).
+    fn restore_settings(&self, changed: &mut Vec<PathBuf>) {
         for (path, before) in &self.settings {
             if granting(path) == *before {
                 continue;
@@ -115,23 +206,6 @@ impl Guard {
                 changed.push(path.clone());
             }
         }
-        for (path, bytes) in &self.files {
-            if now.get(path) != Some(bytes) {
-                if let Some(dir) = path.parent() {
-                    let _ = std::fs::create_dir_all(dir);
-                }
-                let _ = std::fs::remove_file(path);
-                if std::fs::write(path, bytes).is_ok() {
-                    changed.push(path.clone());
-                }
-            }
-        }
-        for path in now.keys().filter(|p| !self.files.contains_key(*p)) {
-            if std::fs::remove_file(path).is_ok() {
-                changed.push(path.clone());
-            }
-        }
-        changed
     }
 }
 
@@ -171,5 +245,49 @@ mod tests {
             "[core]"
         );
         assert!(cwd.join("ok.txt").exists());
+    }
+
+    #[test]
+    fn a_symlinked_hooks_folder_is_removed_not_written_through() {
+        let d = tempfile::tempdir().unwrap();
+        let cwd = d.path();
+        std::fs::create_dir_all(cwd.join(".git/hooks")).unwrap();
+        std::fs::write(cwd.join(".git/hooks/pre-commit.sample"), "sample").unwrap();
+        let g = Guard::snapshot(cwd);
+        std::fs::remove_dir_all(cwd.join(".git/hooks")).unwrap();
+        std::fs::create_dir(cwd.join("evil")).unwrap();
+        std::fs::write(cwd.join("evil/pre-commit"), "#!/bin/sh\nevil").unwrap();
+        std::os::unix::fs::symlink("../evil", cwd.join(".git/hooks")).unwrap();
+        g.restore();
+        let m = std::fs::symlink_metadata(cwd.join(".git/hooks")).unwrap();
+        assert!(m.is_dir() && !m.file_type().is_symlink());
+        assert!(!cwd.join(".git/hooks/pre-commit").exists());
+        assert!(cwd.join(".git/hooks/pre-commit.sample").exists());
+        assert!(
+            !cwd.join("evil/pre-commit.sample").exists(),
+            "written through"
+        );
+        // A new symlinked hook goes too.
+        std::os::unix::fs::symlink("/tmp/x", cwd.join(".git/hooks/post-checkout")).unwrap();
+        g.restore();
+        assert!(std::fs::symlink_metadata(cwd.join(".git/hooks/post-checkout")).is_err());
+    }
+
+    #[test]
+    fn a_replaced_git_folder_is_set_aside() {
+        let d = tempfile::tempdir().unwrap();
+        let cwd = d.path();
+        std::fs::create_dir_all(cwd.join(".git/hooks")).unwrap();
+        let g = Guard::snapshot(cwd);
+        std::fs::rename(cwd.join(".git"), cwd.join("old")).unwrap();
+        std::fs::create_dir_all(cwd.join(".git/hooks")).unwrap();
+        std::fs::write(cwd.join(".git/hooks/pre-commit"), "evil").unwrap();
+        let changed = g.restore();
+        assert!(!cwd.join(".git").exists(), "{changed:?}");
+        assert!(
+            changed
+                .iter()
+                .any(|p| p.to_string_lossy().contains(".git.replaced-"))
+        );
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! Every failure becomes an error result the model can read; no tool panics.
 
+mod background;
 mod bash;
 mod builtin;
 mod call;

@@ -8,6 +8,7 @@ pub mod llm;
 pub mod proxy;
 pub mod pty;
 pub mod real_llm;
+pub mod replay;
 pub mod seed;
 pub mod servers;
 
