@@ -2,7 +2,7 @@
 
 use crate::support;
 
-use support::bin::Sandbox;
+use support::bin::{Sandbox, out};
 use support::llm::{Reply, ScriptedLlm};
 use support::pty::Pty;
 
@@ -107,13 +107,20 @@ fn talk_approve_an_edit_interrupt_and_exit() {
     assert!(cooked(&p), "the terminal was left in raw mode");
     let t = p.transcript();
     assert!(
-        t.contains("Resume this conversation: letta --conv default"),
-        "{t}"
-    );
-    assert!(
         t.contains("Resume this agent:        letta --agent agent-"),
         "{t}"
     );
+    // The hint works as printed.
+    let hint = t
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Resume this conversation: letta "))
+        .unwrap_or_else(|| panic!("{t}"));
+    let mut args: Vec<&str> = hint.split_whitespace().collect();
+    assert!(args.contains(&"--agent") && args.ends_with(&["--conv", "default"]), "{hint}");
+    llm.push([Reply::Text("resumed by the hint".into())]);
+    args.extend(["-p", "and now"]);
+    let o = sb.run(&args);
+    assert_eq!(out(&o).0.trim(), "resumed by the hint", "{}", out(&o).1);
 }
 
 #[test]
@@ -231,7 +238,7 @@ fn bash_mode_paste_queue_mode_history_and_sigterm() {
     }
     assert_eq!(p.wait_exit(), 0);
     assert!(cooked(&p));
-    assert!(p.transcript().contains("letta --conv"));
+    assert!(p.transcript().contains("--conv default"));
 }
 
 #[test]

@@ -37,7 +37,7 @@ fn plain_repl_talks_approves_and_runs_commands() {
         },
         Reply::Text("Edited.".into()),
     ]);
-    let input = "hello\nplease edit\ny\n/fork side\nin the fork\n/model\n2\nafter model\n/nope\n!echo from-bash\n/exit\n";
+    let input = "hello\nplease edit\ny\n/fork side\nin the fork\n/model\n7\n2\nafter model\n/nope\n!echo from-bash\n/new blank\n/resume\n\n/exit\n";
     let (stdout, stderr, code) = run_plain(&sb, input);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains("Hi there."), "{stdout}");
@@ -54,6 +54,15 @@ fn plain_repl_talks_approves_and_runs_commands() {
     assert!(stdout.contains("echo: in the fork"), "{stdout}");
     assert!(
         stdout.contains("1. openai/gpt-test") && stdout.contains("2. openai/gpt-other"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("7 is not one of the choices: a number from 1 to 2"),
+        "{stdout}"
+    );
+    // A new conversation is listed before it has a message.
+    assert!(
+        stdout.lines().any(|l| l.contains("blank") && l.contains("(current)")),
         "{stdout}"
     );
     assert!(

@@ -61,22 +61,43 @@ pub struct Summary {
     pub tokens_in: u64,
     pub tokens_out: u64,
     pub agent_id: String,
-    pub conversation_id: String,
+    /// `None` when the conversation no longer exists (deleted meanwhile).
+    pub conversation_id: Option<String>,
 }
 
 impl Summary {
-    /// The lines printed after the terminal is restored.
+    /// The lines printed after the terminal is restored: commands that work as printed.
     pub fn text(&self) -> String {
         let secs = self.duration.as_secs();
+        let conv = match self.conversation_id.as_deref() {
+            // `default` is every agent's: it needs the agent too.
+            Some(crate::protocol::DEFAULT_CONVERSATION) => format!(
+                "letta --agent {} --conv {}",
+                self.agent_id,
+                crate::protocol::DEFAULT_CONVERSATION
+            ),
+            Some(c) => format!("letta --conv {c}"),
+            None => "(it was deleted)".into(),
+        };
         format!(
-            "Session: {}m {}s · {} tokens in, {} tokens out\nResume this agent:        letta --agent {}\nResume this conversation: letta --conv {}\n",
+            "Session: {}m {}s · {} tokens in, {} tokens out\nResume this agent:        letta --agent {}\nResume this conversation: {conv}\n",
             secs / 60,
             secs % 60,
             self.tokens_in,
             self.tokens_out,
             self.agent_id,
-            self.conversation_id
         )
+    }
+
+    /// The conversation to name in the summary: `None` when the backend says it is gone.
+    pub async fn still_there(backend: &dyn crate::backend::Backend, id: String) -> Option<String> {
+        if id == crate::protocol::DEFAULT_CONVERSATION {
+            return Some(id);
+        }
+        match backend.get_conversation(&id).await {
+            Err(crate::backend::BackendError::NotFound(_)) => None,
+            _ => Some(id),
+        }
     }
 }
 
@@ -89,4 +110,25 @@ pub struct TurnOptions {
     /// How long to wait for a conversation another session is replying in (instead of
     /// failing at once); `None` fails at once.
     pub wait_busy: Option<std::time::Duration>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_names_only_what_can_be_resumed() {
+        let mut s = Summary {
+            duration: Duration::from_secs(61),
+            tokens_in: 1,
+            tokens_out: 2,
+            agent_id: "agent-1".into(),
+            conversation_id: Some("default".into()),
+        };
+        assert!(s.text().contains("letta --agent agent-1 --conv default"));
+        s.conversation_id = Some("conv-9".into());
+        assert!(s.text().contains("Resume this conversation: letta --conv conv-9"));
+        s.conversation_id = None;
+        assert!(!s.text().contains("--conv"));
+    }
 }

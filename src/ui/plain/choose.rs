@@ -9,12 +9,28 @@ use crate::ui::safe_text::neutralise;
 
 /// Pick from a numbered list; `None` when nothing was picked.
 async fn pick(lines: &Shared, items: &[(String, String)]) -> Option<String> {
+    if items.is_empty() {
+        println!("(nothing to choose from)");
+        return None;
+    }
     for (i, (_, label)) in items.iter().enumerate() {
         println!("  {}. {label}", i + 1);
     }
-    let answer = read(lines, "number (enter to cancel) › ").await?;
-    let n: usize = answer.trim().parse().ok()?;
-    items.get(n.checked_sub(1)?).map(|(v, _)| v.clone())
+    loop {
+        let answer = read(lines, "number (enter to cancel) › ").await?;
+        let answer = answer.trim();
+        if answer.is_empty() {
+            return None;
+        }
+        match answer.parse::<usize>().ok().and_then(|n| n.checked_sub(1)) {
+            Some(i) if i < items.len() => return Some(items[i].0.clone()),
+            _ => println!(
+                "✗ {} is not one of the choices: a number from 1 to {}, or enter to cancel",
+                neutralise(answer),
+                items.len()
+            ),
+        }
+    }
 }
 
 /// The agent's conversations, most recently active first, as (id, label).
@@ -37,11 +53,12 @@ async fn conversations(
     let list = b.list_conversations(q).await.map_err(|e| e.to_string())?;
     let mut rows: Vec<(Option<String>, String, String)> = list
         .into_iter()
-        .filter_map(|c| {
-            let at = c.last_message_at.clone()?;
+        .map(|c| {
+            // A fork on a real Letta server has no last message time: its creation places it.
+            let at = c.last_message_at.clone().or_else(|| c.created_at.clone());
             let title = neutralise(c.summary.as_deref().unwrap_or_default());
             let label = format!("{}  {title}{}", c.id, cur(&c.id));
-            Some((Some(at), c.id, label))
+            (at, c.id, label)
         })
         .collect();
     if let Some(d) = default {

@@ -117,8 +117,12 @@ pub async fn run(setup: Setup) -> std::io::Result<Summary> {
         duration: started.elapsed(),
         tokens_in: repl.tokens.0,
         tokens_out: repl.tokens.1,
+        conversation_id: Summary::still_there(
+            repl.setup.backend.as_ref(),
+            repl.session.conversation_id,
+        )
+        .await,
         agent_id: repl.session.agent_id,
-        conversation_id: repl.session.conversation_id,
     })
 }
 

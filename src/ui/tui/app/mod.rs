@@ -308,8 +308,12 @@ impl App {
             duration: self.started.elapsed(),
             tokens_in: self.view.tokens_in,
             tokens_out: self.view.tokens_out,
+            conversation_id: Summary::still_there(
+                self.setup.backend.as_ref(),
+                self.session.conversation_id,
+            )
+            .await,
             agent_id: self.session.agent_id,
-            conversation_id: self.session.conversation_id,
         })
     }
 

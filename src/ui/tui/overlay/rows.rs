@@ -44,10 +44,11 @@ impl Row {
         }
     }
 
-    /// A conversation from the backend; `None` when it never had a message.
-    pub fn from_conversation(c: Conversation) -> Option<Self> {
-        let active = c.last_message_at?;
-        Some(Self::new(c.id, c.summary, Some(active), c.created_at))
+    /// A conversation from the backend, placed by its last message, or by when it was made
+    /// when it has none yet (a new conversation, or a fork on a real Letta server).
+    pub fn from_conversation(c: Conversation) -> Self {
+        let active = c.last_message_at.or_else(|| c.created_at.clone());
+        Self::new(c.id, c.summary, active, c.created_at)
     }
 
     /// The agent's default conversation, placed by its last message.
@@ -91,7 +92,27 @@ impl Source {
         self.rows.extend(
             page.into_iter()
                 .filter(|c| !known.contains(&c.id))
-                .filter_map(Row::from_conversation),
+                .map(Row::from_conversation),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fork_without_a_last_message_time_is_listed() {
+        // As a real Letta server lists a fresh fork (fixture 28b).
+        let page: Vec<Conversation> = serde_json::from_str(
+            r#"[{"created_at":"2026-12-02T11:01:28.349103Z","id":"conv-fork","agent_id":"agent-1","summary":null,"last_message_at":null},
+                {"created_at":"2026-12-02T11:00:37.273132Z","id":"conv-named","agent_id":"agent-1","summary":"named conversation","last_message_at":"2026-12-02T11:01:27.849464Z"}]"#,
+        )
+        .unwrap_or_default();
+        let mut s = Source::default();
+        s.add(page);
+        let ids: Vec<&str> = s.rows.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["conv-fork", "conv-named"]);
+        assert!(s.rows[0].active_at.is_some(), "placed by its creation");
     }
 }
