@@ -116,7 +116,10 @@ fn talk_approve_an_edit_interrupt_and_exit() {
         .find_map(|l| l.trim().strip_prefix("Resume this conversation: letta "))
         .unwrap_or_else(|| panic!("{t}"));
     let mut args: Vec<&str> = hint.split_whitespace().collect();
-    assert!(args.contains(&"--agent") && args.ends_with(&["--conv", "default"]), "{hint}");
+    assert!(
+        args.contains(&"--agent") && args.ends_with(&["--conv", "default"]),
+        "{hint}"
+    );
     llm.push([Reply::Text("resumed by the hint".into())]);
     args.extend(["-p", "and now"]);
     let o = sb.run(&args);
@@ -176,7 +179,8 @@ fn bash_mode_paste_queue_mode_history_and_sigterm() {
     // Typed while busy: queued, shown, then sent when the turn ends.
     llm.push([Reply::Slow {
         text: "one two three four five".into(),
-        delay_ms: 150,
+        // Slow enough that the second message is typed while this one streams, under load.
+        delay_ms: 400,
     }]);
     p.send("slow one\r");
     p.wait_text("esc to interrupt");

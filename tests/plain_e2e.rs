@@ -62,7 +62,9 @@ fn plain_repl_talks_approves_and_runs_commands() {
     );
     // A new conversation is listed before it has a message.
     assert!(
-        stdout.lines().any(|l| l.contains("blank") && l.contains("(current)")),
+        stdout
+            .lines()
+            .any(|l| l.contains("blank") && l.contains("(current)")),
         "{stdout}"
     );
     assert!(

@@ -119,3 +119,25 @@ fn the_sandbox_closes_the_side_doors() {
     assert!(planted, "control: the writer\n{log}");
     assert!(project.join("copied.db").exists(), "control: the database");
 }
+
+#[test]
+fn a_background_command_cannot_leave_a_hook_behind() {
+    if letta::sandbox::landlock_abi().is_none() {
+        eprintln!("skipped: this kernel has no Landlock");
+        return;
+    }
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let project = project_with_files(&sb);
+    std::fs::create_dir_all(project.join(".git/hooks")).unwrap();
+    let writer = "while :; do echo evil > .git/hooks/pre-commit; sleep 0.05; done";
+    let calls = vec![(
+        "bg".to_string(),
+        "Bash".to_string(),
+        serde_json::json!({"command": writer, "run_in_background": true}).to_string(),
+    )];
+    let log = support::bin::calls_turn(&sb, &llm, calls, &["--allowedTools", "Bash"]);
+    assert!(log.contains("done"), "{log}");
+    // letta has exited: the writer went with it, and what it planted was undone.
+    assert!(!hook_planted(&project), "{log}");
+}

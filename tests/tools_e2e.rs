@@ -388,6 +388,20 @@ fn max_turns_limits_steps() {
     // Two steps, then one wind-down step told to stop; it still called a tool, so the turn ends.
     assert_eq!(v["num_turns"], 3, "{v}");
     assert_eq!(v["stop_reason"], "max_steps");
+    assert_eq!(v["subtype"], "error_max_turns");
+    // Tool results name their tool (strict OpenAI-compatible servers refuse an empty name).
+    let body = llm.last_body();
+    let names: Vec<&Value> = body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| &m["name"])
+        .collect();
+    assert!(
+        !names.is_empty() && names.iter().all(|n| *n == "LS"),
+        "{names:?}"
+    );
     assert_ne!(v["result"], "never");
     let r = tool_results(&llm);
     assert!(
@@ -483,4 +497,29 @@ fn the_init_line_says_when_commands_run_unconfined() {
     assert_ne!(plain["sandbox"], "off", "{plain}");
     let yolo = init(&["--yolo"]);
     assert_eq!(yolo["sandbox"], "off", "{yolo}");
+}
+
+#[test]
+fn json_results_carry_their_errors_and_limits_are_checked() {
+    let sb = Sandbox::new("http://127.0.0.1:9/v1");
+    let o = sb.run(&[
+        "-p",
+        "hi",
+        "-m",
+        "openai/gpt-test",
+        "--output-format",
+        "json",
+    ]);
+    let v: Value = serde_json::from_str(&out(&o).0).unwrap();
+    assert_eq!(v["is_error"], true, "{v}");
+    assert!(
+        v["errors"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("cannot reach"),
+        "{v}"
+    );
+    let o = sb.run(&["-p", "hi", "--max-turns", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(out(&o).1.contains("--max-turns"), "{}", out(&o).1);
 }

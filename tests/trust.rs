@@ -166,3 +166,55 @@ fn a_read_deny_rule_holds_for_grep_glob_and_commands() {
         "{body}"
     );
 }
+
+#[test]
+fn a_rule_the_user_saves_in_a_new_folder_holds_next_time() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let touch = |f: &str| serde_json::json!({"command": format!("touch {f}")}).to_string();
+    llm.push([
+        support::llm::Reply::Tools {
+            text: String::new(),
+            calls: vec![("t1".into(), "Bash".into(), touch("one.txt"))],
+        },
+        support::llm::Reply::Text("done".into()),
+    ]);
+    let o = sb.run_with_stdin(&["--plain", "-m", "openai/gpt-test"], "go\na\n/exit\n");
+    let (stdout, stderr) = out(&o);
+    assert!(
+        sb.project.path().join("one.txt").exists(),
+        "{stdout}{stderr}"
+    );
+    // Next session: the saved rule applies, with no note about trust.
+    let log = turn(
+        &sb,
+        &llm,
+        &[("Bash", serde_json::json!({"command": "touch two.txt"}))],
+        &[],
+    );
+    assert!(sb.project.path().join("two.txt").exists(), "{log}");
+    assert!(!log.contains("not trusted"), "{log}");
+}
+
+#[test]
+fn a_folder_whose_trust_was_declined_is_not_trusted_by_a_saved_rule() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    committed_settings(&sb);
+    llm.push([
+        support::llm::Reply::Tools {
+            text: String::new(),
+            calls: vec![(
+                "t1".into(),
+                "Bash".into(),
+                serde_json::json!({"command": "touch one.txt"}).to_string(),
+            )],
+        },
+        support::llm::Reply::Text("done".into()),
+    ]);
+    let o = sb.run_with_stdin(&["--plain", "-m", "openai/gpt-test"], "n\ngo\na\n/exit\n");
+    let (stdout, _) = out(&o);
+    assert!(sb.project.path().join("one.txt").exists(), "{stdout}");
+    let saved = std::fs::read_to_string(sb.home.path().join("settings.json")).unwrap_or_default();
+    assert!(!saved.contains("trustedFolders"), "{saved}");
+}

@@ -73,17 +73,17 @@ fn permissions(
     if !trusted {
         let mut ignored = checker.ignored.clone();
         ignored.extend(trust::loosening_beyond_rules(&project));
-        if !ignored.is_empty() {
-            if interactive && crate::ui::ask_trust(cwd, &ignored) {
-                trust::trust(&ctx.paths.settings_file(), cwd)?;
-                trusted = true;
-                checker = load(true)?;
-            } else {
-                eprintln!(
-                    "note: this folder is not trusted, so its .letta settings were applied only where they tighten; left out: {}. Run `letta` here and answer yes to trust it.",
-                    crate::ui::safe_text::neutralise(&ignored.join("; "))
-                );
-            }
+        if ignored.is_empty() {
+            checker.trust_on_save = Some(ctx.paths.settings_file());
+        } else if interactive && crate::ui::ask_trust(cwd, &ignored) {
+            trust::trust(&ctx.paths.settings_file(), cwd)?;
+            trusted = true;
+            checker = load(true)?;
+        } else {
+            eprintln!(
+                "note: this folder is not trusted, so its .letta settings were applied only where they tighten; left out: {}. Run `letta` here and answer yes to trust it.",
+                crate::ui::safe_text::neutralise(&ignored.join("; "))
+            );
         }
     }
     let env = |k: &str| std::env::var(k).ok();

@@ -57,8 +57,8 @@ pub struct SessionArgs {
     /// Output format of -p
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output_format: OutputFormat,
-    /// Stop after this many agent steps
-    #[arg(long, value_name = "N")]
+    /// Stop after this many agent steps (then one more step to wrap up, without tools)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_turns: Option<u32>,
     /// Seconds to wait when another session is replying in the conversation (0 fails at once)
     #[arg(long, value_name = "SECS", default_value_t = 300)]

@@ -101,7 +101,12 @@ fn message_json(m: &ChatMessage) -> Value {
             name,
             content,
         } => {
-            json!({"role": "tool", "tool_call_id": tool_call_id, "name": name, "content": content})
+            let mut v = json!({"role": "tool", "tool_call_id": tool_call_id, "content": content});
+            // Strict OpenAI-compatible servers refuse an empty name.
+            if !name.is_empty() {
+                v["name"] = json!(name);
+            }
+            v
         }
     }
 }

@@ -46,6 +46,7 @@ pub fn to_chat(rows: &[MessageRow]) -> Vec<ChatMessage> {
     let mut summaries = Vec::new();
     let mut rest: Vec<ChatMessage> = Vec::new();
     let mut open_step: Option<String> = None;
+    let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for r in rows {
         let Ok(m) = serde_json::from_str::<LettaMessage>(&r.body) else {
             continue;
@@ -70,6 +71,9 @@ pub fn to_chat(rows: &[MessageRow]) -> Vec<ChatMessage> {
             ),
             LettaMessage::ToolCall(c) | LettaMessage::ApprovalRequest(c) => {
                 for d in c.calls() {
+                    if let (Some(id), Some(name)) = (&d.tool_call_id, &d.name) {
+                        names.insert(id.clone(), name.clone());
+                    }
                     let call = ToolCall {
                         id: d.tool_call_id.clone().unwrap_or_default(),
                         name: d.name.clone().unwrap_or_default(),
@@ -82,12 +86,19 @@ pub fn to_chat(rows: &[MessageRow]) -> Vec<ChatMessage> {
                 open_step = None;
                 rest.push(ChatMessage::Tool {
                     tool_call_id: t.tool_call_id.clone().unwrap_or_default(),
+                    // Stored returns may not carry the tool's name; their call does.
                     name: t
                         .extra
                         .get("name")
                         .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string(),
+                        .filter(|n| !n.is_empty())
+                        .map(str::to_string)
+                        .or_else(|| {
+                            t.tool_call_id
+                                .as_ref()
+                                .and_then(|id| names.get(id).cloned())
+                        })
+                        .unwrap_or_default(),
                     content: t.tool_return.clone().unwrap_or_default(),
                 });
             }

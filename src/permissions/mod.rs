@@ -93,6 +93,10 @@ pub struct Checker {
     pub ignored: Vec<String>,
     /// letta's settings folder, whose files are protected from the agent's writes.
     pub settings_dir: Option<PathBuf>,
+    /// Set while the folder is not trusted but nothing of its own was left out: a rule the
+    /// user saves here then trusts it (in this global settings file), or the rule they just
+    /// chose would be left out next time.
+    pub trust_on_save: Option<PathBuf>,
 }
 
 pub(crate) fn rules_of(
@@ -323,30 +327,31 @@ impl Checker {
         None
     }
 
-    /// The rule "Yes, and don't ask again" would save for this call.
+    /// The rule "Yes, and don't ask again" would save for this call: for a command, the first
+    /// part of it that no rule allows and that is not known to only read.
+    pub fn suggest(&self, ctx: &ToolContext, tools: &Registry, tool: &str, args: &Value) -> String {
+        if let Some(cmd) = tools.access(ctx, tool, args).command {
+            let script = crate::shell::analyse(&cmd);
+            let needs = script.commands.iter().find(|c| {
+                !crate::shell::is_read_only(c)
+                    && !self.allow.iter().any(|s| s.rule.matches_command(&c.text()))
+            });
+            if let Some(c) = needs.or(script.commands.first()) {
+                return command_rule(tool, c);
+            }
+        }
+        Self::suggest_rule(ctx, tools, tool, args)
+    }
+
+    /// The rule "Yes, and don't ask again" would save for this call, whatever rules exist.
     pub fn suggest_rule(ctx: &ToolContext, tools: &Registry, tool: &str, args: &Value) -> String {
         let access = tools.access(ctx, tool, args);
         if let Some(cmd) = &access.command {
             let script = crate::shell::analyse(cmd);
-            let words: Vec<&str> = script
+            return script
                 .commands
                 .first()
-                .map(|c| c.words.iter().take(2).map(String::as_str).collect())
-                .unwrap_or_default();
-            // Keep the subcommand of tools that have them (`npm test`, `git commit`), never
-            // an argument such as a file name.
-            let subcommand = words.len() == 2
-                && WITH_SUBCOMMANDS.contains(&words[0])
-                && !words[1].starts_with('-')
-                && words[1]
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            let prefix = if subcommand {
-                words.join(" ")
-            } else {
-                words.first().copied().unwrap_or("").to_string()
-            };
-            return format!("{tool}({prefix}:*)");
+                .map_or_else(|| format!("{tool}(:*)"), |c| command_rule(tool, c));
         }
         match (access.class, access.paths.first()) {
             (PermissionClass::Write, Some(p)) => {
@@ -423,4 +428,22 @@ fn by_mode(mode: PermissionMode, tool: &str, access: &Access) -> Decision {
         (_, PermissionClass::Execute) => ask(format!("{tool} runs a command")),
         (_, PermissionClass::Network) => ask(format!("{tool} reaches the network")),
     }
+}
+
+/// `Tool(prefix:*)` for one simple command: its name, and the subcommand of tools that have
+/// them (`npm test`, `git commit`), never an argument such as a file name.
+fn command_rule(tool: &str, c: &crate::shell::Command) -> String {
+    let words: Vec<&str> = c.words.iter().take(2).map(String::as_str).collect();
+    let subcommand = words.len() == 2
+        && WITH_SUBCOMMANDS.contains(&words[0])
+        && !words[1].starts_with('-')
+        && words[1]
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let prefix = if subcommand {
+        words.join(" ")
+    } else {
+        words.first().copied().unwrap_or("").to_string()
+    };
+    format!("{tool}({prefix}:*)")
 }

@@ -360,6 +360,13 @@ fn saving_a_rule_keeps_the_file() {
         Checker::suggest_rule(&ctx, &Registry::builtin(), "Bash", &json!({"command": cmd}))
     };
     assert_eq!(suggest("touch made.txt"), "Bash(touch:*)");
+    // With rules, the part that still needs one (review: `touch` was allowed already).
+    let c = checker(PermissionMode::Standard, &["Bash(touch:*)"], &[], &[]);
+    let args = json!({"command": "ls; touch a1; rm made_by_y"});
+    assert_eq!(
+        c.suggest(&ctx, &Registry::builtin(), "Bash", &args),
+        "Bash(rm:*)"
+    );
     assert_eq!(suggest("git commit -m x && git push"), "Bash(git commit:*)");
     assert_eq!(suggest("cargo test --all"), "Bash(cargo test:*)");
     assert_eq!(

@@ -127,7 +127,10 @@ mod tests {
         };
         assert!(s.text().contains("letta --agent agent-1 --conv default"));
         s.conversation_id = Some("conv-9".into());
-        assert!(s.text().contains("Resume this conversation: letta --conv conv-9"));
+        assert!(
+            s.text()
+                .contains("Resume this conversation: letta --conv conv-9")
+        );
         s.conversation_id = None;
         assert!(!s.text().contains("--conv"));
     }

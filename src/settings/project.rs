@@ -51,13 +51,45 @@ impl ProjectSettings {
         path: &Path,
         edit: impl FnOnce(&mut Self) -> Result<R, SettingsError>,
     ) -> Result<R, SettingsError> {
-        super::update(path, None, edit)
+        let r = super::update(path, None, edit)?;
+        if path.file_name().is_some_and(|n| n == "settings.local.json") {
+            ignore_local_files(path);
+        }
+        Ok(r)
+    }
+}
+
+/// The local file (this machine's agent ids, approvals) and letta's locks stay out of git, as
+/// Claude Code keeps its `settings.local.json` out: a `.gitignore` beside them, unless the
+/// folder has one already.
+fn ignore_local_files(local: &Path) {
+    let Some(ignore) = local.parent().map(|d| d.join(".gitignore")) else {
+        return;
+    };
+    if std::fs::symlink_metadata(&ignore).is_err() {
+        let _ = std::fs::write(&ignore, "settings.local.json\n.*.lock\n");
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_local_file_is_kept_out_of_git() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = project_local_file(dir.path());
+        ProjectSettings::update(&p, |_| Ok(())).unwrap();
+        let ignore = std::fs::read_to_string(p.with_file_name(".gitignore")).unwrap();
+        assert!(ignore.lines().any(|l| l == "settings.local.json"));
+        // One the user wrote is left alone.
+        std::fs::write(p.with_file_name(".gitignore"), "mine\n").unwrap();
+        ProjectSettings::update(&p, |_| Ok(())).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(p.with_file_name(".gitignore")).unwrap(),
+            "mine\n"
+        );
+    }
 
     #[test]
     fn letta_code_format_round_trips() {

@@ -28,6 +28,22 @@ pub fn check() -> Vec<std::path::PathBuf> {
         .unwrap_or_default()
 }
 
+/// letta itself is about to change protected files (a rule the user chose to save): undo
+/// what background commands changed first, then run `write` and take its result as the new
+/// way things are, so the watch does not undo the user's choice.
+pub fn own_write<R>(write: impl FnOnce() -> R) -> R {
+    let Ok(mut w) = WATCH.lock() else {
+        return write();
+    };
+    let Some(watch) = w.as_mut() else {
+        return write();
+    };
+    watch.guard.restore();
+    let r = write();
+    watch.guard = watch.guard.again();
+    r
+}
+
 /// Stop every background command (letta is stopping).
 pub fn stop_all() {
     for pid in GROUPS.lock().map(|g| g.clone()).unwrap_or_default() {

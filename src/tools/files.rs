@@ -103,7 +103,10 @@ pub fn write(ctx: &ToolContext, args: &Value) -> ToolOutput {
             path.display()
         ));
     }
-    if let Err(e) = crate::settings::fsutil::write_atomic(&path, content.as_bytes(), None) {
+    // An approved write: a background command's watch must not undo it.
+    if let Err(e) =
+        super::own_write(|| crate::settings::fsutil::write_atomic(&path, content.as_bytes(), None))
+    {
         return ToolOutput::err(format!("cannot write {}: {e}", path.display()));
     }
     ctx.mark_read(&path);
@@ -164,7 +167,9 @@ fn edit_file(
             Err(e) => return ToolOutput::err(e),
         };
     }
-    if let Err(e) = crate::settings::fsutil::write_atomic(&path, text.as_bytes(), None) {
+    if let Err(e) =
+        super::own_write(|| crate::settings::fsutil::write_atomic(&path, text.as_bytes(), None))
+    {
         return ToolOutput::err(format!("cannot write {}: {e}", path.display()));
     }
     ctx.mark_read(&path);

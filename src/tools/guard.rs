@@ -126,6 +126,12 @@ impl Guard {
         }
     }
 
+    /// A new snapshot of the same project.
+    #[must_use]
+    pub fn again(&self) -> Self {
+        Self::snapshot(&self.cwd)
+    }
+
     /// Put back what changed; the paths that had to be restored, removed or set aside.
     pub fn restore(&self) -> Vec<PathBuf> {
         let mut changed = Vec::new();

@@ -17,6 +17,7 @@ mod search;
 mod todo;
 mod tool;
 
+pub use background::own_write;
 pub use bash::kill_running;
 pub use builtin::BUILTIN;
 pub use call::ToolCallInfo;

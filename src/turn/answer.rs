@@ -55,8 +55,12 @@ impl TurnDriver {
                     answers[i] = Some(deny(call, &reason));
                 }
                 Decision::Ask { reason } => {
-                    let suggested =
-                        Checker::suggest_rule(&self.tools, &self.registry, &call.name, &args);
+                    let suggested = match self.checker.lock() {
+                        Ok(c) => c.suggest(&self.tools, &self.registry, &call.name, &args),
+                        Err(_) => {
+                            Checker::suggest_rule(&self.tools, &self.registry, &call.name, &args)
+                        }
+                    };
                     // A command the sandbox would certainly block runs outside it if allowed.
                     let escape = self.escape_of(call);
                     let reason = match &escape {
@@ -80,8 +84,19 @@ impl TurnDriver {
                             if let Ok(r) = Rule::parse(&rule) {
                                 // A rule that cannot be saved still holds for this session.
                                 let (dir, saved) = (self.project_dir.clone(), r.clone());
+                                // Saved in a folder with nothing of its own to distrust: the
+                                // user's rule makes it trusted, or it would not apply next time.
+                                let trust_in = self
+                                    .checker
+                                    .lock()
+                                    .ok()
+                                    .and_then(|mut c| c.trust_on_save.take());
                                 let _ = tokio::task::spawn_blocking(move || {
-                                    save_allow_rule(&dir, &saved)
+                                    crate::tools::own_write(|| save_allow_rule(&dir, &saved))?;
+                                    match trust_in {
+                                        Some(f) => crate::session::trust::trust(&f, &dir),
+                                        None => Ok(()),
+                                    }
                                 })
                                 .await;
                                 if let Ok(mut c) = self.checker.lock() {

@@ -163,13 +163,10 @@ pub async fn run(
         },
     };
     let duration_ms = started.elapsed().as_millis() as u64;
-    let subtype = if result.interrupted {
-        "interrupted"
-    } else if result.is_error() {
-        "error"
-    } else {
-        "success"
-    };
+    let subtype = subtype(&result);
+    if subtype == "error_max_turns" && !streaming {
+        eprintln!("stopped: the turn reached its step limit (--max-turns)");
+    }
     if !streaming {
         for e in &result.errors {
             // A provider's or server's message may carry control sequences.
@@ -198,6 +195,7 @@ pub async fn run(
                 "num_turns": result.usage.step_count, "result": result.text,
                 "agent_id": session.agent_id, "conversation_id": session.conversation_id,
                 "usage": usage_json(&result), "stop_reason": result.stop_reason,
+                "errors": result.errors,
             });
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
@@ -212,6 +210,7 @@ pub async fn run(
                 "run_ids": result.run_ids, "usage": usage_json(&result), "duration_ms": duration_ms,
                 "duration_api_ms": result.api_duration.as_millis() as u64, "num_turns": result.usage.step_count,
                 "agent_id": session.agent_id, "conversation_id": session.conversation_id, "stop_reason": result.stop_reason,
+                "errors": result.errors,
             }));
         }
     }
@@ -221,6 +220,19 @@ pub async fn run(
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// How the result line names the way the turn ended.
+fn subtype(result: &TurnResult) -> &'static str {
+    if result.interrupted {
+        "interrupted"
+    } else if result.is_error() {
+        "error"
+    } else if result.stop_reason == Some(crate::protocol::StopReason::MaxSteps) {
+        "error_max_turns"
+    } else {
+        "success"
     }
 }
 
