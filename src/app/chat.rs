@@ -88,7 +88,7 @@ fn permissions(
     }
     let env = |k: &str| std::env::var(k).ok();
     let sandbox = crate::session::sandbox::prepare(
-        &ctx.paths.settings_file(),
+        &ctx.paths,
         &ctx.settings,
         &trust::as_applied(project, trusted),
         &checker,

@@ -76,7 +76,7 @@ fn merged(global: &GlobalSettings, project: &[ProjectSettings]) -> SandboxSettin
 
 /// Build the session's sandbox. `helper` is the letta binary (the helper re-executes it).
 pub fn prepare(
-    settings_file: &Path,
+    paths: &crate::settings::Paths,
     global: &GlobalSettings,
     project: &[ProjectSettings],
     checker: &Checker,
@@ -116,14 +116,9 @@ pub fn prepare(
             _tmp: None,
         };
     };
-    let mut hidden = vec![settings_file.to_path_buf()];
-    // All of letta's home: settings, keys, conversations, history and logs.
-    let sealed: Vec<PathBuf> = settings_file
-        .parent()
-        .filter(|h| !h.as_os_str().is_empty())
-        .map(Path::to_path_buf)
-        .into_iter()
-        .collect();
+    let mut hidden = vec![paths.settings_file()];
+    // All of letta's own folders: settings and keys, conversations, history and logs.
+    let sealed = vec![paths.config.clone(), paths.data.clone()];
     hidden.extend(
         checker
             .deny
