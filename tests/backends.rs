@@ -473,7 +473,45 @@ macro_rules! both {
     )*};
 }
 
+/// A call left waiting (its terminal closed) is denied by a cancel, and the conversation goes on.
+async fn cancel_clears_a_waiting_call(kind: Kind) {
+    let c = case(kind).await;
+    let a = new_agent(&c).await;
+    let conv =
+        c.b.create_conversation(&a.id, CreateConversation::default())
+            .await
+            .unwrap()
+            .id;
+    let tool = ClientTool {
+        name: "Bash".into(),
+        description: "run".into(),
+        parameters: json!({"type": "object"}),
+        extra: Default::default(),
+    };
+    c.llm.push([Reply::Tools {
+        text: String::new(),
+        calls: vec![("call_w".into(), "Bash".into(), r#"{"command":"ls"}"#.into())],
+    }]);
+    let chunks = send(
+        &c,
+        &conv,
+        SendMessageRequest {
+            client_tools: Some(vec![tool]),
+            ..user("run it")
+        },
+    )
+    .await;
+    assert_eq!(stop(&chunks), Some(StopReason::RequiresApproval));
+    c.b.cancel(&conv, None).await.unwrap();
+    c.llm.push([Reply::Text("carrying on".into())]);
+    let chunks = send(&c, &conv, user("next")).await;
+    assert_eq!(text(&chunks), "carrying on");
+    let body = c.llm.last_body().to_string();
+    assert!(body.contains("cancelled while this call waited"), "{body}");
+}
+
 both!(
+    cancel_clears_a_waiting_call,
     create_and_list,
     streaming_and_messages,
     fork_cases,

@@ -134,3 +134,17 @@ async fn the_default_conversation_reads_newest_first_though_the_server_sends_it_
         ]
     );
 }
+
+#[tokio::test]
+async fn a_refusal_inside_a_200_stream_is_the_same_error_as_a_409() {
+    use letta::backend::{Backend, BackendError};
+    let (_r, client) = replayed(&["26b-default-new-message-while-pending-background"]).await;
+    let mut req = support::chunks::user("hello");
+    req.agent_id = Some(AGENT.into());
+    let got = client.send_message("default", req).await;
+    assert!(
+        matches!(got, Err(BackendError::PendingApproval(_))),
+        "{:?}",
+        got.err()
+    );
+}

@@ -69,7 +69,7 @@ impl Engine {
     }
 
     /// Run `f` on the writer thread: anything that writes, with the reads it depends on.
-    async fn write<T: Send + 'static>(
+    pub(super) async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Store) -> StoreResult<T> + Send + 'static,
     ) -> Result<T> {
@@ -356,6 +356,11 @@ impl Backend for Engine {
         let conv_id = conv.id.clone();
         let ids = self.write(move |st| st.request_cancel(&conv_id)).await?;
         self.hub.cancel_conversation(&conv.id);
+        if ids.is_empty() && conv.pending_json.is_some() {
+            // Nothing runs, but a call waits for an answer that will never come (a closed
+            // terminal): cancelling denies it, so the conversation can go on.
+            return self.deny_waiting(&conv).await;
+        }
         if ids.is_empty() {
             return Err(BackendError::NothingActive(format!(
                 "CONFLICT: No active runs to cancel for conversation {}",

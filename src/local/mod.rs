@@ -11,5 +11,6 @@ mod server_tools;
 mod step;
 pub mod store;
 mod views;
+mod waiting;
 
 pub use engine::{DEFAULT_MAX_STEPS, DEFAULT_STREAM_IDLE, Engine};

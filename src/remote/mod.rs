@@ -385,7 +385,8 @@ impl Backend for RemoteClient {
             }
             Err(e) => return Err(e),
         };
-        Ok(stream::chunks(self.clone(), id.to_string(), agent, resp))
+        let chunks = stream::chunks(self.clone(), id.to_string(), agent, resp);
+        stream::refused_in_stream(chunks, &self.base).await
     }
 
     async fn cancel(&self, id: &str, agent_id: Option<&str>) -> Result<Vec<String>> {

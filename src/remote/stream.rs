@@ -207,3 +207,42 @@ pub fn chunks(
         },
     ))
 }
+
+/// A real Letta server refuses some sends with HTTP 200 and an error inside the stream
+/// (`CONFLICT … waiting for approval`, fixture 26b) where our server answers 409. The stream's
+/// opening is read until its first real chunk; a refusal there becomes the same error a 409
+/// would have been, so recovery runs for both.
+pub async fn refused_in_stream(
+    mut s: ChunkStream,
+    base: &str,
+) -> Result<ChunkStream, BackendError> {
+    let mut opening = Vec::new();
+    while let Some(item) = s.next().await {
+        let refusal = match &item {
+            Ok(LettaMessage::Error(e)) => {
+                Some(e.detail.clone().unwrap_or_else(|| e.message.clone()))
+            }
+            Ok(LettaMessage::Ping(_) | LettaMessage::StopReason { .. }) => None,
+            _ => {
+                opening.push(item);
+                break;
+            }
+        };
+        if let Some(text) = refusal {
+            let lower = text.to_lowercase();
+            if lower.contains("conflict") {
+                let run_id = text.split("run_id=").nth(1).map(|r| {
+                    r.chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                        .collect::<String>()
+                });
+                let body = json!({ "detail": text, "run_id": run_id }).to_string();
+                return Err(super::errors::from_status(base, 409, &body, None));
+            }
+            opening.push(item);
+            break;
+        }
+        opening.push(item);
+    }
+    Ok(Box::pin(futures_util::stream::iter(opening).chain(s)))
+}

@@ -116,9 +116,9 @@ async fn answer(
         "application/json"
     };
     r = r.header("content-type", kind);
-    // The captures keep each SSE line on its own line; the wire wants the blank separators.
-    let body = if e.is_sse() && !e.response_body.contains("\n\n") {
-        e.response_body.replace('\n', "\n\n") + "\n\n"
+    // The captures lose the blank line that ends the last event.
+    let body = if e.is_sse() {
+        format!("{}\n\n", e.response_body.trim_end())
     } else {
         e.response_body
     };
