@@ -222,6 +222,25 @@ fn bash_mode_paste_queue_mode_history_and_sigterm() {
         );
     }
 
+    // The status line follows /model and /rename agent.
+    wait_idle(&p);
+    p.send("/model openai/gpt-other\r");
+    p.wait_text("Model for");
+    p.wait_for("the new model in the status line", |s| {
+        s.lines()
+            .rev()
+            .take(3)
+            .any(|l| l.contains("gpt-other") && l.contains("·"))
+    });
+    p.send("/rename agent Bobby\r");
+    p.wait_text("Renamed the agent");
+    p.wait_for("the new name in the status line", |s| {
+        s.lines()
+            .rev()
+            .take(3)
+            .any(|l| l.contains("Bobby") && l.contains("·"))
+    });
+
     // Shift+Tab cycles the permission mode.
     p.send("\x1b[Z");
     p.wait_text("accept edits");

@@ -21,6 +21,11 @@ use crate::tools::ToolCallInfo;
 #[derive(Debug, Clone)]
 pub enum Outcome {
     Info(String),
+    /// The agent now has this name (the status line shows it).
+    AgentRenamed {
+        name: String,
+        id: String,
+    },
     Error(String),
     /// A model was chosen for `scope` ("the agent" or "this conversation"); it replaces the
     /// session's `-m` override.

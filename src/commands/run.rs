@@ -36,7 +36,10 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
             )
             .await
         {
-            Ok(_) => Outcome::Info(format!("Renamed the agent to \"{n}\"")),
+            Ok(_) => Outcome::AgentRenamed {
+                name: n,
+                id: s.agent_id.clone(),
+            },
             Err(e) => Outcome::Error(e.to_string()),
         },
         Cmd::Resume(Some(id)) => resume(b, s, id).await,

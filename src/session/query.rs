@@ -95,7 +95,10 @@ pub struct Preview {
 
 fn text_of(m: &LettaMessage) -> Option<(bool, String)> {
     match m {
-        LettaMessage::User(u) => Some((true, u.content.to_text())),
+        LettaMessage::User(u) => match user_text(&u.content.to_text()) {
+            UserText::Typed(t) => Some((true, t)),
+            UserText::Summary(_) => None,
+        },
         LettaMessage::Assistant(a) => Some((false, a.content.to_text())),
         _ => None,
     }
@@ -103,14 +106,41 @@ fn text_of(m: &LettaMessage) -> Option<(bool, String)> {
 
 /// Strip what the client adds to user messages (reminders) and squash whitespace.
 fn clean(text: &str) -> String {
+    without_reminders(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A user message's text without the `<system-reminder>` parts a client (Letta Code) adds.
+fn without_reminders(text: &str) -> String {
     let mut t = text.to_string();
     while let (Some(a), Some(b)) = (t.find("<system-reminder>"), t.find("</system-reminder>")) {
         if b < a {
             break;
         }
-        t.replace_range(a..b + "</system-reminder>".len(), " ");
+        t.replace_range(a..b + "</system-reminder>".len(), "");
     }
-    t.split_whitespace().collect::<Vec<_>>().join(" ")
+    t.trim().to_string()
+}
+
+/// What a stored user message is, to show it: what the user typed, or the summary a real
+/// Letta server stores as a user message (JSON with `"type": "system_alert"`) after compacting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserText {
+    Typed(String),
+    Summary(String),
+}
+
+/// See [`UserText`].
+pub fn user_text(raw: &str) -> UserText {
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(raw.trim())
+        && v.get("type").and_then(serde_json::Value::as_str) == Some("system_alert")
+        && let Some(m) = v.get("message").and_then(serde_json::Value::as_str)
+    {
+        return UserText::Summary(m.trim().to_string());
+    }
+    UserText::Typed(without_reminders(raw))
 }
 
 /// Preview lines from messages, newest first.
@@ -242,6 +272,28 @@ pub fn ago(ts: &str, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reminders_and_stored_summaries_are_not_shown_as_typed() {
+        assert_eq!(
+            user_text("<system-reminder>plan mode is on</system-reminder>\nfix the bug"),
+            UserText::Typed("fix the bug".into())
+        );
+        // As a real Letta server stores the summary after /compact (fixture 30j).
+        let stored = r#"{
+  "type": "system_alert",
+  "message": "Note: prior messages have been hidden.\nThe following is a summary: a trip to Lisbon.",
+  "time": "2026-12-02 11:01:30 AM UTC+0000"
+}"#;
+        match user_text(stored) {
+            UserText::Summary(s) => assert!(s.contains("a trip to Lisbon"), "{s}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            user_text("{\"a\": 1}"),
+            UserText::Typed("{\"a\": 1}".into())
+        );
+    }
 
     #[test]
     fn relative_times() {

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::commands::Outcome;
 use crate::protocol::LettaMessage;
+use crate::session::query::{UserText, user_text};
 use crate::tools::ToolCallInfo;
 use crate::turn::TurnEvent;
 use crate::ui::safe_text::neutralise;
@@ -70,6 +71,9 @@ pub fn event(ev: &TurnEvent, at_line_start: &mut bool, cwd: &Path) {
 pub fn outcome(out: &Outcome, cwd: &Path) -> String {
     match out {
         Outcome::Info(t) => neutralise(t),
+        Outcome::AgentRenamed { name, .. } => {
+            format!("Renamed the agent to \"{}\"", neutralise(name))
+        }
         Outcome::Error(e) => format!("✗ {}", neutralise(e)),
         Outcome::ModelSet { handle, scope } => format!("Model for {scope}: {}", neutralise(handle)),
         Outcome::Switch(sw) => {
@@ -151,7 +155,14 @@ pub fn outcome(out: &Outcome, cwd: &Path) -> String {
 /// One message of a conversation being switched to, as text (each piece on its own lines).
 fn message(m: &LettaMessage, cwd: &Path) -> String {
     match m {
-        LettaMessage::User(u) => format!("\n› {}", neutralise(&u.content.to_text())),
+        LettaMessage::User(u) => match user_text(&u.content.to_text()) {
+            UserText::Typed(t) if t.is_empty() => String::new(),
+            UserText::Typed(t) => format!("\n› {}", neutralise(&t)),
+            UserText::Summary(s) => format!(
+                "\n✻ Earlier messages were compacted. Summary: {}",
+                neutralise(&s)
+            ),
+        },
         LettaMessage::Assistant(a) => format!("\n{}", neutralise(&a.content.to_text())),
         LettaMessage::ToolCall(t) | LettaMessage::ApprovalRequest(t) => {
             t.calls().iter().fold(String::new(), |mut out, d| {

@@ -8,12 +8,16 @@ use ratatui::text::Line;
 use super::{cells, markdown};
 use crate::commands::{Outcome, Switch};
 use crate::protocol::LettaMessage;
+use crate::session::query::{UserText, user_text};
 use crate::ui::safe_text::neutralise;
 
 /// The lines an outcome shows, at `width` columns.
 pub fn lines(out: &Outcome, cwd: &Path, width: usize, light: bool) -> Vec<Line<'static>> {
     match out {
         Outcome::Info(t) => cells::info(t, width),
+        Outcome::AgentRenamed { name, .. } => {
+            cells::info(&format!("Renamed the agent to \"{name}\""), width)
+        }
         Outcome::Error(e) => cells::error(e, width),
         Outcome::ModelSet { handle, scope } => {
             cells::info(&format!("Model for {scope}: {handle}"), width)
@@ -94,7 +98,17 @@ pub fn transcript(
     let mut out = Vec::new();
     for m in msgs {
         match m {
-            LettaMessage::User(u) => out.extend(cells::user(&u.content.to_text(), width)),
+            LettaMessage::User(u) => match user_text(&u.content.to_text()) {
+                UserText::Typed(t) if t.is_empty() => {}
+                UserText::Typed(t) => out.extend(cells::user(&t, width)),
+                UserText::Summary(s) => out.extend(cells::info(
+                    &format!(
+                        "✻ Earlier messages were compacted. Summary: {}",
+                        neutralise(&s)
+                    ),
+                    width,
+                )),
+            },
             LettaMessage::Assistant(a) => {
                 out.extend(markdown::render(
                     &neutralise(&a.content.to_text()),

@@ -136,7 +136,13 @@ impl App {
         let lines = outcome::lines(&out, &self.setup.cwd, w, self.view.light);
         self.push(lines);
         match out {
-            Outcome::ModelSet { .. } => self.opts.override_model = None,
+            Outcome::ModelSet { handle, .. } => {
+                self.opts.override_model = None;
+                self.view.set_agent(None, Some(handle));
+            }
+            Outcome::AgentRenamed { name, id } => {
+                self.view.set_agent(Some(format!("{name} ({id})")), None);
+            }
             Outcome::Switch(sw) => {
                 let sw = *sw;
                 // Remembered off the UI task: the settings lock may be held by another letta.
