@@ -287,7 +287,7 @@ mod tests {
 }"#;
         match user_text(stored) {
             UserText::Summary(s) => assert!(s.contains("a trip to Lisbon"), "{s}"),
-            other => panic!("{other:?}"),
+            other @ UserText::Typed(_) => panic!("{other:?}"),
         }
         assert_eq!(
             user_text("{\"a\": 1}"),
