@@ -148,3 +148,22 @@ async fn a_refusal_inside_a_200_stream_is_the_same_error_as_a_409() {
         got.err()
     );
 }
+
+#[tokio::test]
+async fn compacting_a_short_conversation_says_there_is_nothing_to_compact() {
+    use letta::commands::{Cmd, Ctx, Outcome};
+    let (_r, client) = replayed(&["30e-compact-too-few-messages"]).await;
+    let ctx = Ctx {
+        backend: std::sync::Arc::new(client),
+        session: letta::session::Session {
+            agent_id: AGENT.into(),
+            conversation_id: "conv-899feb36-6211-4deb-80dd-5f88d877125f".into(),
+        },
+        checker: Default::default(),
+        cwd: std::env::temp_dir(),
+    };
+    match letta::commands::run(Cmd::Compact, ctx).await {
+        Outcome::Info(t) => assert!(t.starts_with("Nothing to compact yet"), "{t}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -59,6 +59,15 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
             let agent = (s.conversation_id == DEFAULT_CONVERSATION).then_some(s.agent_id.as_str());
             match b.compact(&s.conversation_id, agent).await {
                 Ok(c) => Outcome::Compacted(c),
+                // A real Letta server refuses a short conversation with advice about settings.
+                Err(crate::backend::BackendError::Validation(why))
+                    if why.contains("not have enough messages")
+                        || why.contains("failed to reduce") =>
+                {
+                    Outcome::Info(
+                        "Nothing to compact yet: this conversation is still short enough.".into(),
+                    )
+                }
                 Err(e) => Outcome::Error(format!("compaction failed: {e}")),
             }
         }
