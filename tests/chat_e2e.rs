@@ -124,6 +124,14 @@ fn talk_approve_an_edit_interrupt_and_exit() {
     args.extend(["-p", "and now"]);
     let o = sb.run(&args);
     assert_eq!(out(&o).0.trim(), "resumed by the hint", "{}", out(&o).1);
+    // A bare `letta` comes back to the conversation with its last messages on screen.
+    let mut p = spawn(&sb, &[], &[]);
+    p.wait_for_raw("the resumed note", |t| {
+        t.contains("Resumed conversation default")
+    });
+    p.wait_text("resumed by the hint");
+    p.send("/exit\r");
+    assert_eq!(p.wait_exit(), 0);
 }
 
 #[test]

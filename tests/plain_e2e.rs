@@ -114,6 +114,13 @@ fn plain_denial_with_a_reason_reaches_the_agent() {
             .to_string()
             .contains("keep the build folder")
     );
+    // Back in this project: the conversation is shown where it was left.
+    let (stdout, _, _) = run_plain(&sb, "/exit\n");
+    assert!(stdout.contains("Resumed conversation default"), "{stdout}");
+    assert!(
+        stdout.contains("› clean up") && stdout.contains("Understood."),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@ mod run;
 pub mod table;
 
 pub use parse::{Cmd, Local, Parsed, parse};
-pub use run::run;
+pub use run::{run, switch};
 
 use std::sync::{Arc, Mutex};
 

@@ -99,18 +99,25 @@ pub async fn run(setup: Setup) -> std::io::Result<Summary> {
         waiting: Vec::new(),
         tokens: (0, 0),
     };
-    // Calls an earlier process left unanswered are asked again before anything else.
-    match crate::session::query::pending_calls(repl.setup.backend.as_ref(), &repl.session).await {
-        Ok(calls) => repl.waiting = calls,
-        Err(e) => println!(
-            "✗ could not check for calls left waiting: {}",
-            neutralise(&e)
-        ),
-    }
-    if repl.setup.browse {
+    let chosen = repl.setup.browse && {
         // `--resume`: choose the conversation first; nothing chosen keeps the last one.
         println!("Resume a previous conversation:");
+        let before = repl.session.clone();
         repl.command(Cmd::Resume(None)).await;
+        repl.session != before
+    };
+    if !chosen {
+        // Where the user left off: the last messages, and calls an earlier process left
+        // unanswered, asked again before anything else.
+        let note = format!("Resumed conversation {}", repl.session.conversation_id);
+        let out =
+            crate::commands::switch(repl.setup.backend.as_ref(), repl.session.clone(), note).await;
+        if let Outcome::Switch(sw) = &out {
+            if !sw.messages.is_empty() || sw.load_error.is_some() {
+                println!("{}", render::outcome(&out, &repl.setup.cwd));
+            }
+            repl.waiting.clone_from(&sw.pending);
+        }
     }
     while repl.step(&hist).await {}
     Ok(Summary {

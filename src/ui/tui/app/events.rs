@@ -52,9 +52,10 @@ impl App {
                 }
                 self.dirty = true;
             }
-            Event::Pending(s, calls) => {
-                if s == self.session && !self.view.is_busy() {
-                    self.start_turn(Work::Pending(calls));
+            // Unless the user has moved on to another conversation meanwhile.
+            Event::Resumed(out) => {
+                if matches!(&out, Outcome::Switch(sw) if sw.session == self.session) {
+                    self.on_outcome(out);
                     self.dirty = true;
                 }
             }

@@ -50,8 +50,9 @@ pub enum Event {
     Files(Arc<Vec<String>>),
     /// Data a viewer asked for.
     Viewer(overlay::Data),
-    /// Calls a conversation was left waiting on, found at start.
-    Pending(Session, Vec<ToolCallInfo>),
+    /// The session's conversation as it was left (its last messages, calls left waiting),
+    /// loaded at start.
+    Resumed(Outcome),
     /// Time to compare the terminal's size (a resize signal can be missed).
     SizeCheck,
     /// SIGTERM or SIGHUP.
@@ -211,26 +212,26 @@ impl App {
             let _ = tx.send(Event::Files(Arc::new(popup::list_files(&root))));
         });
         if self.setup.browse {
-            self.open_viewer(overlay::Open::Resume)?;
+            // The browser shows the conversation chosen there.
+            return self.open_viewer(overlay::Open::Resume);
         }
-        // Calls an earlier process left waiting are offered again.
-        let (b, s, tx, dir) = (
+        // A returning user sees where they left off (the last messages), and calls an
+        // earlier process left waiting are offered again.
+        let (b, s, tx) = (
             self.setup.backend.clone(),
             self.session.clone(),
             self.tx.clone(),
-            self.setup.data_dir.clone(),
         );
         tokio::spawn(async move {
-            match crate::session::query::pending_calls(b.as_ref(), &s).await {
-                Ok(calls) if !calls.is_empty() => {
-                    let _ = tx.send(Event::Pending(s, calls));
-                }
-                Ok(_) => {}
-                Err(e) => log(
-                    &dir,
-                    &format!("checking for calls left waiting failed: {e}"),
-                ),
+            let note = format!("Resumed conversation {}", s.conversation_id);
+            let out = crate::commands::switch(b.as_ref(), s, note).await;
+            if let Outcome::Switch(sw) = &out
+                && sw.messages.is_empty()
+                && sw.load_error.is_none()
+            {
+                return; // A new conversation: nothing to show.
             }
+            let _ = tx.send(Event::Resumed(out));
         });
         Ok(())
     }
