@@ -80,6 +80,15 @@ const PARSER_PROBES: &[&str] = &[
     "git grep --no-index -O'touch {X}' line",
     "git grep --no-index --open='touch {X}' line",
     "/usr/bin/env touch {X}",
+    // Found in the second review.
+    "cat <<EOF && touch {X}\nhi\nEOF",
+    "cat <<'EOF' | sh\ntouch {X}\nEOF",
+    "cat <<EOF > {X}\nhi\nEOF",
+    "printf 'evil\\n' | uniq - {X}",
+    "ls; > {X}",
+    "ls; ((1)) > {X}",
+    "echo '$(touch {X})'; echo ${_@P}",
+    "echo 'a[$(touch {X})]'; echo $((_))",
 ];
 
 /// Commands a bare `Bash` rule approves; the sandbox must stop each. `{OUT}` is a folder outside

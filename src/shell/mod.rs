@@ -187,10 +187,15 @@ fn walk(node: Node, src: &[u8], script: &mut Script, redirects: &[Redirect]) {
             let mut outer = redirects.to_vec();
             let mut c = node.walk();
             for r in node.children_by_field_name("redirect", &mut c) {
-                outer.push(redirect(r, src, script));
+                redirect(r, src, script, &mut outer);
             }
+            let before = script.commands.len();
             if let Some(body) = node.child_by_field_name("body") {
                 walk(body, src, script, &outer);
+            }
+            // `> X`, `((1)) > X`, `[ … ] 2>> f`: the write has no command to be checked with.
+            if script.commands.len() == before && outer.iter().any(|r| r.written_file().is_some()) {
+                script.flag("a redirection to a file without a command");
             }
             return;
         }
@@ -212,6 +217,7 @@ fn walk(node: Node, src: &[u8], script: &mut Script, redirects: &[Redirect]) {
             return;
         }
         "test_command" => test_command(node, src, script),
+        "arithmetic_expansion" | "expansion" => expansion(node, src, script),
         "heredoc_start" | "heredoc_end" | "comment" => return,
         "ERROR" => script.flag("the command could not be parsed"),
         _ => {}
@@ -227,16 +233,45 @@ fn walk(node: Node, src: &[u8], script: &mut Script, redirects: &[Redirect]) {
     }
 }
 
-/// Inside a command's words: the commands run by substitutions.
+/// Inside a command's words: the commands run by substitutions, and expansions that do more
+/// than read a variable.
 fn walk_substitutions(node: Node, src: &[u8], script: &mut Script) {
     match node.kind() {
         "command_substitution" | "process_substitution" => walk(node, src, script, &[]),
+        "arithmetic_expansion" | "expansion" => {
+            expansion(node, src, script);
+            let mut c = node.walk();
+            for child in node.children(&mut c) {
+                walk_substitutions(child, src, script);
+            }
+        }
         _ => {
             let mut c = node.walk();
             for child in node.children(&mut c) {
                 walk_substitutions(child, src, script);
             }
         }
+    }
+}
+
+/// `$((…))` evaluates (and assigns: `$((PATH=0))`; a variable's value is evaluated too, so
+/// `$((_))` runs what the last word held); `${x@P}`, `${x:=y}` and the like prompt-expand or
+/// assign. Only `${name}` reads a variable and nothing more.
+fn expansion(node: Node, src: &[u8], script: &mut Script) {
+    if node.kind() == "arithmetic_expansion" {
+        script.flag("an arithmetic expansion");
+        return;
+    }
+    let t = text(node, src);
+    let inner = t
+        .strip_prefix("${")
+        .and_then(|x| x.strip_suffix('}'))
+        .unwrap_or("");
+    let plain = !inner.is_empty()
+        && (inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || (inner.len() == 1 && "@*#?$!-".contains(inner)));
+    if !plain {
+        script.flag("a parameter expansion that does more than read");
     }
 }
 
@@ -289,7 +324,7 @@ fn command(node: Node, src: &[u8], script: &mut Script, outer: &[Redirect]) {
                 }
             }
             "file_redirect" | "herestring_redirect" => {
-                cmd.redirects.push(redirect(child, src, script));
+                redirect(child, src, script, &mut cmd.redirects);
             }
             _ if child.is_named() => {
                 if let Some(w) = literal(child, src) {
@@ -304,9 +339,11 @@ fn command(node: Node, src: &[u8], script: &mut Script, outer: &[Redirect]) {
     script.commands.push(cmd);
 }
 
-fn redirect(node: Node, src: &[u8], script: &mut Script) -> Redirect {
+/// Read one redirection into `out` (a here-document may carry more after it: `<<EOF > f`).
+fn redirect(node: Node, src: &[u8], script: &mut Script, out: &mut Vec<Redirect>) {
     let mut op = String::new();
     let mut target = None;
+    let mut more = Vec::new();
     let mut c = node.walk();
     for child in node.children(&mut c) {
         if child.is_named() {
@@ -314,6 +351,11 @@ fn redirect(node: Node, src: &[u8], script: &mut Script) -> Redirect {
                 "file_descriptor" => op.push_str(&text(child, src)),
                 "heredoc_body" => walk_substitutions(child, src, script),
                 "heredoc_start" | "heredoc_end" => {}
+                "file_redirect" | "herestring_redirect" if node.kind() == "heredoc_redirect" => {
+                    redirect(child, src, script, &mut more);
+                }
+                // What follows `<<EOF` on its line (`&& cmd`, `| cmd`) is parsed inside it.
+                _ if node.kind() == "heredoc_redirect" => walk(child, src, script, &[]),
                 _ => {
                     walk_substitutions(child, src, script);
                     target = literal(child, src);
@@ -326,7 +368,8 @@ fn redirect(node: Node, src: &[u8], script: &mut Script) -> Redirect {
     if node.kind() == "heredoc_redirect" {
         op = "<<".into();
     }
-    Redirect { op, target }
+    out.push(Redirect { op, target });
+    out.extend(more);
 }
 
 fn text(node: Node, src: &[u8]) -> String {

@@ -69,9 +69,13 @@ fn long(words: &[String], names: &[&str]) -> bool {
         })
 }
 
-/// Arguments that are not options.
+/// Arguments that are not options (`-` is one: standard input or output).
 fn positional(words: &[String]) -> usize {
-    words.iter().skip(1).filter(|w| !w.starts_with('-')).count()
+    words
+        .iter()
+        .skip(1)
+        .filter(|w| !w.starts_with('-') || *w == "-")
+        .count()
 }
 
 /// Whether a plain command only reads.
@@ -214,6 +218,7 @@ mod tests {
             "sort -o out a",
             "sort --output=out a",
             "uniq in out",
+            "uniq - out",
             "git push",
             "git log --output=/tmp/x",
             "git -c core.pager=sh status",

@@ -105,3 +105,37 @@ fn words_the_shell_would_change_are_not_literal() {
     assert_eq!(s.commands[0].words, ["echo", "ab", "c\\d", "$x"]);
     assert!(!s.commands[0].dynamic);
 }
+
+#[test]
+fn what_follows_a_heredoc_and_redirected_non_commands_are_seen() {
+    let s = analyse("cat <<EOF && touch X\nhi\nEOF");
+    assert!(words(&s).contains(&"touch X".to_string()), "{s:?}");
+    let s = analyse("cat <<'EOF' | sh\ntouch X\nEOF");
+    assert!(words(&s).contains(&"sh".to_string()), "{s:?}");
+    for src in ["ls; > X", "ls; ((1)) > X", "ls; [ -f x ] 2>> script.sh"] {
+        assert!(!analyse(src).is_plain(), "{src}");
+    }
+    assert!(analyse("[ -f x ] 2>/dev/null").is_plain());
+    let s = analyse("cat <<EOF > out\nhi\nEOF");
+    assert!(
+        s.commands[0]
+            .redirects
+            .iter()
+            .any(|r| r.written_file() == Some(Some("out"))),
+        "{s:?}"
+    );
+}
+
+#[test]
+fn expansions_that_evaluate_or_assign_are_not_plain() {
+    for src in [
+        "echo $((PATH=0)); ls",
+        "echo $((_))",
+        "echo ${_@P}",
+        "echo ${x:=y}",
+        "cat ${f/a/b}",
+    ] {
+        assert!(!analyse(src).is_plain(), "{src}");
+    }
+    assert!(analyse("echo ${HOME} $HOME $1 ${#}").is_plain());
+}
