@@ -20,11 +20,15 @@ const PROBES: &[&str] = &[
     "cat /proc/$PPID/environ > environ.txt",
     "cp {HOME}/data/letta.db copied.db",
     "python3 -c 'import pty,fcntl,termios; m,s=pty.openpty(); fcntl.ioctl(s, termios.TIOCSTI, b\"x\"); open(\"typed\",\"w\")'",
+    "python3 -c 'import socket; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendmsg([b\"dg\"], [], 0, \"{DGRAM}\")'",
+    "ls /dev/pts > terminals.txt",
+    "chmod 644 {HOME}/settings.json",
 ];
 
 struct Doors {
     udp: UdpSocket,
     unix: UnixListener,
+    dgram: std::os::unix::net::UnixDatagram,
     _dir: tempfile::TempDir,
 }
 
@@ -37,18 +41,28 @@ impl Doors {
         let sock = dir.path().join("agent.sock");
         let unix = UnixListener::bind(&sock).unwrap();
         unix.set_nonblocking(true).unwrap();
+        let dg = dir.path().join("dg.sock");
+        let dgram = std::os::unix::net::UnixDatagram::bind(&dg).unwrap();
+        dgram.set_nonblocking(true).unwrap();
         let vars = vec![
             ("{UDP}", udp.local_addr().unwrap().port().to_string()),
             ("{SOCK}", sock.display().to_string()),
+            ("{DGRAM}", dg.display().to_string()),
         ];
         (
             Self {
                 udp,
                 unix,
+                dgram,
                 _dir: dir,
             },
             vars,
         )
+    }
+
+    fn dgram_got(&self) -> bool {
+        let mut buf = [0u8; 16];
+        self.dgram.recv(&mut buf).is_ok()
     }
 
     fn udp_got(&self) -> bool {
@@ -59,6 +73,15 @@ impl Doors {
     fn unix_got(&self) -> bool {
         self.unix.accept().is_ok()
     }
+}
+
+fn mode(sb: &Sandbox) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(sb.home.path().join("settings.json"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777
 }
 
 /// A hook planted now, or within a moment (a writer left running would replant it).
@@ -81,6 +104,13 @@ fn run(sandbox: &str) -> (Doors, std::path::PathBuf, String, Sandbox) {
     sb.env.push(("LETTA_SANDBOX".into(), sandbox.into()));
     let project = project_with_files(&sb);
     std::fs::create_dir_all(project.join(".git/hooks")).unwrap();
+    sb.settings(serde_json::json!({}));
+    let settings = sb.home.path().join("settings.json");
+    std::fs::set_permissions(
+        &settings,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let (doors, mut vars) = Doors::open();
     vars.push(("{HOME}", sb.home.path().display().to_string()));
     let commands: Vec<String> = PROBES.iter().map(|c| fill(c, "", &vars)).collect();
@@ -108,6 +138,20 @@ fn the_sandbox_closes_the_side_doors() {
         "letta's database was read"
     );
     assert!(!project.join("typed").exists(), "TIOCSTI worked");
+    assert!(
+        !doors.dgram_got(),
+        "a datagram reached a named Unix socket\n{log}"
+    );
+    let terminals = std::fs::read_to_string(project.join("terminals.txt")).unwrap_or_default();
+    assert!(
+        terminals.trim().is_empty(),
+        "terminals were listed: {terminals}"
+    );
+    assert_eq!(
+        mode(&_sb),
+        0o600,
+        "letta's settings were left readable to others"
+    );
     let (doors, project, log, _sb) = run("off");
     let planted = hook_planted(&project);
     // The control's writer runs on unconfined: stop it before anything can fail.
@@ -117,6 +161,8 @@ fn the_sandbox_closes_the_side_doors() {
     assert!(doors.udp_got(), "control: UDP\n{log}");
     assert!(doors.unix_got(), "control: Unix socket\n{log}");
     assert!(planted, "control: the writer\n{log}");
+    assert!(doors.dgram_got(), "control: the datagram\n{log}");
+    assert_eq!(mode(&_sb), 0o644, "control: chmod");
     assert!(project.join("copied.db").exists(), "control: the database");
 }
 

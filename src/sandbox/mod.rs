@@ -144,25 +144,60 @@ impl Sandbox {
     }
 }
 
+/// The devices a command may use. No terminal: one opened by path could be read (what the
+/// user types) or written (text that looks like letta's), so `/dev` is otherwise hidden.
+const DEVICES: &[&str] = &[
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/random",
+    "/dev/urandom",
+    "/dev/shm",
+];
+
 /// Where a sandboxed command may write: the project, extra folders, the temp folder, and the
-/// devices every program expects (`/dev/null`, terminals).
+/// devices every program expects (`/dev/null`).
 pub fn writable(project: &Path, extra: &[PathBuf], tmp: &Path) -> Vec<PathBuf> {
     let mut w = vec![project.to_path_buf(), tmp.to_path_buf()];
     w.extend(extra.iter().cloned());
-    for dev in [
-        "/dev/null",
-        "/dev/zero",
-        "/dev/full",
-        "/dev/random",
-        "/dev/urandom",
-        "/dev/tty",
-        "/dev/pts",
-        "/dev/ptmx",
-        "/dev/shm",
-    ] {
-        w.push(PathBuf::from(dev));
-    }
+    w.extend(DEVICES.iter().map(PathBuf::from));
     w
+}
+
+/// Paths hidden from every command besides letta's own: the devices folder (terminals) but for
+/// [`DEVICES`], which [`writable`] grants.
+pub fn always_hidden() -> Vec<PathBuf> {
+    vec![PathBuf::from("/dev")]
+}
+
+/// Landlock does not cover a file's mode: a command could make letta's settings readable to
+/// other users or its data unreadable to letta. After a command, letta's own folders are made
+/// private again (folders 0700, files 0600).
+pub fn repair_sealed(policy: &Policy) {
+    use std::os::unix::fs::PermissionsExt;
+    fn fix(p: &Path, depth: usize) {
+        let Ok(m) = std::fs::symlink_metadata(p) else {
+            return;
+        };
+        let want = if m.is_dir() {
+            0o700
+        } else if m.is_file() {
+            0o600
+        } else {
+            return;
+        };
+        if m.permissions().mode() & 0o777 != want {
+            let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(want));
+        }
+        if m.is_dir() && depth < 4 {
+            for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
+                fix(&e.path(), depth + 1);
+            }
+        }
+    }
+    for s in &policy.sealed {
+        fix(s, 0);
+    }
 }
 
 /// Environment variables that hold letta's own secrets; commands never see them unless the

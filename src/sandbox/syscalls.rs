@@ -1,6 +1,6 @@
 //! The seccomp filter of a sandboxed command, for what Landlock does not cover: without the
-//! network, no sockets but Unix ones and no `connect` at all (UDP, and Unix sockets such as
-//! the SSH agent, D-Bus or Docker, are otherwise open); never leaving the process group letta
+//! network, no sockets but Unix stream ones and no `connect` at all (UDP, and Unix sockets such
+//! as the SSH agent, D-Bus or Docker, are otherwise open); never leaving the process group letta
 //! stops when the command ends; no `TIOCSTI`; no io_uring (its operations bypass seccomp).
 
 use std::collections::BTreeMap;
@@ -49,13 +49,16 @@ fn rules(network: bool) -> Result<BTreeMap<i64, Vec<SeccompRule>>, String> {
         vec![rule(vec![cond(1, SeccompCmpOp::Eq, libc::TIOCSTI)?])?],
     );
     if !network {
+        // Unix stream sockets only (a datagram one reaches named sockets with no connect);
+        // `socketpair` stays open for programs that talk to their own children.
+        let kind = |k: i32| cond(1, SeccompCmpOp::MaskedEq(0xf), k as u64);
         r.insert(
             libc::SYS_socket,
-            vec![rule(vec![cond(
-                0,
-                SeccompCmpOp::Ne,
-                libc::AF_UNIX as u64,
-            )?])?],
+            vec![
+                rule(vec![cond(0, SeccompCmpOp::Ne, libc::AF_UNIX as u64)?])?,
+                rule(vec![kind(libc::SOCK_DGRAM)?])?,
+                rule(vec![kind(libc::SOCK_SEQPACKET)?])?,
+            ],
         );
         r.insert(libc::SYS_connect, Vec::new());
         // A datagram to a named Unix socket (syslog, the journal) needs no connect.

@@ -117,6 +117,7 @@ pub fn prepare(
         };
     };
     let mut hidden = vec![paths.settings_file()];
+    hidden.extend(crate::sandbox::always_hidden());
     // All of letta's own folders: settings and keys, conversations, history and logs.
     let sealed = vec![paths.config.clone(), paths.data.clone()];
     hidden.extend(

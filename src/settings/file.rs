@@ -17,6 +17,12 @@ pub enum SettingsError {
     /// A FIFO, device or folder where a settings file should be.
     #[error("{path}: not a regular file; settings are read only from regular files")]
     NotAFile { path: PathBuf },
+    /// A project's settings reached through a symbolic link: a repository (or a command) could
+    /// point it at letta's global settings.
+    #[error(
+        "{path}: a symbolic link; a project's .letta settings must be regular files in the project (remove the link)"
+    )]
+    Linked { path: PathBuf },
     /// Bigger than any settings file should be.
     #[error("{path}: {size} bytes, more than a settings file may hold")]
     TooLarge { path: PathBuf, size: u64 },

@@ -41,8 +41,9 @@ pub struct ProjectSettings {
 }
 
 impl ProjectSettings {
-    /// Load from `path`; missing means empty.
+    /// Load from `path`; missing means empty. Never through a symbolic link.
     pub fn load(path: &Path) -> Result<Self, SettingsError> {
+        not_linked(path)?;
         load_json(path)
     }
 
@@ -51,12 +52,38 @@ impl ProjectSettings {
         path: &Path,
         edit: impl FnOnce(&mut Self) -> Result<R, SettingsError>,
     ) -> Result<R, SettingsError> {
+        not_linked(path)?;
         let r = super::update(path, None, edit)?;
         if path.file_name().is_some_and(|n| n == "settings.local.json") {
             ignore_local_files(path);
         }
         Ok(r)
     }
+}
+
+impl ProjectSettings {
+    /// Change the file as plain JSON (keys this version does not know stay as they are),
+    /// under its lock and never through a link.
+    pub fn update_value(path: &Path, edit: impl FnOnce(&mut Value)) -> Result<(), SettingsError> {
+        not_linked(path)?;
+        super::update(path, None, |v: &mut Value| {
+            edit(v);
+            Ok(())
+        })
+    }
+}
+
+/// A project settings file and its `.letta` folder must not be symbolic links.
+fn not_linked(path: &Path) -> Result<(), SettingsError> {
+    let folder = path.parent().filter(|d| !d.as_os_str().is_empty());
+    for p in folder.into_iter().chain([path]) {
+        if std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(SettingsError::Linked {
+                path: p.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The local file (this machine's agent ids, approvals) and letta's locks stay out of git, as
@@ -74,6 +101,22 @@ fn ignore_local_files(local: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn project_files_are_never_read_or_written_through_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let global = dir.path().join("global.json");
+        std::fs::write(&global, "{}").unwrap();
+        let p = project_local_file(&dir.path().join("proj"));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&global, &p).unwrap();
+        assert!(matches!(
+            ProjectSettings::load(&p),
+            Err(SettingsError::Linked { .. })
+        ));
+        assert!(ProjectSettings::update(&p, |_| Ok(())).is_err());
+        assert_eq!(std::fs::read_to_string(&global).unwrap(), "{}");
+    }
 
     #[test]
     fn the_local_file_is_kept_out_of_git() {

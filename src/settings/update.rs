@@ -45,12 +45,22 @@ fn lock_file(path: &Path) -> Result<File, SettingsError> {
     };
     std::fs::create_dir_all(&dir).map_err(write_err)?;
     let lock = dir.join(format!(".{name}.lock"));
-    let f = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock)
-        .map_err(write_err)?;
+    // Never through a link: one planted there would make letta create a file anywhere.
+    let open = || {
+        let mut o = OpenOptions::new();
+        o.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut o, libc::O_NOFOLLOW);
+        o.open(&lock)
+    };
+    let f = match open() {
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            std::fs::remove_file(&lock).map_err(write_err)?;
+            open()
+        }
+        other => other,
+    }
+    .map_err(write_err)?;
     f.lock().map_err(write_err)?;
     Ok(f)
 }

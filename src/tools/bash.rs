@@ -229,8 +229,9 @@ pub async fn run(ctx: &ToolContext, args: &Value, cancel: &CancellationToken) ->
     };
     // Whatever a sandboxed command left running goes with it: the sandbox keeps it in the
     // command's process group, so nothing can write after the check of protected files.
-    if sandboxed {
+    if let Some(sb) = ctx.sandbox_for(command) {
         kill_group(pid);
+        crate::sandbox::repair_sealed(&sb.policy);
     }
     let mut result = finish(ended, &out, &err);
     if left_running {

@@ -1,18 +1,21 @@
-//! Protected files inside the project (`.letta/`, `.git/hooks/`, `.git/config`) are
-//! snapshotted before a command and put back after it if it changed them: the sandbox lets
-//! commands write in the project, and a script run by an allowed command must not be able to
-//! grant the agent more or plant a git hook. In the two settings files only the keys that grant
-//! something are guarded, so another letta process remembering its session there is not undone.
+//! Protected files inside the project (`.letta/`, and what git runs or follows in `.git/`:
+//! hooks, config, `commondir`, `info/`, submodules' and worktrees' own) are snapshotted before
+//! a command and put back after it if it changed them: the sandbox lets commands write in the
+//! project, and a script run by an allowed command must not be able to grant the agent more or
+//! plant a git hook. In the two settings files only the keys that grant something are guarded,
+//! so another letta process remembering its session there is not undone. Nothing is followed
+//! through a symlink; what cannot be put back exactly (too big to keep) is removed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-/// Files bigger than this are not snapshotted (settings and hooks are small).
-const MAX_FILE: u64 = 1 << 20;
-/// Entries per snapshot at most.
-const MAX_FILES: usize = 500;
+/// Bytes kept per snapshot; files beyond it are kept as size and identity only.
+const KEEP_BYTES: u64 = 8 << 20;
+/// How deep a protected folder is walked.
+const MAX_DEPTH: usize = 12;
 
 /// Keys of a settings file that grant something.
 const GRANTING: &[&str] = &["permissions", "sandbox", "hooks"];
@@ -21,9 +24,18 @@ const GRANTING: &[&str] = &["permissions", "sandbox", "hooks"];
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Entry {
     File(Vec<u8>),
+    /// A file too big to keep: its size, inode and change time.
+    Meta(u64, u64, i64),
     /// A symlink (compared by where it points; never followed).
     Link(PathBuf),
     Dir,
+}
+
+/// A settings file as it was: its bytes (if it was a regular file) and its granting keys.
+struct SettingsFile {
+    path: PathBuf,
+    bytes: Option<Vec<u8>>,
+    granting: Vec<Option<Value>>,
 }
 
 /// The protected files as they were.
@@ -31,25 +43,17 @@ pub struct Guard {
     cwd: PathBuf,
     roots: Vec<PathBuf>,
     entries: BTreeMap<PathBuf, Entry>,
-    /// The granting keys of each settings file.
-    settings: Vec<(PathBuf, Vec<Option<Value>>)>,
+    settings: Vec<SettingsFile>,
     /// `.git`'s identity: replaced whole (`mv .git x; ln -s … .git`), it is set aside.
     git: Option<(u64, u64)>,
 }
 
-/// A settings file (guarded by key) or its lock (letta's own, harmless).
 fn is_settings(p: &Path) -> bool {
     p.parent()
         .and_then(Path::file_name)
         .is_some_and(|d| d == ".letta")
-        && p.file_name().is_some_and(|n| {
-            let n = n.to_string_lossy();
-            let n = n
-                .strip_prefix('.')
-                .and_then(|n| n.strip_suffix(".lock"))
-                .unwrap_or(&n);
-            n == "settings.json" || n == "settings.local.json"
-        })
+        && p.file_name()
+            .is_some_and(|n| n == "settings.json" || n == "settings.local.json")
 }
 
 fn granting(p: &Path) -> Vec<Option<Value>> {
@@ -57,32 +61,68 @@ fn granting(p: &Path) -> Vec<Option<Value>> {
     GRANTING.iter().map(|k| v.get(k).cloned()).collect()
 }
 
-fn collect(path: &Path, out: &mut BTreeMap<PathBuf, Entry>) {
-    if out.len() >= MAX_FILES {
-        return;
+/// What git reads in a git folder that could run something or point elsewhere.
+fn git_roots(git: &Path, out: &mut Vec<PathBuf>) {
+    for name in ["hooks", "config", "config.worktree", "commondir", "info"] {
+        out.push(git.join(name));
     }
+}
+
+/// The protected paths of the project in `cwd`.
+fn roots(cwd: &Path) -> Vec<PathBuf> {
+    let git = cwd.join(".git");
+    let mut out = vec![cwd.join(".letta")];
+    git_roots(&git, &mut out);
+    // Submodules and worktrees have git folders of their own, with hooks and config.
+    for sub in ["modules", "worktrees"] {
+        for e in std::fs::read_dir(git.join(sub))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                git_roots(&e.path(), &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// Every path under `path` with its kind (no contents yet), without following links.
+fn walk(path: &Path, depth: usize, out: &mut BTreeMap<PathBuf, std::fs::Metadata>) {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return;
     };
-    if meta.file_type().is_symlink() {
-        let to = std::fs::read_link(path).unwrap_or_default();
-        out.insert(path.to_path_buf(), Entry::Link(to));
-    } else if meta.is_dir() {
-        out.insert(path.to_path_buf(), Entry::Dir);
+    let dir = meta.is_dir();
+    out.insert(path.to_path_buf(), meta);
+    if dir && depth < MAX_DEPTH {
         for e in std::fs::read_dir(path).into_iter().flatten().flatten() {
-            collect(&e.path(), out);
+            walk(&e.path(), depth + 1, out);
         }
-    } else if meta.is_file()
-        && meta.len() <= MAX_FILE
+    }
+}
+
+/// What is at `path` now, reading a file's bytes only when `budget` allows.
+fn entry(path: &Path, meta: &std::fs::Metadata, budget: &mut u64) -> Entry {
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        return Entry::Link(std::fs::read_link(path).unwrap_or_default());
+    }
+    if kind.is_dir() {
+        return Entry::Dir;
+    }
+    if meta.len() <= *budget
+        && meta.is_file()
         && let Ok(bytes) = std::fs::read(path)
     {
-        out.insert(path.to_path_buf(), Entry::File(bytes));
+        *budget -= meta.len();
+        return Entry::File(bytes);
     }
+    Entry::Meta(meta.len(), meta.ino(), meta.ctime())
 }
 
 /// A folder's device and inode, unless it is a real folder no more.
 fn identity(p: &Path) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
     let m = std::fs::symlink_metadata(p).ok()?;
     m.is_dir().then(|| (m.dev(), m.ino()))
 }
@@ -96,25 +136,55 @@ fn remove(p: &Path) -> bool {
     }
 }
 
+/// Whether what is at `path` now is what `before` recorded.
+fn same(path: &Path, before: &Entry, meta: &std::fs::Metadata) -> bool {
+    let kind = meta.file_type();
+    match before {
+        Entry::Dir => kind.is_dir(),
+        Entry::Link(to) => kind.is_symlink() && std::fs::read_link(path).ok().as_ref() == Some(to),
+        Entry::File(bytes) => {
+            kind.is_file()
+                && meta.len() == bytes.len() as u64
+                && std::fs::read(path).is_ok_and(|b| b == *bytes)
+        }
+        Entry::Meta(len, ino, ctime) => {
+            kind.is_file() && meta.len() == *len && meta.ino() == *ino && meta.ctime() == *ctime
+        }
+    }
+}
+
 impl Guard {
     /// Snapshot the protected files of the project in `cwd`.
     pub fn snapshot(cwd: &Path) -> Self {
-        let roots = vec![
-            cwd.join(".letta"),
-            cwd.join(".git/hooks"),
-            cwd.join(".git/config"),
-        ];
-        let mut entries = BTreeMap::new();
+        let roots = roots(cwd);
+        let mut found = BTreeMap::new();
         for r in &roots {
-            collect(r, &mut entries);
+            walk(r, 0, &mut found);
         }
-        entries.retain(|p, _| !is_settings(p));
+        // Hooks and git's files first: the byte budget goes to what runs.
+        let mut budget = KEEP_BYTES;
+        let mut entries = BTreeMap::new();
+        let letta = cwd.join(".letta");
+        let (rest, git): (Vec<_>, Vec<_>) = found.iter().partition(|(p, _)| p.starts_with(&letta));
+        for (p, m) in git.into_iter().chain(rest) {
+            if !is_settings(p) {
+                entries.insert(p.clone(), entry(p, m, &mut budget));
+            }
+        }
         let settings = ["settings.json", "settings.local.json"]
             .iter()
-            .map(|n| cwd.join(".letta").join(n))
-            .map(|p| {
-                let g = granting(&p);
-                (p, g)
+            .map(|n| letta.join(n))
+            .map(|path| {
+                let bytes = std::fs::symlink_metadata(&path)
+                    .ok()
+                    .filter(std::fs::Metadata::is_file)
+                    .and_then(|_| std::fs::read(&path).ok());
+                let granting = granting(&path);
+                SettingsFile {
+                    path,
+                    bytes,
+                    granting,
+                }
             })
             .collect();
         Self {
@@ -134,7 +204,7 @@ impl Guard {
 
     /// Put back what changed; the paths that had to be restored, removed or set aside.
     pub fn restore(&self) -> Vec<PathBuf> {
-        let mut changed = Vec::new();
+        let mut changed = BTreeSet::new();
         let git = self.cwd.join(".git");
         if let Some(before) = self.git
             && std::fs::symlink_metadata(&git).is_ok()
@@ -145,71 +215,86 @@ impl Guard {
                 .cwd
                 .join(format!(".git.replaced-{}", uuid::Uuid::new_v4().simple()));
             if std::fs::rename(&git, &aside).is_ok() {
-                changed.push(aside);
+                changed.insert(aside);
             }
         }
-        self.restore_settings(&mut changed);
         let mut now = BTreeMap::new();
         for r in &self.roots {
-            collect(r, &mut now);
+            walk(r, 0, &mut now);
         }
-        now.retain(|p, _| !is_settings(p));
-        // What is new or of another kind goes first (a symlink is removed, never followed),
-        // so that what is written back lands where it was.
-        for (path, entry) in now.iter().rev() {
-            let keep = match (self.entries.get(path), entry) {
-                (Some(Entry::Dir), Entry::Dir) | (Some(Entry::File(_)), Entry::File(_)) => true,
-                (Some(a), b) => a == b,
-                (None, _) => false,
-            };
+        // What is new or different goes first, deepest first (a symlink is removed, never
+        // followed), so that what is written back lands where it was.
+        for (path, meta) in now.iter().rev() {
+            if is_settings(path) {
+                continue;
+            }
+            let keep = self.entries.get(path).is_some_and(|e| match e {
+                // A file's contents are written back below; a kept folder stays.
+                Entry::File(_) => meta.is_file(),
+                other => same(path, other, meta),
+            });
             if !keep && remove(path) {
-                changed.push(path.clone());
+                changed.insert(path.clone());
             }
         }
         for (path, entry) in &self.entries {
-            let ok = match entry {
+            let now_ok = std::fs::symlink_metadata(path).is_ok_and(|m| same(path, entry, &m));
+            if now_ok {
+                continue;
+            }
+            let put_back = match entry {
                 Entry::Dir => identity(path).is_some() || std::fs::create_dir(path).is_ok(),
-                Entry::Link(to) => {
-                    std::fs::symlink_metadata(path).is_ok()
-                        || std::os::unix::fs::symlink(to, path).is_ok()
-                }
+                Entry::Link(to) => std::os::unix::fs::symlink(to, path).is_ok(),
                 Entry::File(bytes) => {
-                    if now.get(path) == Some(entry) {
-                        continue;
-                    }
                     let _ = std::fs::remove_file(path);
                     std::fs::write(path, bytes).is_ok()
                 }
+                // Too big to have been kept: it stays removed.
+                Entry::Meta(..) => {
+                    remove(path);
+                    true
+                }
             };
-            if ok && now.get(path) != Some(entry) && !changed.contains(path) {
-                changed.push(path.clone());
+            if put_back {
+                changed.insert(path.clone());
             }
         }
-        changed
+        self.restore_settings(&mut changed);
+        changed.into_iter().collect()
     }
 
-    /// The granting keys of the settings files back as they were (the rest stays).
-    fn restore_settings(&self, changed: &mut Vec<PathBuf>) {
-        for (path, before) in &self.settings {
-            if granting(path) == *before {
+    /// The settings files: a link or anything but a regular file goes and the file as it was
+    /// comes back; in a regular file, the granting keys are put back and the rest stays.
+    fn restore_settings(&self, changed: &mut BTreeSet<PathBuf>) {
+        for f in &self.settings {
+            let regular = std::fs::symlink_metadata(&f.path).is_ok_and(|m| m.is_file());
+            let exists = std::fs::symlink_metadata(&f.path).is_ok();
+            if exists && !regular {
+                remove(&f.path);
+                if let Some(b) = &f.bytes {
+                    let _ = crate::settings::fsutil::write_atomic(&f.path, b, None);
+                }
+                changed.insert(f.path.clone());
                 continue;
             }
-            let put_back = crate::settings::update(path, None, |v: &mut Value| {
+            if granting(&f.path) == f.granting {
+                continue;
+            }
+            let put_back = crate::settings::ProjectSettings::update_value(&f.path, |v| {
                 if !v.is_object() {
                     *v = Value::Object(Default::default());
                 }
                 if let Some(o) = v.as_object_mut() {
-                    for (k, old) in GRANTING.iter().zip(before) {
+                    for (k, old) in GRANTING.iter().zip(&f.granting) {
                         match old {
                             Some(old) => o.insert((*k).to_string(), old.clone()),
                             None => o.remove(*k),
                         };
                     }
                 }
-                Ok(())
             });
             if put_back.is_ok() {
-                changed.push(path.clone());
+                changed.insert(f.path.clone());
             }
         }
     }
@@ -295,5 +380,56 @@ mod tests {
                 .iter()
                 .any(|p| p.to_string_lossy().contains(".git.replaced-"))
         );
+    }
+
+    #[test]
+    fn a_settings_file_turned_into_a_link_is_not_written_through() {
+        let d = tempfile::tempdir().unwrap();
+        let cwd = d.path().join("p");
+        std::fs::create_dir_all(cwd.join(".letta")).unwrap();
+        let global = d.path().join("global.json");
+        std::fs::write(&global, r#"{"permissions":{"deny":["Bash(rm:*)"]}}"#).unwrap();
+        std::fs::write(cwd.join(".letta/settings.json"), r#"{"x":1}"#).unwrap();
+        let g = Guard::snapshot(&cwd);
+        std::fs::remove_file(cwd.join(".letta/settings.json")).unwrap();
+        std::os::unix::fs::symlink(&global, cwd.join(".letta/settings.json")).unwrap();
+        std::os::unix::fs::symlink(
+            d.path().join("made"),
+            cwd.join(".letta/.settings.local.json.lock"),
+        )
+        .unwrap();
+        g.restore();
+        assert_eq!(
+            std::fs::read_to_string(&global).unwrap(),
+            r#"{"permissions":{"deny":["Bash(rm:*)"]}}"#,
+            "the global file is untouched"
+        );
+        let m = std::fs::symlink_metadata(cwd.join(".letta/settings.json")).unwrap();
+        assert!(m.is_file());
+        assert_eq!(
+            std::fs::read_to_string(cwd.join(".letta/settings.json")).unwrap(),
+            r#"{"x":1}"#
+        );
+        assert!(std::fs::symlink_metadata(cwd.join(".letta/.settings.local.json.lock")).is_err());
+        assert!(!d.path().join("made").exists());
+    }
+
+    #[test]
+    fn limits_do_not_hide_a_hook() {
+        let d = tempfile::tempdir().unwrap();
+        let cwd = d.path();
+        std::fs::create_dir_all(cwd.join(".git/hooks")).unwrap();
+        std::fs::create_dir_all(cwd.join(".letta")).unwrap();
+        let g = Guard::snapshot(cwd);
+        std::fs::create_dir_all(cwd.join(".letta/junk")).unwrap();
+        for i in 0..700 {
+            std::fs::write(cwd.join(format!(".letta/junk/f{i}")), "").unwrap();
+        }
+        std::fs::write(cwd.join(".git/hooks/pre-commit"), "x".repeat(2 << 20)).unwrap();
+        std::fs::write(cwd.join(".git/commondir"), "../evil").unwrap();
+        g.restore();
+        assert!(!cwd.join(".git/hooks/pre-commit").exists());
+        assert!(!cwd.join(".git/commondir").exists());
+        assert!(!cwd.join(".letta/junk").exists());
     }
 }
