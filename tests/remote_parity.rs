@@ -167,3 +167,46 @@ async fn compacting_a_short_conversation_says_there_is_nothing_to_compact() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_second_sender_is_told_another_session_is_replying() {
+    use letta::backend::{Backend, BackendError};
+    let (_r, client) = replayed(&["12b-busy-second"]).await;
+    let got = client
+        .send_message(
+            "conv-d76bb9d1-c7a7-4adf-b148-af581c0ced90",
+            support::chunks::user("second concurrent message"),
+        )
+        .await;
+    match got {
+        Err(BackendError::Busy { message, run_id }) => {
+            assert!(
+                message.starts_with("Another session is running"),
+                "{message}"
+            );
+            assert_eq!(
+                run_id.as_deref(),
+                Some("run-ea55e988-dbeb-413b-a1c5-493a9cb0447f")
+            );
+        }
+        other => panic!("{:?}", other.err()),
+    }
+}
+
+#[tokio::test]
+async fn search_falls_back_to_the_listed_messages_on_a_self_hosted_server() {
+    let (_r, client) = replayed(&[
+        "29c-messages-search",
+        "04-list-conversations",
+        "25d-default-list-desc",
+    ])
+    .await;
+    let found = letta::session::search::search(&client, AGENT, "MANGO", 10)
+        .await
+        .unwrap();
+    let note = found.fallback.unwrap_or_default();
+    assert!(note.contains("does not search messages"), "{note}");
+    let texts: Vec<&str> = found.hits.iter().map(|h| h.text.as_str()).collect();
+    assert!(texts.contains(&"Default three: mango"), "{texts:?}");
+    assert!(found.hits.iter().all(|h| h.conversation_id == "default"));
+}

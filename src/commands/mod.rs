@@ -39,6 +39,8 @@ pub enum Outcome {
     Hits {
         query: String,
         hits: Vec<SearchHit>,
+        /// Why the hits come from searching here rather than on the server.
+        fallback: Option<String>,
     },
     /// The agent's memory blocks.
     Memory(Vec<Block>),

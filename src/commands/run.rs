@@ -2,9 +2,7 @@
 
 use super::{AgentInfo, Cmd, Ctx, Outcome, PermissionsView, Switch};
 use crate::backend::Backend;
-use crate::protocol::{
-    CreateConversation, DEFAULT_CONVERSATION, ForkParams, SearchRequest, UpdateAgent,
-};
+use crate::protocol::{CreateConversation, DEFAULT_CONVERSATION, ForkParams, UpdateAgent};
 use crate::session::Session;
 use crate::session::model::{new_agent_request, resolve_model_with};
 use crate::session::query::{RECENT, recent, unanswered};
@@ -256,14 +254,12 @@ async fn set_model(b: &dyn Backend, s: &Session, name: &str) -> Outcome {
 }
 
 async fn search(b: &dyn Backend, s: &Session, query: String) -> Outcome {
-    let req = SearchRequest {
-        query: query.clone(),
-        agent_id: Some(s.agent_id.clone()),
-        limit: Some(10),
-        extra: Default::default(),
-    };
-    match b.search_messages(req).await {
-        Ok(hits) => Outcome::Hits { query, hits },
+    match crate::session::search::search(b, &s.agent_id, &query, 10).await {
+        Ok(found) => Outcome::Hits {
+            query,
+            hits: found.hits,
+            fallback: found.fallback,
+        },
         Err(e) => Outcome::Error(e.to_string()),
     }
 }

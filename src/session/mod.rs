@@ -4,6 +4,7 @@ pub mod history;
 pub mod model;
 pub mod query;
 pub mod sandbox;
+pub mod search;
 pub mod setup;
 pub mod startup;
 pub mod trust;

@@ -5,6 +5,11 @@ pub mod plain;
 pub mod safe_text;
 pub mod tui;
 
+/// How a search result says it comes from searching here rather than on the server.
+pub fn fallback_note(fallback: Option<&String>) -> String {
+    fallback.map_or_else(String::new, |f| format!(" ({})", safe_text::neutralise(f)))
+}
+
 /// When letta is told to stop (SIGTERM, SIGHUP, SIGINT) in a mode without a screen to restore,
 /// stop the commands it started too: they run in process groups of their own and would go on
 /// as orphans.

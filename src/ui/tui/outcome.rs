@@ -23,11 +23,26 @@ pub fn lines(out: &Outcome, cwd: &Path, width: usize, light: bool) -> Vec<Line<'
             cells::info(&format!("Model for {scope}: {handle}"), width)
         }
         Outcome::Switch(sw) => switch(sw, cwd, width, light),
-        Outcome::Hits { query, hits } if hits.is_empty() => {
-            cells::info(&format!("Nothing found for \"{query}\""), width)
-        }
-        Outcome::Hits { query, hits } => {
-            let mut t = format!("Found \"{query}\" in (/resume ID switches):\n");
+        Outcome::Hits {
+            query,
+            hits,
+            fallback,
+        } if hits.is_empty() => cells::info(
+            &format!(
+                "Nothing found for \"{query}\"{}",
+                crate::ui::fallback_note(fallback.as_ref())
+            ),
+            width,
+        ),
+        Outcome::Hits {
+            query,
+            hits,
+            fallback,
+        } => {
+            let mut t = format!(
+                "Found \"{query}\" in (/resume ID switches){}:\n",
+                crate::ui::fallback_note(fallback.as_ref())
+            );
             for h in hits {
                 let text = neutralise(&h.text).replace('\n', " ");
                 t.push_str(&format!(

@@ -25,9 +25,7 @@ use ratatui::widgets::Paragraph;
 use super::cells;
 use crate::backend::{AgentQuery, Backend};
 use crate::commands::Cmd;
-use crate::protocol::{
-    Agent, Block, BlockUpdate, Conversation, ListParams, LlmModel, Order, SearchHit, SearchRequest,
-};
+use crate::protocol::{Agent, Block, BlockUpdate, Conversation, ListParams, LlmModel, Order};
 use crate::session::Session;
 use crate::session::query::{self, conversation_query, pins, preview};
 pub use crate::session::query::{Preview, ago, parse_time};
@@ -156,7 +154,7 @@ pub enum Data {
     Pinned(Result<Vec<String>, String>),
     Blocks(Result<Vec<Block>, String>),
     Models(Result<(Vec<LlmModel>, Option<String>), String>),
-    Hits(Result<Vec<SearchHit>, String>),
+    Hits(Result<crate::session::search::Found, String>),
 }
 
 /// What fetching needs: the backend, whose data, and where pins are kept.
@@ -231,14 +229,9 @@ pub async fn fetch(env: &Env, f: Fetch) -> Data {
             Data::Pinned(r.map_err(|e| e.to_string()))
         }
         Fetch::Search(query) => Data::Hits(
-            b.search_messages(SearchRequest {
-                query,
-                agent_id: Some(agent_id.to_string()),
-                limit: Some(50),
-                extra: Default::default(),
-            })
-            .await
-            .map_err(|e| e.to_string()),
+            crate::session::search::search(b, agent_id, &query, 50)
+                .await
+                .map_err(|e| e.to_string()),
         ),
         Fetch::Blocks => Data::Blocks(b.list_blocks(agent_id).await.map_err(|e| e.to_string())),
         Fetch::Models => {

@@ -128,7 +128,10 @@ impl Picker {
                     .collect();
                 self.sel = self.items.iter().position(|i| i.marked).unwrap_or(0);
             }
-            Data::Hits(Ok(hits)) => self.items = hits.into_iter().map(hit_item).collect(),
+            Data::Hits(Ok(found)) => {
+                self.items = found.hits.into_iter().map(hit_item).collect();
+                self.status = found.fallback.map(|f| format!("searched here: {f}"));
+            }
             Data::Models(Err(e)) | Data::Hits(Err(e)) => self.status = Some(e),
             _ => {}
         }
