@@ -15,6 +15,7 @@ pub mod markdown;
 pub mod outcome;
 pub mod overlay;
 pub mod popup;
+pub mod server_calls;
 pub mod stream;
 pub mod term;
 pub mod view;

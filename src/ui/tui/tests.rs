@@ -307,3 +307,27 @@ fn no_color_leaves_no_colour() {
     );
     assert!(s.term.backend().to_string().contains("fn main() {}"));
 }
+
+#[test]
+fn a_server_side_memory_edit_shows_live() {
+    // The real server's stream for a memory_insert the server runs itself (fixture 31).
+    let capture = include_str!("../../../tests/fixtures/letta-server/31-memory-insert-stream.txt");
+    let d = tempfile::tempdir().unwrap();
+    let mut s = Screen::new(80, 24, d.path());
+    for line in capture.lines() {
+        let Some(data) = line.strip_prefix("data: ") else {
+            continue;
+        };
+        match crate::protocol::LettaMessage::from_json(data) {
+            Ok(crate::protocol::LettaMessage::Assistant(a)) => s.ev(TurnEvent::Assistant {
+                otid: "a".into(),
+                delta: a.content.to_text(),
+            }),
+            Ok(m) => s.ev(TurnEvent::Chunk(Box::new(m))),
+            Err(_) => {}
+        }
+    }
+    let screen = s.show();
+    assert!(screen.contains("Memory(human)"), "{screen}");
+    snap("server_memory_edit", screen);
+}

@@ -60,6 +60,7 @@ pub struct ChatView {
     reasoning: String,
     running: Vec<(ToolCallInfo, Instant)>,
     collapsed: Option<Collapsed>,
+    server: super::server_calls::ServerCalls,
     queued: Vec<String>,
     pub approval: Option<Approval>,
     busy_since: Option<Instant>,
@@ -105,6 +106,7 @@ impl ChatView {
             reasoning: String::new(),
             running: Vec::new(),
             collapsed: None,
+            server: Default::default(),
             queued: Vec::new(),
             approval: None,
             busy_since: None,
@@ -225,6 +227,11 @@ impl ChatView {
                     self.tokens_in += u.prompt_tokens;
                     self.tokens_out += u.completion_tokens;
                     self.steps += u.step_count;
+                }
+                if let Some((lines, call, output)) = self.server.chunk(&c, &self.cwd, w) {
+                    self.flush_streams();
+                    self.out.extend(lines);
+                    self.collapsed = Some(Collapsed::Tool(call, output));
                 }
             }
             TurnEvent::AutoApproved { .. } => {}
