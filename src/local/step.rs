@@ -241,7 +241,9 @@ fn call_chunk(
     let m = ToolCallMessage {
         common: common(&c.msg_id, &c.msg_id, step_id),
         tool_call: Some(delta.clone()),
-        tool_calls: Some(crate::protocol::OneOrMany::Many(vec![delta])),
+        // A streamed delta: one object, as a Letta server sends it (the SDK reads a list as
+        // complete calls and the chunk then fails to decode).
+        tool_calls: Some(crate::protocol::OneOrMany::One(delta)),
         extra: Default::default(),
     };
     if server_tools::is_server_tool(&c.name) {

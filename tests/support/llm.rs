@@ -166,6 +166,21 @@ fn next_reply(shared: &Shared, body: &Value) -> Reply {
             _ => String::new(),
         })
         .unwrap_or_default();
+    // `CALL_TOOL:NAME ARGS` asks for that tool call; its result is then said back.
+    if let Some(rest) = last_user.strip_prefix("CALL_TOOL:") {
+        let last = body["messages"].as_array().and_then(|m| m.last());
+        if let Some(t) = last.filter(|m| m["role"] == "tool") {
+            return Reply::Text(format!(
+                "tool said: {}",
+                t["content"].as_str().unwrap_or("")
+            ));
+        }
+        let (name, args) = rest.split_once(' ').unwrap_or((rest, "{}"));
+        return Reply::Tools {
+            text: String::new(),
+            calls: vec![("call_sdk".into(), name.into(), args.into())],
+        };
+    }
     Reply::Text(format!("echo: {last_user}"))
 }
 
