@@ -210,3 +210,28 @@ async fn search_falls_back_to_the_listed_messages_on_a_self_hosted_server() {
     assert!(texts.contains(&"Default three: mango"), "{texts:?}");
     assert!(found.hits.iter().all(|h| h.conversation_id == "default"));
 }
+
+/// A fresh home with only the server's address set reaches a working chat with no flags.
+#[test]
+fn a_fresh_home_with_only_the_server_address_chats() {
+    let llm = ScriptedLlm::start_in_background();
+    let (_s, _server, client) = server_and_client(&llm);
+    let mut env = client.env.clone();
+    env.push((
+        "LETTA_HOME".into(),
+        client.home.path().display().to_string(),
+    ));
+    let mut p = support::pty::Pty::spawn(
+        env!("CARGO_BIN_EXE_letta"),
+        &[],
+        client.project.path(),
+        &env,
+        100,
+        30,
+    );
+    p.wait_text("conversation");
+    p.send("hello there\r");
+    p.wait_text("echo: hello there");
+    p.send("/exit\r");
+    assert_eq!(p.wait_exit(), 0);
+}
