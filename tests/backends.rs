@@ -296,9 +296,10 @@ async fn fork_cases(kind: Kind) {
     assert!(matches!(bad, BackendError::Validation(_)), "{bad:?}");
 }
 
-async fn approval_round_trip(kind: Kind) {
-    let c = case(kind).await;
-    let a = new_agent(&c).await;
+/// A new conversation of a new agent whose model has called the client tool `Bash` (id
+/// `call_id`), waiting for its answer; then `after` is the model's next reply.
+async fn waiting_on_bash(c: &Case, call_id: &str, after: Option<&str>) -> (String, ClientTool) {
+    let a = new_agent(c).await;
     let conv =
         c.b.create_conversation(&a.id, CreateConversation::default())
             .await
@@ -310,19 +311,19 @@ async fn approval_round_trip(kind: Kind) {
         parameters: json!({"type": "object"}),
         extra: Default::default(),
     };
-    c.llm.push([
-        Reply::Tools {
-            text: String::new(),
-            calls: vec![(
-                "call_1".into(),
-                "Bash".into(),
-                r#"{"command":"echo hi"}"#.into(),
-            )],
-        },
-        Reply::Text("Done.".into()),
-    ]);
+    c.llm.push([Reply::Tools {
+        text: String::new(),
+        calls: vec![(
+            call_id.into(),
+            "Bash".into(),
+            r#"{"command":"echo hi"}"#.into(),
+        )],
+    }]);
+    if let Some(t) = after {
+        c.llm.push([Reply::Text(t.into())]);
+    }
     let chunks = send(
-        &c,
+        c,
         &conv,
         SendMessageRequest {
             client_tools: Some(vec![tool.clone()]),
@@ -331,6 +332,12 @@ async fn approval_round_trip(kind: Kind) {
     )
     .await;
     assert_eq!(stop(&chunks), Some(StopReason::RequiresApproval));
+    (conv, tool)
+}
+
+async fn approval_round_trip(kind: Kind) {
+    let c = case(kind).await;
+    let (conv, tool) = waiting_on_bash(&c, "call_1", Some("Done.")).await;
     let pending = c.b.send_message(&conv, user("hello?")).await.err().unwrap();
     assert!(
         matches!(pending, BackendError::PendingApproval(_)),
@@ -476,32 +483,7 @@ macro_rules! both {
 /// A call left waiting (its terminal closed) is denied by a cancel, and the conversation goes on.
 async fn cancel_clears_a_waiting_call(kind: Kind) {
     let c = case(kind).await;
-    let a = new_agent(&c).await;
-    let conv =
-        c.b.create_conversation(&a.id, CreateConversation::default())
-            .await
-            .unwrap()
-            .id;
-    let tool = ClientTool {
-        name: "Bash".into(),
-        description: "run".into(),
-        parameters: json!({"type": "object"}),
-        extra: Default::default(),
-    };
-    c.llm.push([Reply::Tools {
-        text: String::new(),
-        calls: vec![("call_w".into(), "Bash".into(), r#"{"command":"ls"}"#.into())],
-    }]);
-    let chunks = send(
-        &c,
-        &conv,
-        SendMessageRequest {
-            client_tools: Some(vec![tool]),
-            ..user("run it")
-        },
-    )
-    .await;
-    assert_eq!(stop(&chunks), Some(StopReason::RequiresApproval));
+    let (conv, _) = waiting_on_bash(&c, "call_w", None).await;
     c.b.cancel(&conv, None).await.unwrap();
     c.llm.push([Reply::Text("carrying on".into())]);
     let chunks = send(&c, &conv, user("next")).await;

@@ -41,7 +41,6 @@ pub async fn consume(
     on_cancel: impl AsyncFnOnce(),
 ) -> RunOutcome {
     let mut out = RunOutcome::default();
-    let mut call_index: HashMap<String, usize> = HashMap::new();
     let mut text_index: HashMap<String, usize> = HashMap::new();
     let mut on_cancel = Some(on_cancel);
     let mut cancelled_at: Option<std::time::Instant> = None;
@@ -117,24 +116,7 @@ pub async fn consume(
             }
             LettaMessage::ApprovalRequest(m) => {
                 for d in m.calls() {
-                    let Some(id) = d.tool_call_id.clone() else {
-                        continue;
-                    };
-                    let i = *call_index.entry(id.clone()).or_insert_with(|| {
-                        out.calls.push(ToolCallInfo {
-                            id,
-                            name: String::new(),
-                            arguments: String::new(),
-                        });
-                        out.calls.len() - 1
-                    });
-                    let call = &mut out.calls[i];
-                    if let Some(n) = d.name.as_deref().filter(|n| !n.is_empty()) {
-                        call.name = n.to_string();
-                    }
-                    if let Some(a) = &d.arguments {
-                        call.arguments.push_str(a);
-                    }
+                    merge_delta(&mut out.calls, d);
                 }
             }
             LettaMessage::Error(e) => {
@@ -152,4 +134,29 @@ pub async fn consume(
         out.truncated = true;
     }
     out
+}
+
+/// Add one streamed piece of a tool call to `calls`: the call it names gets its name (when the
+/// piece has one) and the next part of its arguments.
+pub fn merge_delta(calls: &mut Vec<ToolCallInfo>, d: &crate::protocol::ToolCallDelta) {
+    let Some(id) = d.tool_call_id.as_deref() else {
+        return;
+    };
+    let i = if let Some(i) = calls.iter().position(|c| c.id == id) {
+        i
+    } else {
+        calls.push(ToolCallInfo {
+            id: id.to_string(),
+            name: String::new(),
+            arguments: String::new(),
+        });
+        calls.len() - 1
+    };
+    let call = &mut calls[i];
+    if let Some(n) = d.name.as_deref().filter(|n| !n.is_empty()) {
+        call.name = n.to_string();
+    }
+    if let Some(a) = &d.arguments {
+        call.arguments.push_str(a);
+    }
 }

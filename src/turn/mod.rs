@@ -7,6 +7,7 @@ mod collect;
 mod escape;
 mod journal;
 
+pub use collect::merge_delta;
 pub use journal::Journal;
 
 use std::path::PathBuf;

@@ -5,9 +5,16 @@ pub mod plain;
 pub mod safe_text;
 pub mod tui;
 
-/// How a search result says it comes from searching here rather than on the server.
-pub fn fallback_note(fallback: Option<&String>) -> String {
-    fallback.map_or_else(String::new, |f| format!(" ({})", safe_text::neutralise(f)))
+/// The line above search results (or in place of none), saying when they come from
+/// searching here rather than on the server.
+pub fn hits_heading(query: &str, found: bool, fallback: Option<&String>) -> String {
+    let note = fallback.map_or_else(String::new, |f| format!(" ({})", safe_text::neutralise(f)));
+    let query = safe_text::neutralise(query);
+    if found {
+        format!("Found \"{query}\" in (/resume ID switches){note}:")
+    } else {
+        format!("Nothing found for \"{query}\"{note}")
+    }
 }
 
 /// When letta is told to stop (SIGTERM, SIGHUP, SIGINT) in a mode without a screen to restore,

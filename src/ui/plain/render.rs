@@ -93,21 +93,13 @@ pub fn outcome(out: &Outcome, cwd: &Path) -> String {
             query,
             hits,
             fallback,
-        } if hits.is_empty() => format!(
-            "Nothing found for \"{}\"{}",
-            neutralise(query),
-            crate::ui::fallback_note(fallback.as_ref())
-        ),
+        } if hits.is_empty() => crate::ui::hits_heading(query, false, fallback.as_ref()),
         Outcome::Hits {
             query,
             hits,
             fallback,
         } => {
-            let mut t = format!(
-                "Found \"{}\" in (/resume ID switches){}:",
-                neutralise(query),
-                crate::ui::fallback_note(fallback.as_ref())
-            );
+            let mut t = crate::ui::hits_heading(query, true, fallback.as_ref());
             for h in hits {
                 let text = neutralise(&h.text).replace('\n', " ");
                 t.push_str(&format!("\n  {}  {}: {text}", h.conversation_id, h.role));

@@ -28,10 +28,7 @@ pub fn lines(out: &Outcome, cwd: &Path, width: usize, light: bool) -> Vec<Line<'
             hits,
             fallback,
         } if hits.is_empty() => cells::info(
-            &format!(
-                "Nothing found for \"{query}\"{}",
-                crate::ui::fallback_note(fallback.as_ref())
-            ),
+            &crate::ui::hits_heading(query, false, fallback.as_ref()),
             width,
         ),
         Outcome::Hits {
@@ -39,10 +36,8 @@ pub fn lines(out: &Outcome, cwd: &Path, width: usize, light: bool) -> Vec<Line<'
             hits,
             fallback,
         } => {
-            let mut t = format!(
-                "Found \"{query}\" in (/resume ID switches){}:\n",
-                crate::ui::fallback_note(fallback.as_ref())
-            );
+            let mut t = crate::ui::hits_heading(query, true, fallback.as_ref());
+            t.push('\n');
             for h in hits {
                 let text = neutralise(&h.text).replace('\n', " ");
                 t.push_str(&format!(

@@ -31,26 +31,7 @@ impl ServerCalls {
         match m {
             LettaMessage::ToolCall(c) => {
                 for d in c.calls() {
-                    let Some(id) = d.tool_call_id.clone() else {
-                        continue;
-                    };
-                    let i = if let Some(i) = self.calls.iter().position(|c| c.id == id) {
-                        i
-                    } else {
-                        self.calls.push(ToolCallInfo {
-                            id,
-                            name: String::new(),
-                            arguments: String::new(),
-                        });
-                        self.calls.len() - 1
-                    };
-                    let call = &mut self.calls[i];
-                    if let Some(n) = d.name.as_deref().filter(|n| !n.is_empty()) {
-                        call.name = n.to_string();
-                    }
-                    if let Some(a) = &d.arguments {
-                        call.arguments.push_str(a);
-                    }
+                    crate::turn::merge_delta(&mut self.calls, d);
                 }
                 None
             }
