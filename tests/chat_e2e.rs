@@ -589,6 +589,9 @@ fn agents_browser_context_and_compact() {
     p.wait_text("Context window:");
     p.wait_text("messages in context");
     p.send("/compact\r");
+    p.wait_for_raw("the progress line", |t| {
+        t.contains("Compacting this conversation")
+    });
     p.wait_text("Compacted this conversation:");
 
     // The agent browser: create an agent, which becomes the current one, and pin it.

@@ -151,3 +151,30 @@ fn plain_resume_agents_and_context() {
     assert!(out.contains("1. agent-"), "{out}");
     assert!(out.contains("Switched to agent"), "{out}");
 }
+
+#[test]
+fn tools_the_server_runs_itself_are_shown() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let args = serde_json::json!({"label": "human", "new_string": "Ada likes Rust."}).to_string();
+    llm.push([
+        Reply::Tools {
+            text: String::new(),
+            calls: vec![("mem-1".into(), "memory_insert".into(), args)],
+        },
+        Reply::Text("Noted.".into()),
+    ]);
+    let (stdout, stderr, code) = run_plain(&sb, "remember that I like Rust\n");
+    assert_eq!(code, Some(0), "{stderr}");
+    let call = stdout
+        .lines()
+        .position(|l| l.starts_with("⏺ ") && l.contains("memory_insert"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(stdout.contains("Noted."), "{stdout}");
+    assert!(
+        call < stdout
+            .find("Noted.")
+            .map_or(0, |i| stdout[..i].lines().count()),
+        "{stdout}"
+    );
+}

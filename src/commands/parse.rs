@@ -24,6 +24,15 @@ pub enum Cmd {
 }
 
 impl Cmd {
+    /// A line to show while it runs, for commands that can take a while.
+    pub fn progress(&self) -> Option<&'static str> {
+        match self {
+            Self::Compact => Some("Compacting this conversation (the model writes a summary)…"),
+            Self::Search(_) => Some("Searching…"),
+            _ => None,
+        }
+    }
+
     /// The table entry this command comes from.
     pub fn name(&self) -> &'static str {
         match self {

@@ -194,6 +194,9 @@ impl Repl {
             checker: self.setup.checker.clone(),
             cwd: self.setup.cwd.clone(),
         };
+        if let Some(p) = cmd.progress() {
+            println!("{p}");
+        }
         let out = commands::run(cmd, ctx).await;
         println!("{}", render::outcome(&out, &self.setup.cwd));
         match out {
@@ -220,12 +223,25 @@ impl Repl {
         let printer = tokio::spawn(async move {
             let mut start = true;
             let (mut i, mut o) = (0, 0);
+            // Tools the server runs itself arrive as chunks: shown when their result comes.
+            let mut server_calls = Vec::new();
             while let Some(ev) = rx.recv().await {
-                if let TurnEvent::Chunk(c) = &ev
-                    && let LettaMessage::Usage(u) = c.as_ref()
-                {
-                    i += u.prompt_tokens;
-                    o += u.completion_tokens;
+                if let TurnEvent::Chunk(c) = &ev {
+                    match c.as_ref() {
+                        LettaMessage::Usage(u) => {
+                            i += u.prompt_tokens;
+                            o += u.completion_tokens;
+                        }
+                        LettaMessage::ToolCall(m) => {
+                            for d in m.calls() {
+                                crate::turn::merge_delta(&mut server_calls, d);
+                            }
+                        }
+                        LettaMessage::ToolReturn(t) => {
+                            render::server_result(&mut server_calls, t, &mut start, &cwd);
+                        }
+                        _ => {}
+                    }
                 }
                 render::event(&ev, &mut start, &cwd);
             }

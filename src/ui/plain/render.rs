@@ -67,6 +67,33 @@ pub fn event(ev: &TurnEvent, at_line_start: &mut bool, cwd: &Path) {
     let _ = out.flush();
 }
 
+/// A tool the server ran itself, once its result arrived: its call and the result's first
+/// lines, like letta's own tools.
+pub fn server_result(
+    calls: &mut Vec<ToolCallInfo>,
+    ret: &crate::protocol::ToolReturnMessage,
+    at_line_start: &mut bool,
+    cwd: &Path,
+) {
+    let Some(i) = ret
+        .tool_call_id
+        .as_deref()
+        .and_then(|id| calls.iter().position(|c| c.id == id))
+    else {
+        return;
+    };
+    let call = calls.remove(i);
+    let mut out = std::io::stdout().lock();
+    if !*at_line_start {
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(out, "⏺ {}", title(&call, cwd));
+    for l in result_lines(ret.tool_return.as_deref().unwrap_or("")) {
+        let _ = writeln!(out, "{l}");
+    }
+    *at_line_start = true;
+}
+
 /// A command's outcome as text.
 pub fn outcome(out: &Outcome, cwd: &Path) -> String {
     match out {

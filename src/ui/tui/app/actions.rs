@@ -71,7 +71,12 @@ impl App {
     }
 
     /// Run a backend command off the UI task; its outcome comes back on the bus.
-    pub(super) fn spawn_command(&self, cmd: Cmd) {
+    pub(super) fn spawn_command(&mut self, cmd: Cmd) {
+        if let Some(p) = cmd.progress() {
+            let w = self.view.width as usize;
+            self.view.push_lines(cells::info(p, w));
+            self.dirty = true;
+        }
         let ctx = commands::Ctx {
             backend: self.setup.backend.clone(),
             session: self.session.clone(),
