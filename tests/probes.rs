@@ -89,6 +89,13 @@ const PARSER_PROBES: &[&str] = &[
     "ls; ((1)) > {X}",
     "echo '$(touch {X})'; echo ${_@P}",
     "echo 'a[$(touch {X})]'; echo $((_))",
+    // Found in the third review.
+    "printf -vPATH %s .:/usr/bin:/bin; ls",
+    "printf '-va[$(touch {X})]' x",
+    "echo 'a[$(touch {X})]'; ((_))",
+    "cat <<EOF\nEO\\\nF\ntouch {X}\nEOF",
+    "echo {X} 3</dev/tcp/127.0.0.1/9 >&3",
+    "cat </dev/tcp/127.0.0.1/9 > {X}",
 ];
 
 /// Commands a bare `Bash` rule approves; the sandbox must stop each. `{OUT}` is a folder outside

@@ -53,7 +53,7 @@ impl ProjectSettings {
         edit: impl FnOnce(&mut Self) -> Result<R, SettingsError>,
     ) -> Result<R, SettingsError> {
         not_linked(path)?;
-        let r = super::update(path, None, edit)?;
+        let r = super::update::update_in_place(path, None, edit)?;
         if path.file_name().is_some_and(|n| n == "settings.local.json") {
             ignore_local_files(path);
         }
@@ -66,7 +66,7 @@ impl ProjectSettings {
     /// under its lock and never through a link.
     pub fn update_value(path: &Path, edit: impl FnOnce(&mut Value)) -> Result<(), SettingsError> {
         not_linked(path)?;
-        super::update(path, None, |v: &mut Value| {
+        super::update::update_in_place(path, None, |v: &mut Value| {
             edit(v);
             Ok(())
         })

@@ -76,11 +76,40 @@ pub fn update<T, R>(
 where
     T: Serialize + DeserializeOwned + Default,
 {
-    let target = through_links(path);
-    let _lock = lock_file(&target)?;
-    let mut value: T = load_json(&target)?;
+    edit_at(&through_links(path), mode, edit)
+}
+
+/// [`update`] on the path itself: a link there is replaced by the written file, never followed
+/// (for files a command in the project may have swapped for a link).
+pub fn update_in_place<T, R>(
+    path: &Path,
+    mode: Option<u32>,
+    edit: impl FnOnce(&mut T) -> Result<R, SettingsError>,
+) -> Result<R, SettingsError>
+where
+    T: Serialize + DeserializeOwned + Default,
+{
+    let linked = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if linked {
+        return Err(SettingsError::Linked {
+            path: path.to_path_buf(),
+        });
+    }
+    edit_at(path, mode, edit)
+}
+
+fn edit_at<T, R>(
+    target: &Path,
+    mode: Option<u32>,
+    edit: impl FnOnce(&mut T) -> Result<R, SettingsError>,
+) -> Result<R, SettingsError>
+where
+    T: Serialize + DeserializeOwned + Default,
+{
+    let _lock = lock_file(target)?;
+    let mut value: T = load_json(target)?;
     let out = edit(&mut value)?;
-    save_json(&target, &value, mode)?;
+    save_json(target, &value, mode)?;
     Ok(out)
 }
 

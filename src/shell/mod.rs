@@ -5,10 +5,13 @@
 //! allowed without asking only when every part is plain and known to only read.
 
 mod safe;
+mod words;
 
 pub use safe::is_read_only;
 
 use tree_sitter::{Node, Parser};
+
+use words::{literal, text};
 
 /// One simple command.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -217,6 +220,10 @@ fn walk(node: Node, src: &[u8], script: &mut Script, redirects: &[Redirect]) {
             return;
         }
         "test_command" => test_command(node, src, script),
+        // `((…))` evaluates like `$((…))` (`((_))` runs what the last word held).
+        "compound_statement" if text(node, src).trim_start().starts_with("((") => {
+            script.flag("an arithmetic command");
+        }
         "arithmetic_expansion" | "expansion" => expansion(node, src, script),
         "heredoc_start" | "heredoc_end" | "comment" => return,
         "ERROR" => script.flag("the command could not be parsed"),
@@ -341,6 +348,12 @@ fn command(node: Node, src: &[u8], script: &mut Script, outer: &[Redirect]) {
 
 /// Read one redirection into `out` (a here-document may carry more after it: `<<EOF > f`).
 fn redirect(node: Node, src: &[u8], script: &mut Script, out: &mut Vec<Redirect>) {
+    let whole = text(node, src);
+    // Bash joins a backslash-newline in a here-document before it looks for the delimiter;
+    // the parser does not, so where the body ends is not known here.
+    if node.kind() == "heredoc_redirect" && whole.contains("\\\n") {
+        script.flag("a here-document with a line continuation");
+    }
     let mut op = String::new();
     let mut target = None;
     let mut more = Vec::new();
@@ -368,122 +381,31 @@ fn redirect(node: Node, src: &[u8], script: &mut Script, out: &mut Vec<Redirect>
     if node.kind() == "heredoc_redirect" {
         op = "<<".into();
     }
+    // Bash opens a connection for these; other descriptors than 0-2 are for the network
+    // (`3</dev/tcp/…`, `>&3`) or tricks.
+    if target
+        .as_deref()
+        .is_some_and(|t| t.starts_with("/dev/tcp/") || t.starts_with("/dev/udp/"))
+    {
+        script.flag("a network connection through /dev/tcp");
+    }
+    let descriptor = op
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>();
+    let dup_to = target
+        .as_deref()
+        .filter(|_| op.ends_with('&'))
+        .filter(|t| t.chars().all(|c| c.is_ascii_digit()));
+    if [Some(descriptor.as_str()), dup_to]
+        .into_iter()
+        .flatten()
+        .any(|d| d.parse::<u32>().is_ok_and(|n| n > 2))
+    {
+        script.flag("a file descriptor above 2");
+    }
     out.push(Redirect { op, target });
     out.extend(more);
-}
-
-fn text(node: Node, src: &[u8]) -> String {
-    node.utf8_text(src).unwrap_or_default().to_string()
-}
-
-/// The value of a word when it is literal: plain words, quoted strings without expansions,
-/// `$'…'` strings, and concatenations of those.
-fn literal(node: Node, src: &[u8]) -> Option<String> {
-    let t = text(node, src);
-    match node.kind() {
-        "word" | "command_name" if node.named_child_count() == 0 => {
-            (!expands(&t)).then(|| unescape(&t))
-        }
-        "command_name" | "concatenation" => {
-            let mut out = String::new();
-            let mut c = node.walk();
-            for child in node.named_children(&mut c) {
-                out.push_str(&literal(child, src)?);
-            }
-            Some(out)
-        }
-        "raw_string" => Some(t.trim_matches('\'').to_string()),
-        "string" => {
-            let mut c = node.walk();
-            let plain = node
-                .named_children(&mut c)
-                .all(|n| n.kind() == "string_content");
-            plain.then(|| unquote(&t[1..t.len().saturating_sub(1).max(1)]))
-        }
-        "ansi_c_string" => ansi_c(&t),
-        "number" => Some(t),
-        _ => None,
-    }
-}
-
-/// Whether the shell would change a bare word before passing it: a glob, a brace expansion,
-/// a tilde, or a line continuation (which the parser splits words at, unlike bash).
-fn expands(w: &str) -> bool {
-    let mut chars = w.chars();
-    let mut first = true;
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                None | Some('\n') => return true,
-                Some(_) => {}
-            },
-            '*' | '?' | '[' | '{' => return true,
-            '~' if first => return true,
-            _ => {}
-        }
-        first = false;
-    }
-    false
-}
-
-/// A bare word with its backslashes removed.
-fn unescape(w: &str) -> String {
-    let mut out = String::new();
-    let mut chars = w.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            out.extend(chars.next());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// The inside of a double-quoted string without expansions, as bash reads it: a backslash
-/// escapes only `$`, a backquote, `"`, `\\` and a newline (which it removes).
-fn unquote(inner: &str) -> String {
-    let mut out = String::new();
-    let mut chars = inner.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.peek() {
-            Some('\n') => {
-                chars.next();
-            }
-            Some(&e @ ('$' | '`' | '"' | '\\')) => {
-                chars.next();
-                out.push(e);
-            }
-            _ => out.push('\\'),
-        }
-    }
-    out
-}
-
-/// `$'…'` with its escapes decoded. Numeric and control escapes (`\x2d`, `\055`, `\cX`,
-/// `\u…`) are not decoded here: such a word is treated as unknown rather than guessed at.
-fn ansi_c(t: &str) -> Option<String> {
-    let inner = t.strip_prefix("$'").and_then(|s| s.strip_suffix('\''))?;
-    let mut out = String::new();
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        out.push(match chars.next()? {
-            'n' => '\n',
-            't' => '\t',
-            'r' => '\r',
-            e @ ('\\' | '\'' | '"' | '?') => e,
-            _ => return None,
-        });
-    }
-    Some(out)
 }
 
 #[cfg(test)]

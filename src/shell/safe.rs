@@ -17,7 +17,6 @@ const PURE_READERS: &[&str] = &[
 /// or `{-o,x}` could become an option) and the options are read as getopt would.
 const READ_UNLESS: &[&str] = &[
     "printf", "test", "file", "date", "hostname", "tree", "sort", "uniq", "rg", "find", "git",
-    "cargo",
 ];
 
 /// Git subcommands that only read (with the option checks below).
@@ -95,8 +94,9 @@ pub fn is_read_only(cmd: &Command) -> bool {
         return false;
     }
     match first.as_str() {
-        // `-v` assigns to a variable, and an array subscript there runs code.
-        "printf" | "test" => !words.iter().any(|w| w == "-v"),
+        // `-v` assigns to a variable (`-vPATH` too), and an array subscript there runs code.
+        "printf" => !words.iter().skip(1).any(|w| w.starts_with("-v")),
+        "test" => !words.iter().any(|w| w == "-v"),
         "find" => !words
             .iter()
             .skip(1)
@@ -115,8 +115,6 @@ pub fn is_read_only(cmd: &Command) -> bool {
             .skip(1)
             .all(|w| matches!(w.as_str(), "-f" | "-s" | "-d" | "-i" | "-I" | "-A")),
         "git" => git_reads(words),
-        // Cargo reads `.cargo/config.toml`, which can name a program to run: only the version.
-        "cargo" => words.len() == 2 && words[1] == "--version",
         _ => false,
     }
 }
@@ -204,7 +202,6 @@ mod tests {
             "sort -u a.txt",
             "test -f x",
             "hostname",
-            "cargo --version",
         ] {
             assert!(is_read_only(&w(ok)), "{ok}");
         }
@@ -253,6 +250,10 @@ mod tests {
             "date --s=now",
             "hostname -Ffile",
             "cargo metadata",
+            // rustup's proxy runs the toolchain a project's rust-toolchain.toml names.
+            "cargo --version",
+            "printf -vPATH %s .",
+            "printf -v'a[$(touch X)]' x",
             "cargo tree",
             "sort \"-\\\no\" X f.txt",
             "sort -\\\no X f.txt",

@@ -139,3 +139,16 @@ fn expansions_that_evaluate_or_assign_are_not_plain() {
     }
     assert!(analyse("echo ${HOME} $HOME $1 ${#}").is_plain());
 }
+
+#[test]
+fn arithmetic_commands_network_redirects_and_joined_delimiters_are_not_plain() {
+    for src in [
+        "echo 'a[$(touch X)]'; ((_))",
+        "cat <<EOF\nEO\\\nF\ntouch X\nEOF",
+        "echo hi 3</dev/tcp/127.0.0.1/9 >&3",
+        "cat </dev/tcp/127.0.0.1/9",
+    ] {
+        assert!(!analyse(src).is_plain(), "{src}");
+    }
+    assert!(analyse("{ ls; } 2>&1").is_plain());
+}

@@ -17,15 +17,68 @@ struct Watch {
 
 /// The process groups of background commands, stopped when letta is.
 static GROUPS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+/// The groups of sandboxed ones: frozen while protected files are put back.
+static SANDBOXED: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 static WATCH: Mutex<Option<Watch>> = Mutex::new(None);
+
+/// Run `f` with every sandboxed background command stopped, so none can swap a file for a
+/// link while protected files are being put back (their groups cannot be left: the sandbox
+/// refuses `setsid` and `setpgid`).
+pub fn frozen<R>(f: impl FnOnce() -> R) -> R {
+    let groups = SANDBOXED.lock().map(|g| g.clone()).unwrap_or_default();
+    if groups.is_empty() {
+        return f();
+    }
+    signal(&groups, libc::SIGSTOP);
+    wait_stopped(&groups);
+    let r = f();
+    signal(&groups, libc::SIGCONT);
+    r
+}
+
+fn signal(groups: &[u32], sig: libc::c_int) {
+    for g in groups.iter().filter_map(|g| i32::try_from(*g).ok()) {
+        // SAFETY: kill(2) on a process group; no memory is touched.
+        unsafe {
+            libc::kill(-g, sig);
+        }
+    }
+}
+
+/// Wait (briefly) until every process of `groups` has stopped: a stop is delivered, not done,
+/// when `kill` returns.
+fn wait_stopped(groups: &[u32]) {
+    for _ in 0..200 {
+        let running = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+            .any(|stat| {
+                // After the command name in parentheses: state, ppid, pgrp.
+                let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+                let mut f = rest.split_whitespace();
+                let (state, pgrp) = (f.next(), f.nth(1));
+                pgrp.and_then(|p| p.parse::<u32>().ok())
+                    .is_some_and(|p| groups.contains(&p))
+                    && !matches!(state, Some("T" | "t" | "Z" | "X"))
+            });
+        if !running {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
 
 /// Undo what sandboxed background commands changed in protected files; what was put back.
 pub fn check() -> Vec<std::path::PathBuf> {
-    WATCH
-        .lock()
-        .ok()
-        .and_then(|w| w.as_ref().map(|w| w.guard.restore()))
-        .unwrap_or_default()
+    frozen(|| {
+        WATCH
+            .lock()
+            .ok()
+            .and_then(|w| w.as_ref().map(|w| w.guard.restore()))
+            .unwrap_or_default()
+    })
 }
 
 /// letta itself is about to change protected files (a rule the user chose to save): undo
@@ -38,10 +91,12 @@ pub fn own_write<R>(write: impl FnOnce() -> R) -> R {
     let Some(watch) = w.as_mut() else {
         return write();
     };
-    watch.guard.restore();
-    let r = write();
-    watch.guard = watch.guard.again();
-    r
+    frozen(|| {
+        watch.guard.restore();
+        let r = write();
+        watch.guard = watch.guard.again();
+        r
+    })
 }
 
 /// Stop every background command (letta is stopping).
@@ -88,6 +143,9 @@ pub fn start(
     if let (Some(p), Ok(mut g)) = (pid, GROUPS.lock()) {
         g.push(p);
     }
+    if let (Some(p), true, Ok(mut g)) = (pid, watched, SANDBOXED.lock()) {
+        g.push(p);
+    }
     tokio::spawn(async move {
         let _ = child.wait().await;
         if watched {
@@ -95,8 +153,10 @@ pub fn start(
             kill_group(pid);
             check();
         }
-        if let (Some(p), Ok(mut g)) = (pid, GROUPS.lock()) {
-            g.retain(|x| *x != p);
+        for list in [&GROUPS, &SANDBOXED] {
+            if let (Some(p), Ok(mut g)) = (pid, list.lock()) {
+                g.retain(|x| *x != p);
+            }
         }
         finished(watched);
     });
@@ -118,5 +178,36 @@ fn finished(watched: bool) {
         if inner.running == 0 {
             *w = None;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(pid: u32) -> String {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.rsplit_once(") ")
+            .and_then(|(_, r)| r.split_whitespace().next())
+            .unwrap_or("")
+            .to_string()
+    }
+
+    #[test]
+    fn sandboxed_background_groups_are_stopped_while_files_are_put_back() {
+        use std::os::unix::process::CommandExt;
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        SANDBOXED.lock().unwrap().push(pid);
+        let inside = frozen(|| state(pid));
+        SANDBOXED.lock().unwrap().retain(|p| *p != pid);
+        assert_eq!(inside, "T", "stopped while the work ran");
+        assert_ne!(state(pid), "T", "running again after");
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }

@@ -242,7 +242,9 @@ pub async fn run(ctx: &ToolContext, args: &Value, cancel: &CancellationToken) ->
     if sandboxed && !result.ok {
         result.sandbox_denied = denial(command, &result.text);
     }
-    let mut restored = guard.map(|g| g.restore()).unwrap_or_default();
+    let mut restored = guard
+        .map(|g| super::background::frozen(|| g.restore()))
+        .unwrap_or_default();
     restored.extend(super::background::check());
     if !restored.is_empty() {
         let names: Vec<String> = restored.iter().map(|p| p.display().to_string()).collect();

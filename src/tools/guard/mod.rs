@@ -46,6 +46,8 @@ pub struct Guard {
     settings: Vec<SettingsFile>,
     /// `.git`'s identity: replaced whole (`mv .git x; ln -s … .git`), it is set aside.
     git: Option<(u64, u64)>,
+    /// `.git` as a file (`gitdir: …`, in a worktree or submodule checkout): its bytes.
+    git_file: Option<Vec<u8>>,
 }
 
 fn is_settings(p: &Path) -> bool {
@@ -193,6 +195,41 @@ impl Guard {
             entries,
             settings,
             git: identity(&cwd.join(".git")),
+            git_file: std::fs::symlink_metadata(cwd.join(".git"))
+                .ok()
+                .filter(std::fs::Metadata::is_file)
+                .and_then(|_| std::fs::read(cwd.join(".git")).ok()),
+        }
+    }
+
+    /// A `.git` that is not what it was is set aside (renamed, never deleted); a `.git` file
+    /// comes back as it was.
+    fn restore_git(&self, changed: &mut BTreeSet<PathBuf>) {
+        let git = self.cwd.join(".git");
+        let Ok(now) = std::fs::symlink_metadata(&git) else {
+            return;
+        };
+        let same = match (&self.git, &self.git_file) {
+            (Some(before), _) => identity(&git) == Some(*before),
+            (None, Some(bytes)) => now.is_file() && std::fs::read(&git).is_ok_and(|b| b == *bytes),
+            (None, None) => true,
+        };
+        if same {
+            return;
+        }
+        // Not ours to delete, and not safe to keep where git looks for hooks.
+        let aside = self
+            .cwd
+            .join(format!(".git.replaced-{}", uuid::Uuid::new_v4().simple()));
+        if std::fs::rename(&git, &aside).is_ok() {
+            changed.insert(aside);
+        }
+        if let Some(bytes) = &self.git_file {
+            let _ = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&git)
+                .and_then(|mut f| std::io::Write::write_all(&mut f, bytes));
         }
     }
 
@@ -205,21 +242,12 @@ impl Guard {
     /// Put back what changed; the paths that had to be restored, removed or set aside.
     pub fn restore(&self) -> Vec<PathBuf> {
         let mut changed = BTreeSet::new();
-        let git = self.cwd.join(".git");
-        if let Some(before) = self.git
-            && std::fs::symlink_metadata(&git).is_ok()
-            && identity(&git) != Some(before)
-        {
-            // Not ours to delete, and not safe to keep where git looks for hooks.
-            let aside = self
-                .cwd
-                .join(format!(".git.replaced-{}", uuid::Uuid::new_v4().simple()));
-            if std::fs::rename(&git, &aside).is_ok() {
-                changed.insert(aside);
-            }
-        }
+        self.restore_git(&mut changed);
+        // Submodule and worktree git folders made by the command are looked at too.
+        let mut now_roots = roots(&self.cwd);
+        now_roots.retain(|r| !self.roots.contains(r));
         let mut now = BTreeMap::new();
-        for r in &self.roots {
+        for r in self.roots.iter().chain(&now_roots) {
             walk(r, 0, &mut now);
         }
         // What is new or different goes first, deepest first (a symlink is removed, never
@@ -247,7 +275,13 @@ impl Guard {
                 Entry::Link(to) => std::os::unix::fs::symlink(to, path).is_ok(),
                 Entry::File(bytes) => {
                     let _ = std::fs::remove_file(path);
-                    std::fs::write(path, bytes).is_ok()
+                    // A new file only: a link put there meanwhile is not written through.
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(path)
+                        .and_then(|mut f| std::io::Write::write_all(&mut f, bytes))
+                        .is_ok()
                 }
                 // Too big to have been kept: it stays removed.
                 Entry::Meta(..) => {
@@ -301,135 +335,4 @@ impl Guard {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn changed_added_and_deleted_files_come_back() {
-        let d = tempfile::tempdir().unwrap();
-        let cwd = d.path();
-        std::fs::create_dir_all(cwd.join(".letta")).unwrap();
-        std::fs::create_dir_all(cwd.join(".git/hooks")).unwrap();
-        std::fs::write(cwd.join(".letta/settings.local.json"), "{}").unwrap();
-        std::fs::write(cwd.join(".git/config"), "[core]").unwrap();
-        let g = Guard::snapshot(cwd);
-        std::fs::write(
-            cwd.join(".letta/settings.local.json"),
-            r#"{"permissions":{"allow":["Bash"]},"sessionsByServer":{"x":1}}"#,
-        )
-        .unwrap();
-        std::fs::write(cwd.join(".git/hooks/pre-commit"), "#!/bin/sh\nevil").unwrap();
-        std::fs::remove_file(cwd.join(".git/config")).unwrap();
-        std::fs::write(cwd.join("ok.txt"), "fine").unwrap();
-        let changed = g.restore();
-        assert_eq!(changed.len(), 3, "{changed:?}");
-        let kept: Value =
-            crate::settings::load_json(&cwd.join(".letta/settings.local.json")).unwrap();
-        assert_eq!(
-            kept,
-            serde_json::json!({"sessionsByServer": {"x": 1}}),
-            "the grant goes, the session stays"
-        );
-        assert!(!cwd.join(".git/hooks/pre-commit").exists());
-        assert_eq!(
-            std::fs::read_to_string(cwd.join(".git/config")).unwrap(),
-            "[core]"
-        );
-        assert!(cwd.join("ok.txt").exists());
-    }
-
-    #[test]
-    fn a_symlinked_hooks_folder_is_removed_not_written_through() {
-        let d = tempfile::tempdir().unwrap();
-        let cwd = d.path();
-        std::fs::create_dir_all(cwd.join(".git/hooks")).unwrap();
-        std::fs::write(cwd.join(".git/hooks/pre-commit.sample"), "sample").unwrap();
-        let g = Guard::snapshot(cwd);
-        std::fs::remove_dir_all(cwd.join(".git/hooks")).unwrap();
-        std::fs::create_dir(cwd.join("evil")).unwrap();
-        std::fs::write(cwd.join("evil/pre-commit"), "#!/bin/sh\nevil").unwrap();
-        std::os::unix::fs::symlink("../evil", cwd.join(".git/hooks")).unwrap();
-        g.restore();
-        let m = std::fs::symlink_metadata(cwd.join(".git/hooks")).unwrap();
-        assert!(m.is_dir() && !m.file_type().is_symlink());
-        assert!(!cwd.join(".git/hooks/pre-commit").exists());
-        assert!(cwd.join(".git/hooks/pre-commit.sample").exists());
-        assert!(
-            !cwd.join("evil/pre-commit.sample").exists(),
-            "written through"
-        );
-        // A new symlinked hook goes too.
-        std::os::unix::fs::symlink("/tmp/x", cwd.join(".git/hooks/post-checkout")).unwrap();
-        g.restore();
-        assert!(std::fs::symlink_metadata(cwd.join(".git/hooks/post-checkout")).is_err());
-    }
-
-    #[test]
-    fn a_replaced_git_folder_is_set_aside() {
-        let d = tempfile::tempdir().unwrap();
-        let cwd = d.path();
-        std::fs::create_dir_all(cwd.join(".git/hooks")).unwrap();
-        let g = Guard::snapshot(cwd);
-        std::fs::rename(cwd.join(".git"), cwd.join("old")).unwrap();
-        std::fs::create_dir_all(cwd.join(".git/hooks")).unwrap();
-        std::fs::write(cwd.join(".git/hooks/pre-commit"), "evil").unwrap();
-        let changed = g.restore();
-        assert!(!cwd.join(".git").exists(), "{changed:?}");
-        assert!(
-            changed
-                .iter()
-                .any(|p| p.to_string_lossy().contains(".git.replaced-"))
-        );
-    }
-
-    #[test]
-    fn a_settings_file_turned_into_a_link_is_not_written_through() {
-        let d = tempfile::tempdir().unwrap();
-        let cwd = d.path().join("p");
-        std::fs::create_dir_all(cwd.join(".letta")).unwrap();
-        let global = d.path().join("global.json");
-        std::fs::write(&global, r#"{"permissions":{"deny":["Bash(rm:*)"]}}"#).unwrap();
-        std::fs::write(cwd.join(".letta/settings.json"), r#"{"x":1}"#).unwrap();
-        let g = Guard::snapshot(&cwd);
-        std::fs::remove_file(cwd.join(".letta/settings.json")).unwrap();
-        std::os::unix::fs::symlink(&global, cwd.join(".letta/settings.json")).unwrap();
-        std::os::unix::fs::symlink(
-            d.path().join("made"),
-            cwd.join(".letta/.settings.local.json.lock"),
-        )
-        .unwrap();
-        g.restore();
-        assert_eq!(
-            std::fs::read_to_string(&global).unwrap(),
-            r#"{"permissions":{"deny":["Bash(rm:*)"]}}"#,
-            "the global file is untouched"
-        );
-        let m = std::fs::symlink_metadata(cwd.join(".letta/settings.json")).unwrap();
-        assert!(m.is_file());
-        assert_eq!(
-            std::fs::read_to_string(cwd.join(".letta/settings.json")).unwrap(),
-            r#"{"x":1}"#
-        );
-        assert!(std::fs::symlink_metadata(cwd.join(".letta/.settings.local.json.lock")).is_err());
-        assert!(!d.path().join("made").exists());
-    }
-
-    #[test]
-    fn limits_do_not_hide_a_hook() {
-        let d = tempfile::tempdir().unwrap();
-        let cwd = d.path();
-        std::fs::create_dir_all(cwd.join(".git/hooks")).unwrap();
-        std::fs::create_dir_all(cwd.join(".letta")).unwrap();
-        let g = Guard::snapshot(cwd);
-        std::fs::create_dir_all(cwd.join(".letta/junk")).unwrap();
-        for i in 0..700 {
-            std::fs::write(cwd.join(format!(".letta/junk/f{i}")), "").unwrap();
-        }
-        std::fs::write(cwd.join(".git/hooks/pre-commit"), "x".repeat(2 << 20)).unwrap();
-        std::fs::write(cwd.join(".git/commondir"), "../evil").unwrap();
-        g.restore();
-        assert!(!cwd.join(".git/hooks/pre-commit").exists());
-        assert!(!cwd.join(".git/commondir").exists());
-        assert!(!cwd.join(".letta/junk").exists());
-    }
-}
+mod tests;
