@@ -235,3 +235,17 @@ fn a_fresh_home_with_only_the_server_address_chats() {
     p.send("/exit\r");
     assert_eq!(p.wait_exit(), 0);
 }
+
+#[test]
+fn with_no_model_listed_the_user_is_asked_for_one() {
+    // A server with no provider lists no models.
+    let server_box = Sandbox::new("");
+    let server = server_box.start_server(&[]);
+    let mut client = Sandbox::new("");
+    client.env = vec![("LETTA_BASE_URL".into(), server.url.clone())];
+    let o = client.run_with_stdin(&["--plain"], "openai/gpt-typed\n/exit\n");
+    let (stdout, stderr) = out(&o);
+    assert!(stdout.contains("the server lists none"), "{stdout}{stderr}");
+    let agents = get_json(&format!("{}/v1/agents/", server.url));
+    assert_eq!(agents[0]["model"], "openai/gpt-typed", "{agents}");
+}

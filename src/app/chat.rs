@@ -143,7 +143,13 @@ async fn prepare(cli: &Cli, ctx: &AppContext, interactive: bool) -> anyhow::Resu
             if let Ok(mut p) = picked.lock() {
                 p.clone_from(&first);
             }
-            first
+            // The backend names none: the person at the terminal may (else the backend's own
+            // refusal says what is missing).
+            first.or_else(|| {
+                interactive.then(|| crate::ui::ask_line(
+                    "No model is set and the server lists none. Model for the new agent (provider/model, enter to skip): ",
+                )).flatten()
+            })
         };
         crate::session::model::new_agent_request(model, &cwd)
     })

@@ -39,6 +39,18 @@ pub fn stop_commands_on_signals(interrupt: bool) {
     }
 }
 
+/// Ask for one line, in plain text before any screen is set up; `None` when it is empty or
+/// input has ended.
+pub fn ask_line(prompt: &str) -> Option<String> {
+    use std::io::{BufRead, Write};
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{prompt}");
+    let _ = out.flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).ok()?;
+    Some(line.trim().to_string()).filter(|l| !l.is_empty())
+}
+
 /// Ask, in plain lines before any screen is set up, whether to trust this folder's own
 /// settings; `what` lists what they would loosen. Anything but `y`/`yes` keeps them out.
 pub fn ask_trust(folder: &std::path::Path, what: &[String]) -> bool {
