@@ -19,13 +19,7 @@ fn bash(cmd: &str) -> Reply {
     }
 }
 
-/// Poll until `done` holds, for at most 30 s (a process started by the test gets there).
-fn until(mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use support::until;
 
 fn tool(name: &str, args: serde_json::Value) -> Reply {
     Reply::Tools {

@@ -14,6 +14,15 @@ pub mod servers;
 
 use serde_json::Value;
 
+/// Poll until `done` holds, for at most 30 s: for what the program under test writes in the
+/// background (a file it remembers, a process it starts), which sends no event to await.
+pub fn until(mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// JSON with null-valued object keys removed: "missing" and "null" mean the same on this API.
 pub fn normalize(v: &Value) -> Value {
     match v {

@@ -53,9 +53,18 @@ impl App {
                 self.dirty = true;
             }
             // Unless the user has moved on to another conversation meanwhile.
+            // Shown, not remembered again: another letta may have opened a conversation in
+            // this project since, and it is the last one now.
             Event::Resumed(out) => {
-                if matches!(&out, Outcome::Switch(sw) if sw.session == self.session) {
-                    self.on_outcome(out);
+                if let Outcome::Switch(sw) = &out
+                    && sw.session == self.session
+                {
+                    let w = self.view.width as usize;
+                    let lines = outcome::lines(&out, &self.setup.cwd, w, self.view.light);
+                    self.push(lines);
+                    if !sw.pending.is_empty() && !self.view.is_busy() {
+                        self.start_turn(Work::Pending(sw.pending.clone()));
+                    }
                     self.dirty = true;
                 }
             }
