@@ -243,9 +243,24 @@ fn with_no_model_listed_the_user_is_asked_for_one() {
     let server = server_box.start_server(&[]);
     let mut client = Sandbox::new("");
     client.env = vec![("LETTA_BASE_URL".into(), server.url.clone())];
-    let o = client.run_with_stdin(&["--plain"], "openai/gpt-typed\n/exit\n");
-    let (stdout, stderr) = out(&o);
-    assert!(stdout.contains("the server lists none"), "{stdout}{stderr}");
+    let mut env = client.env.clone();
+    env.push((
+        "LETTA_HOME".into(),
+        client.home.path().display().to_string(),
+    ));
+    let mut p = support::pty::Pty::spawn(
+        env!("CARGO_BIN_EXE_letta"),
+        &["--plain"],
+        client.project.path(),
+        &env,
+        100,
+        30,
+    );
+    p.wait_text("the server lists none");
+    p.send("openai/gpt-typed\r");
+    p.wait_text("/help for commands");
+    p.send("/exit\r");
+    assert_eq!(p.wait_exit(), 0);
     let agents = get_json(&format!("{}/v1/agents/", server.url));
     assert_eq!(agents[0]["model"], "openai/gpt-typed", "{agents}");
 }

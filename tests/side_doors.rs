@@ -21,6 +21,8 @@ const PROBES: &[&str] = &[
     "cp {HOME}/data/letta.db copied.db",
     "python3 -c 'import pty,fcntl,termios; m,s=pty.openpty(); fcntl.ioctl(s, termios.TIOCSTI, b\"x\"); open(\"typed\",\"w\")'",
     "python3 -c 'import socket; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendmsg([b\"dg\"], [], 0, \"{DGRAM}\")'",
+    "python3 -c 'import socket; socket.socket(socket.AF_UNIX, socket.SOCK_RAW).sendmsg([b\"dg\"], [], 0, \"{DGRAM}\")'",
+    "python3 -c 'import socket; a,b=socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM); a.sendmsg([b\"dg\"], [], 0, \"{DGRAM}\")'",
     "ls /dev/pts > terminals.txt",
     "chmod 644 {HOME}/settings.json",
 ];

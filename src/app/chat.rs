@@ -146,7 +146,8 @@ async fn prepare(cli: &Cli, ctx: &AppContext, interactive: bool) -> anyhow::Resu
             // The backend names none: the person at the terminal may (else the backend's own
             // refusal says what is missing).
             first.or_else(|| {
-                interactive.then(|| crate::ui::ask_line(
+                let terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
+                (interactive && terminal).then(|| crate::ui::ask_line(
                     "No model is set and the server lists none. Model for the new agent (provider/model, enter to skip): ",
                 )).flatten()
             })

@@ -193,6 +193,10 @@ fn deny_beats_allow() {
         "env rm x",
         "nohup nice -n 5 rm x",
         "xargs -0 rm",
+        "sudo -u root rm x",
+        "env -u FOO rm x",
+        "timeout -s KILL 5 rm x",
+        "xargs -I {} /bin/rm {}",
     ] {
         assert_eq!(bash(&c, &ctx, cmd), "deny", "{cmd}");
     }

@@ -13,13 +13,36 @@ pub fn in_order(mut page: Vec<LettaMessage>, order: Option<Order>) -> Vec<LettaM
     if (evidence > 0 && desc) || (evidence < 0 && !desc) {
         page.reverse();
     }
-    // Dates (and sequence numbers, when there are any) then settle what they can; ties keep
-    // the order found above.
-    page.sort_by(|a, b| {
-        let o = chronological(a, b);
-        if desc { o.reverse() } else { o }
-    });
+    // Dates (and sequence numbers) then settle what they can; ties keep the order found
+    // above. Only when every message has a date: a comparison that holds for some pairs and
+    // not others is no order at all (and `sort_by` may panic on one).
+    if page.iter().all(|m| date(m).is_some()) {
+        let seq = page.iter().all(|m| m.seq_id().is_some());
+        page.sort_by(|a, b| {
+            let o = system_first(a, b)
+                .then_with(|| date(a).cmp(&date(b)))
+                .then_with(|| {
+                    if seq {
+                        a.seq_id().cmp(&b.seq_id())
+                    } else {
+                        Ordering::Equal
+                    }
+                });
+            if desc { o.reverse() } else { o }
+        });
+    }
     page
+}
+
+fn system_first(a: &LettaMessage, b: &LettaMessage) -> Ordering {
+    let rest = |m: &LettaMessage| m.message_type() != "system_message";
+    rest(a).cmp(&rest(b))
+}
+
+fn date(m: &LettaMessage) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    m.common()
+        .and_then(|c| c.date.as_deref())
+        .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
 }
 
 /// Positive when the page reads oldest first, negative when newest first, 0 when unknown.
@@ -58,20 +81,16 @@ fn run_of(m: &LettaMessage) -> Option<&str> {
 /// Older first by date, then by sequence number; `Equal` when neither tells. The system
 /// prompt opens the conversation whatever its date (a server may date it by its last rebuild).
 fn chronological(a: &LettaMessage, b: &LettaMessage) -> Ordering {
-    let system = |m: &LettaMessage| m.message_type() != "system_message";
-    let by_kind = system(a).cmp(&system(b));
+    let by_kind = system_first(a, b);
     if by_kind != Ordering::Equal {
         return by_kind;
     }
-    let date = |m: &LettaMessage| {
-        m.common()
-            .and_then(|c| c.date.as_deref())
-            .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
-    };
     let by_date = match (date(a), date(b)) {
         (Some(x), Some(y)) => x.cmp(&y),
         _ => Ordering::Equal,
     };
+    // Sequence numbers, only where both have one (and then the sort runs on whole pages of
+    // them, so the comparison stays consistent).
     by_date.then_with(|| match (a.seq_id(), b.seq_id()) {
         (Some(x), Some(y)) => x.cmp(&y),
         _ => Ordering::Equal,
@@ -124,6 +143,21 @@ mod tests {
         assert_eq!(got, ["message-a3", "message-u3", "message-a2"]);
         let asc = texts(&in_order(page, Some(Order::Asc)));
         assert_eq!(asc, ["message-a2", "message-u3", "message-a3"]);
+    }
+
+    #[test]
+    fn a_page_with_an_undated_message_is_only_turned_round() {
+        let mut undated = msg("assistant_message", T, "r2", "x");
+        if let Some(c) = undated.common_mut() {
+            c.date = None;
+        }
+        let page = vec![
+            msg("user_message", T, "r1", "u1"),
+            undated,
+            msg("assistant_message", T, "r1", "a1"),
+        ];
+        let got = texts(&in_order(page, Some(Order::Desc)));
+        assert_eq!(got, ["message-a1", "message-x", "message-u1"]);
     }
 
     #[test]

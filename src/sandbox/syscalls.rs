@@ -49,17 +49,22 @@ fn rules(network: bool) -> Result<BTreeMap<i64, Vec<SeccompRule>>, String> {
         vec![rule(vec![cond(1, SeccompCmpOp::Eq, libc::TIOCSTI)?])?],
     );
     if !network {
-        // Unix stream sockets only (a datagram one reaches named sockets with no connect);
-        // `socketpair` stays open for programs that talk to their own children.
-        let kind = |k: i32| cond(1, SeccompCmpOp::MaskedEq(0xf), k as u64);
-        r.insert(
-            libc::SYS_socket,
-            vec![
-                rule(vec![cond(0, SeccompCmpOp::Ne, libc::AF_UNIX as u64)?])?,
-                rule(vec![kind(libc::SOCK_DGRAM)?])?,
-                rule(vec![kind(libc::SOCK_SEQPACKET)?])?,
-            ],
-        );
+        // Unix stream sockets only: a datagram one (and `SOCK_RAW`, which the kernel makes
+        // one) reaches named sockets with no connect, even from a connected pair.
+        let not_stream = || -> Result<Vec<SeccompRule>, String> {
+            (0..16)
+                .filter(|k| *k != libc::SOCK_STREAM as u64)
+                .map(|k| rule(vec![cond(1, SeccompCmpOp::MaskedEq(0xf), k)?]))
+                .collect()
+        };
+        let mut socket = vec![rule(vec![cond(
+            0,
+            SeccompCmpOp::Ne,
+            libc::AF_UNIX as u64,
+        )?])?];
+        socket.extend(not_stream()?);
+        r.insert(libc::SYS_socket, socket);
+        r.insert(libc::SYS_socketpair, not_stream()?);
         r.insert(libc::SYS_connect, Vec::new());
         // A datagram to a named Unix socket (syslog, the journal) needs no connect.
         r.insert(

@@ -94,8 +94,14 @@ impl Summary {
         if id == crate::protocol::DEFAULT_CONVERSATION {
             return Some(id);
         }
-        match backend.get_conversation(&id).await {
-            Err(crate::backend::BackendError::NotFound(_)) => None,
+        // Asked on the way out: a server that stopped answering must not hold the exit.
+        let asked = tokio::time::timeout(
+            std::time::Duration::from_secs(3),
+            backend.get_conversation(&id),
+        )
+        .await;
+        match asked {
+            Ok(Err(crate::backend::BackendError::NotFound(_))) => None,
             _ => Some(id),
         }
     }

@@ -89,41 +89,28 @@ impl Command {
     }
 
     /// Every way a deny rule should see this command: as written, with the program's folder
-    /// dropped (`/bin/rm x` → `rm x`), and without wrappers that run their arguments
-    /// (`command rm x`, `env rm x`, `nohup nice -n 5 rm x` → `rm x`).
+    /// dropped (`/bin/rm x` → `rm x`), and, after a wrapper that runs its arguments, every
+    /// tail (`sudo -u root rm x` → … `rm x`): which word is the program depends on the
+    /// wrapper's options, so all are checked.
     pub fn forms(&self) -> Vec<String> {
         let mut out = vec![self.text()];
+        let base = |w: &str| w.rsplit('/').next().unwrap_or(w).to_string();
         let mut words: Vec<String> = self.words.clone();
-        loop {
-            if let Some(first) = words.first_mut()
-                && let Some(base) = first.rsplit('/').next().map(str::to_string)
-                && base != *first
-                && !base.is_empty()
-            {
-                *first = base;
-                out.push(words.join(" "));
+        if let Some(first) = words.first_mut() {
+            *first = base(first);
+        }
+        out.push(words.join(" "));
+        // After a wrapper, any later word may be the program (`sudo -u root rm x`,
+        // `xargs -I {} rm {}`): every such tail is a form.
+        if words
+            .first()
+            .is_some_and(|w| WRAPPERS.contains(&w.as_str()))
+        {
+            for i in 1..words.len() {
+                let mut tail = words[i..].to_vec();
+                tail[0] = base(&tail[0]);
+                out.push(tail.join(" "));
             }
-            let Some(first) = words.first() else { break };
-            if !WRAPPERS.contains(&first.as_str()) || words.len() < 2 {
-                break;
-            }
-            // The wrapper, its options and their values (`-n 5`, `VAR=x`, `10s`).
-            let mut i = 1;
-            while i < words.len() {
-                let w = &words[i];
-                let value = w.starts_with('-')
-                    || w.contains('=')
-                    || w.chars().next().is_some_and(|c| c.is_ascii_digit());
-                if !value {
-                    break;
-                }
-                i += 1;
-            }
-            words.drain(..i);
-            if words.is_empty() {
-                break;
-            }
-            out.push(words.join(" "));
         }
         out.dedup();
         out

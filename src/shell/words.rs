@@ -30,7 +30,10 @@ pub(super) fn literal(node: Node, src: &[u8]) -> Option<String> {
             let plain = node
                 .named_children(&mut c)
                 .all(|n| n.kind() == "string_content");
-            plain.then(|| unquote(&t[1..t.len().saturating_sub(1).max(1)]))
+            plain.then(|| {
+                let inner = t.strip_prefix('"').unwrap_or(&t);
+                unquote(inner.strip_suffix('"').unwrap_or(inner))
+            })
         }
         "ansi_c_string" => ansi_c(&t),
         "number" => Some(t),

@@ -25,6 +25,8 @@ static WATCH: Mutex<Option<Watch>> = Mutex::new(None);
 /// link while protected files are being put back (their groups cannot be left: the sandbox
 /// refuses `setsid` and `setpgid`).
 pub fn frozen<R>(f: impl FnOnce() -> R) -> R {
+    // One freeze at a time: another's SIGCONT must not wake the groups during this one.
+    let _one = FREEZE.lock();
     let groups = SANDBOXED.lock().map(|g| g.clone()).unwrap_or_default();
     if groups.is_empty() {
         return f();
@@ -35,6 +37,9 @@ pub fn frozen<R>(f: impl FnOnce() -> R) -> R {
     signal(&groups, libc::SIGCONT);
     r
 }
+
+/// Held for the whole of a freeze (taken before [`WATCH`], never after it).
+static FREEZE: Mutex<()> = Mutex::new(());
 
 fn signal(groups: &[u32], sig: libc::c_int) {
     for g in groups.iter().filter_map(|g| i32::try_from(*g).ok()) {
@@ -85,13 +90,13 @@ pub fn check() -> Vec<std::path::PathBuf> {
 /// what background commands changed first, then run `write` and take its result as the new
 /// way things are, so the watch does not undo the user's choice.
 pub fn own_write<R>(write: impl FnOnce() -> R) -> R {
-    let Ok(mut w) = WATCH.lock() else {
-        return write();
-    };
-    let Some(watch) = w.as_mut() else {
-        return write();
-    };
     frozen(|| {
+        let Ok(mut w) = WATCH.lock() else {
+            return write();
+        };
+        let Some(watch) = w.as_mut() else {
+            return write();
+        };
         watch.guard.restore();
         let r = write();
         watch.guard = watch.guard.again();

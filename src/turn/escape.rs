@@ -58,12 +58,15 @@ impl TurnDriver {
                 // Saved for this project; a failure to save still lets it run now.
                 let (file, saved) = (project_local_file(&self.project_dir), cmd.clone());
                 let _ = tokio::task::spawn_blocking(move || {
-                    ProjectSettings::update(&file, |p| {
-                        let s = p.sandbox.get_or_insert_with(Default::default);
-                        if !s.excluded_commands.contains(&saved) {
-                            s.excluded_commands.push(saved);
-                        }
-                        Ok(())
+                    // The user's choice: a background command's watch must not undo it.
+                    crate::tools::own_write(|| {
+                        ProjectSettings::update(&file, |p| {
+                            let s = p.sandbox.get_or_insert_with(Default::default);
+                            if !s.excluded_commands.contains(&saved) {
+                                s.excluded_commands.push(saved);
+                            }
+                            Ok(())
+                        })
                     })
                 })
                 .await;

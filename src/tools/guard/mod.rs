@@ -23,7 +23,8 @@ const GRANTING: &[&str] = &["permissions", "sandbox", "hooks"];
 /// One thing under a protected path, as it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Entry {
-    File(Vec<u8>),
+    /// Its bytes and permission bits (a hook put back must still run, or still not).
+    File(Vec<u8>, u32),
     /// A file too big to keep: its size, inode and change time.
     Meta(u64, u64, i64),
     /// A symlink (compared by where it points; never followed).
@@ -56,6 +57,22 @@ fn is_settings(p: &Path) -> bool {
         .is_some_and(|d| d == ".letta")
         && p.file_name()
             .is_some_and(|n| n == "settings.json" || n == "settings.local.json")
+}
+
+/// What letta itself keeps in `.letta/` and that grants nothing: its locks (another letta may
+/// hold one) and the `.gitignore` it writes, as long as they are regular files.
+fn letta_own(p: &Path, meta: &std::fs::Metadata) -> bool {
+    let in_letta = p
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|d| d == ".letta");
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+    in_letta
+        && meta.is_file()
+        && name.is_some_and(|n| {
+            n == ".gitignore"
+                || (n.starts_with('.') && Path::new(&n).extension().is_some_and(|e| e == "lock"))
+        })
 }
 
 fn granting(p: &Path) -> Vec<Option<Value>> {
@@ -118,7 +135,7 @@ fn entry(path: &Path, meta: &std::fs::Metadata, budget: &mut u64) -> Entry {
         && let Ok(bytes) = std::fs::read(path)
     {
         *budget -= meta.len();
-        return Entry::File(bytes);
+        return Entry::File(bytes, meta.mode() & 0o7777);
     }
     Entry::Meta(meta.len(), meta.ino(), meta.ctime())
 }
@@ -144,9 +161,10 @@ fn same(path: &Path, before: &Entry, meta: &std::fs::Metadata) -> bool {
     match before {
         Entry::Dir => kind.is_dir(),
         Entry::Link(to) => kind.is_symlink() && std::fs::read_link(path).ok().as_ref() == Some(to),
-        Entry::File(bytes) => {
+        Entry::File(bytes, mode) => {
             kind.is_file()
                 && meta.len() == bytes.len() as u64
+                && meta.mode() & 0o7777 == *mode
                 && std::fs::read(path).is_ok_and(|b| b == *bytes)
         }
         Entry::Meta(len, ino, ctime) => {
@@ -244,8 +262,13 @@ impl Guard {
         let mut changed = BTreeSet::new();
         self.restore_git(&mut changed);
         // Submodule and worktree git folders made by the command are looked at too.
+        // (Only their hooks and config: a new worktree's `commondir` is git's own doing.)
         let mut now_roots = roots(&self.cwd);
-        now_roots.retain(|r| !self.roots.contains(r));
+        now_roots.retain(|r| {
+            !self.roots.contains(r)
+                && r.file_name()
+                    .is_some_and(|n| n == "hooks" || n == "config" || n == "config.worktree")
+        });
         let mut now = BTreeMap::new();
         for r in self.roots.iter().chain(&now_roots) {
             walk(r, 0, &mut now);
@@ -253,12 +276,12 @@ impl Guard {
         // What is new or different goes first, deepest first (a symlink is removed, never
         // followed), so that what is written back lands where it was.
         for (path, meta) in now.iter().rev() {
-            if is_settings(path) {
+            if is_settings(path) || letta_own(path, meta) {
                 continue;
             }
             let keep = self.entries.get(path).is_some_and(|e| match e {
                 // A file's contents are written back below; a kept folder stays.
-                Entry::File(_) => meta.is_file(),
+                Entry::File(..) => meta.is_file(),
                 other => same(path, other, meta),
             });
             if !keep && remove(path) {
@@ -273,14 +296,17 @@ impl Guard {
             let put_back = match entry {
                 Entry::Dir => identity(path).is_some() || std::fs::create_dir(path).is_ok(),
                 Entry::Link(to) => std::os::unix::fs::symlink(to, path).is_ok(),
-                Entry::File(bytes) => {
+                Entry::File(bytes, mode) => {
                     let _ = std::fs::remove_file(path);
                     // A new file only: a link put there meanwhile is not written through.
                     std::fs::OpenOptions::new()
                         .write(true)
                         .create_new(true)
                         .open(path)
-                        .and_then(|mut f| std::io::Write::write_all(&mut f, bytes))
+                        .and_then(|mut f| {
+                            std::io::Write::write_all(&mut f, bytes)?;
+                            f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(*mode))
+                        })
                         .is_ok()
                 }
                 // Too big to have been kept: it stays removed.

@@ -159,3 +159,28 @@ fn a_submodule_git_folder_made_by_the_command_loses_its_hooks() {
     assert!(!cwd.join(".git/modules/new/hooks/post-checkout").exists());
     assert!(!cwd.join(".git/modules/new/config").exists());
 }
+
+#[test]
+fn a_hook_comes_back_with_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let cwd = d.path();
+    std::fs::create_dir_all(cwd.join(".git/hooks")).unwrap();
+    let hook = cwd.join(".git/hooks/pre-commit");
+    std::fs::write(&hook, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let disabled = cwd.join(".git/hooks/post-merge.sample");
+    std::fs::write(&disabled, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&disabled, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let g = Guard::snapshot(cwd);
+    std::fs::write(&hook, "#!/bin/sh\nevil\n").unwrap();
+    std::fs::set_permissions(&disabled, std::fs::Permissions::from_mode(0o755)).unwrap();
+    g.restore();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        std::fs::read_to_string(&hook).unwrap(),
+        "#!/bin/sh\nexit 0\n"
+    );
+    assert_eq!(mode(&hook), 0o755);
+    assert_eq!(mode(&disabled), 0o644);
+}

@@ -53,6 +53,7 @@ impl App {
 
     /// A `!` command, run as the user's own; its output comes back on the bus.
     fn bash(&mut self, cmd: String) {
+        self.acted = true;
         let (tx, cwd, w) = (
             self.tx.clone(),
             self.setup.cwd.clone(),
@@ -72,6 +73,7 @@ impl App {
 
     /// Run a backend command off the UI task; its outcome comes back on the bus.
     pub(super) fn spawn_command(&mut self, cmd: Cmd) {
+        self.acted = true;
         if let Some(p) = cmd.progress() {
             let w = self.view.width as usize;
             self.view.push_lines(cells::info(p, w));

@@ -58,6 +58,7 @@ impl App {
             Event::Resumed(out) => {
                 if let Outcome::Switch(sw) = &out
                     && sw.session == self.session
+                    && !self.acted
                 {
                     let w = self.view.width as usize;
                     let lines = outcome::lines(&out, &self.setup.cwd, w, self.view.light);

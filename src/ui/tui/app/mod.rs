@@ -108,6 +108,8 @@ pub struct App {
     turn_task: Option<tokio::task::JoinHandle<()>>,
     /// Commands that change state wait for a running turn to end.
     deferred: Vec<Cmd>,
+    /// A turn or command has run: the conversation loaded at start would now come too late.
+    acted: bool,
     shown: Option<Shown>,
     /// A search that waits for a pause in typing.
     debounce: Option<tokio::task::JoinHandle<()>>,
@@ -173,6 +175,7 @@ impl App {
             cancel: None,
             turn_task: None,
             deferred: Vec::new(),
+            acted: false,
             shown: None,
             debounce: None,
             dirty: true,
@@ -320,6 +323,7 @@ impl App {
 
     /// Start a turn in a task; its events and end come back on the bus.
     fn start_turn(&mut self, work: Work) {
+        self.acted = true;
         match &work {
             Work::Text(text) => self.view.begin_turn(text),
             Work::Pending(_) => self.view.begin_pending(),
