@@ -208,6 +208,9 @@ pub fn chunks(
     ))
 }
 
+/// How long the opening of a stream is waited on for a refusal.
+const OPENING: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// A real Letta server refuses some sends with HTTP 200 and an error inside the stream
 /// (`CONFLICT … waiting for approval`, fixture 26b) where our server answers 409. The stream's
 /// opening is read until its first real chunk; a refusal there becomes the same error a 409
@@ -217,7 +220,10 @@ pub async fn refused_in_stream(
     base: &str,
 ) -> Result<ChunkStream, BackendError> {
     let mut opening = Vec::new();
-    while let Some(item) = s.next().await {
+    // A refusal comes at once: a stream that pauses (a model thinking) is handed on as it is,
+    // so the turn's own idle limit and Esc apply to the wait. Dropping the pending `next` loses
+    // nothing: the stream keeps its place.
+    while let Ok(Some(item)) = tokio::time::timeout(OPENING, s.next()).await {
         let refusal = match &item {
             Ok(LettaMessage::Error(e)) => {
                 Some(e.detail.clone().unwrap_or_else(|| e.message.clone()))
@@ -229,8 +235,8 @@ pub async fn refused_in_stream(
             }
         };
         if let Some(text) = refusal {
-            let lower = text.to_lowercase();
-            if lower.contains("conflict") {
+            // The server's own wording: `CONFLICT: Cannot send a new message: …`.
+            if text.trim_start().starts_with("CONFLICT") {
                 let run_id = text.split("run_id=").nth(1).map(|r| {
                     r.chars()
                         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
