@@ -7,19 +7,7 @@ use support::llm::{Reply, ScriptedLlm};
 use support::pty::Pty;
 
 fn spawn(sb: &Sandbox, args: &[&str], extra_env: &[(&str, &str)]) -> Pty {
-    let mut env = sb.env.clone();
-    env.push(("LETTA_HOME".into(), sb.home.path().display().to_string()));
-    for (k, v) in extra_env {
-        env.push((k.to_string(), v.to_string()));
-    }
-    Pty::spawn(
-        env!("CARGO_BIN_EXE_letta"),
-        args,
-        sb.project.path(),
-        &env,
-        100,
-        30,
-    )
+    sb.pty(args, extra_env)
 }
 
 /// Wait until no turn is running (the reply can be on screen a moment before the turn ends).

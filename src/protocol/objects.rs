@@ -112,6 +112,14 @@ pub struct Conversation {
     pub extra: Extra,
 }
 
+impl Conversation {
+    /// When it was last active: its last message, or when it was made if it has none (a new
+    /// conversation, or a fork on a real Letta server, which leaves `last_message_at` empty).
+    pub fn last_active(&self) -> Option<&String> {
+        self.last_message_at.as_ref().or(self.created_at.as_ref())
+    }
+}
+
 /// One execution of the agent loop, started by a send.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Run {

@@ -14,29 +14,24 @@ pub fn in_order(mut page: Vec<LettaMessage>, order: Option<Order>) -> Vec<LettaM
         page.reverse();
     }
     // Dates (and sequence numbers) then settle what they can; ties keep the order found
-    // above. Only when every message has a date: a comparison that holds for some pairs and
-    // not others is no order at all (and `sort_by` may panic on one).
+    // above. Only when every message has a date (and sequence numbers only when every one
+    // has one): a comparison that holds for some pairs and not others is no order at all.
     if page.iter().all(|m| date(m).is_some()) {
         let seq = page.iter().all(|m| m.seq_id().is_some());
-        page.sort_by(|a, b| {
-            let o = system_first(a, b)
-                .then_with(|| date(a).cmp(&date(b)))
-                .then_with(|| {
-                    if seq {
-                        a.seq_id().cmp(&b.seq_id())
-                    } else {
-                        Ordering::Equal
-                    }
-                });
-            if desc { o.reverse() } else { o }
-        });
+        let key = |m: &LettaMessage| (not_system(m), date(m), m.seq_id().filter(|_| seq));
+        if desc {
+            page.sort_by_cached_key(|m| std::cmp::Reverse(key(m)));
+        } else {
+            page.sort_by_cached_key(key);
+        }
     }
     page
 }
 
-fn system_first(a: &LettaMessage, b: &LettaMessage) -> Ordering {
-    let rest = |m: &LettaMessage| m.message_type() != "system_message";
-    rest(a).cmp(&rest(b))
+/// The system prompt opens the conversation whatever its date (a server may date it by its
+/// last rebuild).
+fn not_system(m: &LettaMessage) -> bool {
+    m.message_type() != "system_message"
 }
 
 fn date(m: &LettaMessage) -> Option<chrono::DateTime<chrono::FixedOffset>> {
@@ -78,23 +73,18 @@ fn run_of(m: &LettaMessage) -> Option<&str> {
     m.common()?.run_id.as_deref()
 }
 
-/// Older first by date, then by sequence number; `Equal` when neither tells. The system
-/// prompt opens the conversation whatever its date (a server may date it by its last rebuild).
+/// Older first by date, then by sequence number; `Equal` when neither tells (the system prompt
+/// first).
 fn chronological(a: &LettaMessage, b: &LettaMessage) -> Ordering {
-    let by_kind = system_first(a, b);
-    if by_kind != Ordering::Equal {
-        return by_kind;
-    }
     let by_date = match (date(a), date(b)) {
         (Some(x), Some(y)) => x.cmp(&y),
         _ => Ordering::Equal,
     };
-    // Sequence numbers, only where both have one (and then the sort runs on whole pages of
-    // them, so the comparison stays consistent).
-    by_date.then_with(|| match (a.seq_id(), b.seq_id()) {
+    let by_seq = match (a.seq_id(), b.seq_id()) {
         (Some(x), Some(y)) => x.cmp(&y),
         _ => Ordering::Equal,
-    })
+    };
+    not_system(a).cmp(&not_system(b)).then(by_date).then(by_seq)
 }
 
 #[cfg(test)]

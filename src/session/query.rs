@@ -93,7 +93,9 @@ pub struct Preview {
     pub empty: bool,
 }
 
-fn text_of(m: &LettaMessage) -> Option<(bool, String)> {
+/// What a user or assistant message says (`true` for the user's), as a person sees it;
+/// `None` for other messages and stored summaries.
+pub(super) fn text_of(m: &LettaMessage) -> Option<(bool, String)> {
     match m {
         LettaMessage::User(u) => match user_text(&u.content.to_text()) {
             UserText::Typed(t) => Some((true, t)),

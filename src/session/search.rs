@@ -5,7 +5,7 @@
 use crate::backend::{Backend, BackendError};
 use crate::protocol::{DEFAULT_CONVERSATION, LettaMessage, ListParams, SearchHit, SearchRequest};
 
-use super::query::{UserText, conversation_query, user_text};
+use super::query::{conversation_query, text_of};
 
 /// How many conversations, and messages of each, the fallback reads.
 const CONVERSATIONS: u32 = 50;
@@ -75,14 +75,8 @@ async fn scan(
 }
 
 fn hit(m: &LettaMessage, conv: &str, agent: &str, needle: &str) -> Option<SearchHit> {
-    let (role, text) = match m {
-        LettaMessage::User(u) => match user_text(&u.content.to_text()) {
-            UserText::Typed(t) => ("user", t),
-            UserText::Summary(_) => return None,
-        },
-        LettaMessage::Assistant(a) => ("assistant", a.content.to_text()),
-        _ => return None,
-    };
+    let (user, text) = text_of(m)?;
+    let role = if user { "user" } else { "assistant" };
     if !text.to_lowercase().contains(needle) {
         return None;
     }

@@ -109,6 +109,23 @@ impl Sandbox {
         ServerProc { child, url }
     }
 
+    /// The real `letta ARGS` on a 100×30 pseudo-terminal in this sandbox, with `extra_env`.
+    pub fn pty(&self, args: &[&str], extra_env: &[(&str, &str)]) -> super::pty::Pty {
+        let mut env = self.env.clone();
+        env.push(("LETTA_HOME".into(), self.home.path().display().to_string()));
+        for (k, v) in extra_env {
+            env.push((k.to_string(), v.to_string()));
+        }
+        super::pty::Pty::spawn(
+            env!("CARGO_BIN_EXE_letta"),
+            args,
+            self.project.path(),
+            &env,
+            100,
+            30,
+        )
+    }
+
     /// This project's remembered session for the embedded engine.
     pub fn project_session(&self) -> serde_json::Value {
         let p = self.project.path().join(".letta/settings.local.json");

@@ -51,28 +51,41 @@ pub struct Guard {
     git_file: Option<Vec<u8>>,
 }
 
-fn is_settings(p: &Path) -> bool {
+/// The name of a file directly in `.letta/`.
+fn in_letta(p: &Path) -> Option<String> {
     p.parent()
         .and_then(Path::file_name)
-        .is_some_and(|d| d == ".letta")
-        && p.file_name()
-            .is_some_and(|n| n == "settings.json" || n == "settings.local.json")
+        .filter(|d| *d == ".letta")
+        .and(p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+}
+
+fn is_settings(p: &Path) -> bool {
+    in_letta(p).is_some_and(|n| n == "settings.json" || n == "settings.local.json")
 }
 
 /// What letta itself keeps in `.letta/` and that grants nothing: its locks (another letta may
 /// hold one) and the `.gitignore` it writes, as long as they are regular files.
 fn letta_own(p: &Path, meta: &std::fs::Metadata) -> bool {
-    let in_letta = p
-        .parent()
-        .and_then(Path::file_name)
-        .is_some_and(|d| d == ".letta");
-    let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
-    in_letta
-        && meta.is_file()
-        && name.is_some_and(|n| {
+    meta.is_file()
+        && in_letta(p).is_some_and(|n| {
             n == ".gitignore"
                 || (n.starts_with('.') && Path::new(&n).extension().is_some_and(|e| e == "lock"))
         })
+}
+
+/// Write `bytes` to `path` as a new file (with `mode`, when given): a link put there meanwhile
+/// is not written through, since creating it fails.
+fn write_new(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    std::io::Write::write_all(&mut f, bytes)?;
+    match mode {
+        Some(m) => f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(m)),
+        None => Ok(()),
+    }
 }
 
 fn granting(p: &Path) -> Vec<Option<Value>> {
@@ -243,11 +256,7 @@ impl Guard {
             changed.insert(aside);
         }
         if let Some(bytes) = &self.git_file {
-            let _ = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&git)
-                .and_then(|mut f| std::io::Write::write_all(&mut f, bytes));
+            let _ = write_new(&git, bytes, None);
         }
     }
 
@@ -298,16 +307,7 @@ impl Guard {
                 Entry::Link(to) => std::os::unix::fs::symlink(to, path).is_ok(),
                 Entry::File(bytes, mode) => {
                     let _ = std::fs::remove_file(path);
-                    // A new file only: a link put there meanwhile is not written through.
-                    std::fs::OpenOptions::new()
-                        .write(true)
-                        .create_new(true)
-                        .open(path)
-                        .and_then(|mut f| {
-                            std::io::Write::write_all(&mut f, bytes)?;
-                            f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(*mode))
-                        })
-                        .is_ok()
+                    write_new(path, bytes, Some(*mode)).is_ok()
                 }
                 // Too big to have been kept: it stays removed.
                 Entry::Meta(..) => {

@@ -54,8 +54,7 @@ async fn conversations(
     let mut rows: Vec<(Option<String>, String, String)> = list
         .into_iter()
         .map(|c| {
-            // A fork on a real Letta server has no last message time: its creation places it.
-            let at = c.last_message_at.clone().or_else(|| c.created_at.clone());
+            let at = c.last_active().cloned();
             let title = neutralise(c.summary.as_deref().unwrap_or_default());
             let label = format!("{}  {title}{}", c.id, cur(&c.id));
             (at, c.id, label)

@@ -47,7 +47,7 @@ impl Row {
     /// A conversation from the backend, placed by its last message, or by when it was made
     /// when it has none yet (a new conversation, or a fork on a real Letta server).
     pub fn from_conversation(c: Conversation) -> Self {
-        let active = c.last_message_at.or_else(|| c.created_at.clone());
+        let active = c.last_active().cloned();
         Self::new(c.id, c.summary, active, c.created_at)
     }
 
