@@ -70,7 +70,8 @@ pub fn open_backend(ctx: &AppContext) -> anyhow::Result<Arc<dyn Backend>> {
     match &ctx.choice {
         BackendChoice::Local => Ok(Arc::new(open_engine(ctx)?)),
         BackendChoice::Remote { base_url, api_key } => Ok(Arc::new(
-            crate::remote::RemoteClient::new(base_url, api_key.clone()),
+            crate::remote::RemoteClient::new(base_url, api_key.clone())
+                .with_lineage(ctx.paths.data.join("forks.json")),
         )),
     }
 }

@@ -63,6 +63,10 @@ pub struct Switch {
     pub pending: Vec<ToolCallInfo>,
     /// The agent changed: its name and model, for the status line.
     pub agent: Option<AgentInfo>,
+    /// Its name for the status line, and the "Now in …" line printed after its history.
+    pub place: crate::session::place::Place,
+    /// Text to put in the input (the message a branch was cut before).
+    pub draft: Option<String>,
 }
 
 /// The agent a switch moved to.

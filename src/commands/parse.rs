@@ -7,7 +7,18 @@ use super::table;
 pub enum Cmd {
     New(Option<String>),
     Clear,
+    /// Copy the whole conversation (optionally titled) and switch to the copy.
     Fork(Option<String>),
+    /// Choose a message to branch before (the front end shows the choices).
+    ForkPick,
+    /// Branch keeping everything up to `before` (nothing: a fresh branch); `draft` is the
+    /// picked message, put back in the input to edit and resend.
+    ForkAt {
+        before: Option<String>,
+        draft: String,
+    },
+    /// The agent's conversations as a tree.
+    Tree,
     RenameConvo(String),
     RenameAgent(String),
     Resume(Option<String>),
@@ -38,7 +49,8 @@ impl Cmd {
         match self {
             Self::New(_) => "new",
             Self::Clear => "clear",
-            Self::Fork(_) => "fork",
+            Self::Fork(_) | Self::ForkPick | Self::ForkAt { .. } => "fork",
+            Self::Tree => "tree",
             Self::RenameConvo(_) | Self::RenameAgent(_) => "rename",
             Self::Resume(_) => "resume",
             Self::Model(_) => "model",
@@ -98,7 +110,8 @@ pub fn parse(line: &str) -> Result<Parsed, String> {
         "exit" => Parsed::Local(Local::Exit),
         "new" => Parsed::Backend(Cmd::New(arg)),
         "clear" => Parsed::Backend(Cmd::Clear),
-        "fork" => Parsed::Backend(Cmd::Fork(arg)),
+        "fork" => Parsed::Backend(fork(arg)),
+        "tree" => Parsed::Backend(Cmd::Tree),
         "resume" => Parsed::Backend(Cmd::Resume(arg)),
         "model" => Parsed::Backend(Cmd::Model(arg)),
         "permissions" => Parsed::Backend(Cmd::Permissions),
@@ -114,6 +127,16 @@ pub fn parse(line: &str) -> Result<Parsed, String> {
         "rename" => rename(arg.unwrap_or_default())?,
         other => return Err(format!("/{other} is listed but not handled")),
     })
+}
+
+fn fork(arg: Option<String>) -> Cmd {
+    match arg.as_deref() {
+        None => Cmd::ForkPick,
+        Some("--all") => Cmd::Fork(None),
+        Some(a) => Cmd::Fork(Some(
+            a.strip_prefix("--all ").unwrap_or(a).trim().to_string(),
+        )),
+    }
 }
 
 fn remember(arg: Option<String>) -> String {
@@ -147,6 +170,12 @@ mod tests {
         assert_eq!(
             parse("fork my branch"),
             Ok(Parsed::Backend(Cmd::Fork(Some("my branch".into()))))
+        );
+        assert_eq!(parse("fork"), Ok(Parsed::Backend(Cmd::ForkPick)));
+        assert_eq!(parse("fork --all"), Ok(Parsed::Backend(Cmd::Fork(None))));
+        assert_eq!(
+            parse("fork --all  try two"),
+            Ok(Parsed::Backend(Cmd::Fork(Some("try two".into()))))
         );
         assert_eq!(parse("new"), Ok(Parsed::Backend(Cmd::New(None))));
         assert_eq!(

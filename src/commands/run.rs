@@ -23,6 +23,17 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
         Cmd::New(name) => new_conversation(b, s, name).await,
         Cmd::Clear => clear(b, s).await,
         Cmd::Fork(name) => fork(b, s, name).await,
+        Cmd::ForkAt { before, draft } => fork_at(b, s, before, draft).await,
+        Cmd::Tree => match crate::session::forks::all_conversations(b, &s.agent_id).await {
+            Ok(convs) => {
+                let forest = crate::session::forks::tree(&convs);
+                Outcome::Info(crate::session::forks::tree_text(
+                    &forest,
+                    &s.conversation_id,
+                ))
+            }
+            Err(e) => Outcome::Error(format!("could not list the conversations: {e}")),
+        },
         Cmd::RenameConvo(t) => rename_conversation(b, s, t).await,
         Cmd::RenameAgent(n) => match b
             .update_agent(
@@ -42,7 +53,7 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
         },
         Cmd::Resume(Some(id)) => resume(b, s, id).await,
         // The front ends turn these into a chooser (a viewer, or numbered choices) first.
-        Cmd::Resume(None) | Cmd::Model(None) | Cmd::Agents => Outcome::Error(
+        Cmd::Resume(None) | Cmd::Model(None) | Cmd::Agents | Cmd::ForkPick => Outcome::Error(
             "this command shows a list to choose from; it is not run on its own".into(),
         ),
         Cmd::Model(Some(name)) => set_model(b, s, &name).await,
@@ -92,6 +103,7 @@ pub async fn switch(b: &dyn Backend, session: Session, note: String) -> Outcome 
             }
             Err(e) => (Vec::new(), Vec::new(), Some(e)),
         };
+    let place = crate::session::place::describe(b, &session, messages.len()).await;
     Outcome::Switch(Box::new(Switch {
         session,
         note,
@@ -99,11 +111,19 @@ pub async fn switch(b: &dyn Backend, session: Session, note: String) -> Outcome 
         load_error,
         pending,
         agent: None,
+        place,
+        draft: None,
     }))
 }
 
 /// A switch to a conversation that has no messages yet.
-fn fresh(session: Session, note: String, agent: Option<AgentInfo>) -> Outcome {
+async fn fresh(
+    b: &dyn Backend,
+    session: Session,
+    note: String,
+    agent: Option<AgentInfo>,
+) -> Outcome {
+    let place = crate::session::place::describe(b, &session, 0).await;
     Outcome::Switch(Box::new(Switch {
         session,
         note,
@@ -111,6 +131,8 @@ fn fresh(session: Session, note: String, agent: Option<AgentInfo>) -> Outcome {
         load_error: None,
         pending: Vec::new(),
         agent,
+        place,
+        draft: None,
     }))
 }
 
@@ -120,18 +142,22 @@ async fn new_conversation(b: &dyn Backend, s: &Session, name: Option<String>) ->
         ..Default::default()
     };
     match b.create_conversation(&s.agent_id, req).await {
-        Ok(c) => fresh(
-            Session {
-                agent_id: s.agent_id.clone(),
-                conversation_id: c.id.clone(),
-            },
-            format!(
-                "Started a new conversation \"{}\" ({}) with the same agent and memory",
-                title(c.summary.as_deref(), &c.id),
-                c.id
-            ),
-            None,
-        ),
+        Ok(c) => {
+            fresh(
+                b,
+                Session {
+                    agent_id: s.agent_id.clone(),
+                    conversation_id: c.id.clone(),
+                },
+                format!(
+                    "Started a new conversation \"{}\" ({}) with the same agent and memory",
+                    title(c.summary.as_deref(), &c.id),
+                    c.id
+                ),
+                None,
+            )
+            .await
+        }
         Err(e) => Outcome::Error(e.to_string()),
     }
 }
@@ -141,17 +167,21 @@ async fn clear(b: &dyn Backend, s: &Session) -> Outcome {
         .create_conversation(&s.agent_id, CreateConversation::default())
         .await
     {
-        Ok(c) => fresh(
-            Session {
-                agent_id: s.agent_id.clone(),
-                conversation_id: c.id.clone(),
-            },
-            format!(
-                "Started a fresh conversation ({}); the old one stays in /resume",
-                c.id
-            ),
-            None,
-        ),
+        Ok(c) => {
+            fresh(
+                b,
+                Session {
+                    agent_id: s.agent_id.clone(),
+                    conversation_id: c.id.clone(),
+                },
+                format!(
+                    "Started a fresh conversation ({}); the old one stays in /resume",
+                    c.id
+                ),
+                None,
+            )
+            .await
+        }
         Err(e) => Outcome::Error(e.to_string()),
     }
 }
@@ -184,6 +214,41 @@ async fn fork(b: &dyn Backend, s: &Session, name: Option<String>) -> Outcome {
         format!("Forked conversation {} (use /resume to switch back)", c.id),
     )
     .await
+}
+
+/// Branch before a picked message: keep everything up to `before`, and hand the message back.
+async fn fork_at(b: &dyn Backend, s: &Session, before: Option<String>, draft: String) -> Outcome {
+    let made = match &before {
+        Some(m) => {
+            let params = ForkParams {
+                agent_id: Some(s.agent_id.clone()),
+                message_id: Some(m.clone()),
+            };
+            b.fork_conversation(&s.conversation_id, params).await
+        }
+        // Nothing precedes the first message: the branch starts empty.
+        None => {
+            b.create_conversation(&s.agent_id, CreateConversation::default())
+                .await
+        }
+    };
+    let c = match made {
+        Ok(c) => c,
+        Err(e) => return Outcome::Error(format!("could not branch: {e}")),
+    };
+    let next = Session {
+        agent_id: s.agent_id.clone(),
+        conversation_id: c.id.clone(),
+    };
+    let note = format!(
+        "Branched before that message as {}; it is in the input to edit and send (the original stays in /resume)",
+        c.id
+    );
+    let mut out = switch(b, next, note).await;
+    if let Outcome::Switch(sw) = &mut out {
+        sw.draft = Some(draft);
+    }
+    out
 }
 
 async fn rename_conversation(b: &dyn Backend, s: &Session, t: String) -> Outcome {
@@ -291,17 +356,21 @@ async fn switch_agent(b: &dyn Backend, id: String) -> Outcome {
 async fn new_agent(b: &dyn Backend, s: &Session, cwd: &std::path::Path) -> Outcome {
     let model = b.get_agent(&s.agent_id).await.ok().and_then(|a| a.model);
     match b.create_agent(new_agent_request(model, cwd)).await {
-        Ok(a) => fresh(
-            Session {
-                agent_id: a.id.clone(),
-                conversation_id: DEFAULT_CONVERSATION.into(),
-            },
-            format!("Created agent \"{}\" ({}) and switched to it", a.name, a.id),
-            Some(AgentInfo {
-                label: format!("{} ({})", a.name, a.id),
-                model: a.model.clone(),
-            }),
-        ),
+        Ok(a) => {
+            fresh(
+                b,
+                Session {
+                    agent_id: a.id.clone(),
+                    conversation_id: DEFAULT_CONVERSATION.into(),
+                },
+                format!("Created agent \"{}\" ({}) and switched to it", a.name, a.id),
+                Some(AgentInfo {
+                    label: format!("{} ({})", a.name, a.id),
+                    model: a.model.clone(),
+                }),
+            )
+            .await
+        }
         Err(e) => Outcome::Error(e.to_string()),
     }
 }

@@ -32,13 +32,18 @@ pub const TABLE: &[Spec] = &[
     ),
     spec(
         "fork",
-        "Branch this conversation and switch to the branch: /fork [title]",
+        "Branch before a message you pick; /fork --all [title] copies it all",
         false,
     ),
     spec(
         "resume",
         "Browse conversations and switch: /resume [ID]",
         false,
+    ),
+    spec(
+        "tree",
+        "This agent's conversations as a tree of forks",
+        true,
     ),
     spec(
         "clear",

@@ -47,6 +47,8 @@ pub(super) fn conversation_json(st: &Store, row: &ConversationRow) -> StoreResul
         updated_at: Some(row.updated_at.clone()),
         last_message_at: row.last_message_at.clone(),
         last_run_completion: row.last_run_completion.clone(),
+        parent_conversation_id: row.parent_id.clone(),
+        fork_message_id: row.fork_message_id.clone(),
         ..Default::default()
     })
 }

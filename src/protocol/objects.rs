@@ -108,6 +108,13 @@ pub struct Conversation {
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_window_limit: Option<u64>,
+    /// The conversation this one was forked from (our engine's field; a Letta server keeps no
+    /// lineage, so the remote client records it on this machine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_conversation_id: Option<String>,
+    /// The last message of the parent the fork copied, when the fork was cut at a message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork_message_id: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
 }

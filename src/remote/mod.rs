@@ -2,9 +2,11 @@
 //! exactly what Letta Code sends.
 
 mod errors;
+mod lineage;
 mod order;
 mod stream;
 
+pub use lineage::Lineage;
 pub use stream::MAX_RESUMES;
 
 use std::time::Duration;
@@ -27,6 +29,8 @@ pub struct RemoteClient {
     base: String,
     api_key: Option<String>,
     http: reqwest::Client,
+    /// Where forks made from here are remembered (the server keeps no lineage).
+    lineage: Option<Lineage>,
 }
 
 impl std::fmt::Debug for RemoteClient {
@@ -71,6 +75,20 @@ impl RemoteClient {
             base: base_url.trim_end_matches('/').to_string(),
             api_key,
             http,
+            lineage: None,
+        }
+    }
+
+    /// Remember forks in `path`, and show them as such in listings.
+    #[must_use]
+    pub fn with_lineage(mut self, path: std::path::PathBuf) -> Self {
+        self.lineage = Some(Lineage::new(path, &self.base));
+        self
+    }
+
+    fn fill_lineage(&self, convs: &mut [Conversation]) {
+        if let Some(l) = &self.lineage {
+            l.fill(convs);
         }
     }
 
@@ -284,8 +302,11 @@ impl Backend for RemoteClient {
     }
 
     async fn get_conversation(&self, id: &str) -> Result<Conversation> {
-        self.call(Method::GET, &format!("/v1/conversations/{id}"), &[], None)
-            .await
+        let mut c: Conversation = self
+            .call(Method::GET, &format!("/v1/conversations/{id}"), &[], None)
+            .await?;
+        self.fill_lineage(std::slice::from_mut(&mut c));
+        Ok(c)
     }
 
     async fn list_conversations(&self, q: ConversationQuery) -> Result<Vec<Conversation>> {
@@ -296,8 +317,11 @@ impl Backend for RemoteClient {
         if let Some(s) = q.summary_search {
             query.push(("summary_search", s));
         }
-        self.call(Method::GET, "/v1/conversations/", &query, None)
-            .await
+        let mut convs: Vec<Conversation> = self
+            .call(Method::GET, "/v1/conversations/", &query, None)
+            .await?;
+        self.fill_lineage(&mut convs);
+        Ok(convs)
     }
 
     async fn update_conversation(&self, id: &str, req: UpdateConversation) -> Result<Conversation> {
@@ -323,16 +347,21 @@ impl Backend for RemoteClient {
 
     async fn fork_conversation(&self, id: &str, p: ForkParams) -> Result<Conversation> {
         let mut q = Self::agent_q(p.agent_id.as_deref());
-        if let Some(m) = p.message_id {
-            q.push(("message_id", m));
+        if let Some(m) = &p.message_id {
+            q.push(("message_id", m.clone()));
         }
-        self.call(
-            Method::POST,
-            &format!("/v1/conversations/{id}/fork"),
-            &q,
-            None,
-        )
-        .await
+        let mut c: Conversation = self
+            .call(
+                Method::POST,
+                &format!("/v1/conversations/{id}/fork"),
+                &q,
+                None,
+            )
+            .await?;
+        if let Some(l) = &self.lineage {
+            l.record(&mut c, id, p.message_id.as_deref());
+        }
+        Ok(c)
     }
 
     async fn list_messages(

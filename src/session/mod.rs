@@ -1,7 +1,9 @@
 //! Opening a session at startup and remembering it, on any backend.
 
+pub mod forks;
 pub mod history;
 pub mod model;
+pub mod place;
 pub mod query;
 pub mod sandbox;
 pub mod search;

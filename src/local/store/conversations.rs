@@ -20,6 +20,10 @@ pub struct ConversationRow {
     pub last_run_completion: Option<String>,
     /// Tool calls waiting for an approval answer (JSON list), if any.
     pub pending_json: Option<String>,
+    /// The API id of the conversation it was forked from.
+    pub parent_id: Option<String>,
+    /// The parent's message the fork was cut at, when it was cut.
+    pub fork_message_id: Option<String>,
 }
 
 impl ConversationRow {
@@ -33,7 +37,7 @@ impl ConversationRow {
     }
 }
 
-const COLS: &str = "id, agent_id, is_default, summary, model, created_at, updated_at, last_message_at, last_run_completion, pending_json";
+const COLS: &str = "id, agent_id, is_default, summary, model, created_at, updated_at, last_message_at, last_run_completion, pending_json, parent_id, fork_message_id";
 
 fn row(r: &Row) -> rusqlite::Result<ConversationRow> {
     Ok(ConversationRow {
@@ -47,6 +51,8 @@ fn row(r: &Row) -> rusqlite::Result<ConversationRow> {
         last_message_at: r.get(7)?,
         last_run_completion: r.get(8)?,
         pending_json: r.get(9)?,
+        parent_id: r.get(10)?,
+        fork_message_id: r.get(11)?,
     })
 }
 

@@ -254,8 +254,8 @@ impl Store {
             let prefix = format!("message-{}", &v7[..24]);
             let result = self.write(|tx| {
                 tx.execute(
-                    "INSERT INTO conversations(id, agent_id, summary, model, created_at, updated_at, last_message_at) VALUES (?1,?2,?3,?4,?5,?5,?5)",
-                    params![id, source.agent_id, source.summary, source.model, ts],
+                    "INSERT INTO conversations(id, agent_id, summary, model, created_at, updated_at, last_message_at, parent_id, fork_message_id) VALUES (?1,?2,?3,?4,?5,?5,?5,?6,?7)",
+                    params![id, source.agent_id, source.summary, source.model, ts, source.api_id(), message_id],
                 )?;
                 insert(tx, &sys)?;
                 tx.execute(

@@ -89,6 +89,11 @@ CREATE INDEX runs_conversation ON runs(conversation_id, status);
 -- The process that drives a run (pid:start time), so a crashed one is seen dead at once.
 ALTER TABLE runs ADD COLUMN owner TEXT;
 ",
+    r"
+-- A fork's lineage: the API id of the conversation it came from, and the message it was cut at.
+ALTER TABLE conversations ADD COLUMN parent_id TEXT;
+ALTER TABLE conversations ADD COLUMN fork_message_id TEXT;
+",
 ];
 
 /// Bring the schema up to date inside one transaction.

@@ -4,6 +4,7 @@ use super::lines::{Shared, read};
 use crate::backend::Backend;
 use crate::commands::Cmd;
 use crate::session::Session;
+use crate::session::place::{clock, one_line};
 use crate::session::query::{conversation_query, default_conversation, parse_time};
 use crate::ui::safe_text::neutralise;
 
@@ -69,6 +70,36 @@ async fn conversations(
     Ok(rows.into_iter().map(|(_, id, label)| (id, label)).collect())
 }
 
+/// `/fork`: this conversation's messages, newest first; the branch is cut before the one picked.
+async fn fork_point(b: &dyn Backend, session: &Session, lines: &Shared) -> Option<Cmd> {
+    let points = match crate::session::forks::fork_points(b, session).await {
+        Ok(p) => p,
+        Err(e) => {
+            println!("✗ {}", neutralise(&e));
+            return None;
+        }
+    };
+    println!("Branch before which message? It comes back as your next input, to edit and send:");
+    let items: Vec<(String, String)> = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let at = p.date.as_deref().and_then(clock).unwrap_or_default();
+            let mut label = format!("{at}  {}", one_line(&neutralise(&p.text), 70));
+            if !p.reply.is_empty() {
+                label.push_str(&format!("  → {}", neutralise(&p.reply)));
+            }
+            (i.to_string(), label)
+        })
+        .collect();
+    let picked: usize = pick(lines, &items).await?.parse().ok()?;
+    let p = points.into_iter().nth(picked)?;
+    Some(Cmd::ForkAt {
+        before: p.before,
+        draft: p.text,
+    })
+}
+
 /// Lists become numbered choices; `None` when nothing was chosen.
 pub async fn choose(cmd: Cmd, b: &dyn Backend, session: &Session, lines: &Shared) -> Option<Cmd> {
     let items: Result<Vec<(String, String)>, String> = match &cmd {
@@ -99,6 +130,7 @@ pub async fn choose(cmd: Cmd, b: &dyn Backend, session: &Session, lines: &Shared
                     .collect()
             })
             .map_err(|e| e.to_string()),
+        Cmd::ForkPick => return fork_point(b, session, lines).await,
         _ => return Some(cmd),
     };
     let items = match items {

@@ -16,6 +16,16 @@ use crate::commands::table;
 pub trait Lines: Send {
     /// The next line, or `None` at the end of input.
     fn read(&mut self, prompt: &str) -> Option<String>;
+    /// The next line, starting out as `initial` for the user to edit.
+    fn read_initial(&mut self, prompt: &str, initial: &str) -> Option<String> {
+        if !initial.is_empty() {
+            println!(
+                "(to send again, edited: {})",
+                crate::ui::safe_text::neutralise(initial)
+            );
+        }
+        self.read(prompt)
+    }
     fn remember(&mut self, _line: &str) {}
 }
 
@@ -90,6 +100,13 @@ impl Lines for Editor {
             Err(_) => None,
         }
     }
+    fn read_initial(&mut self, prompt: &str, initial: &str) -> Option<String> {
+        match self.0.readline_with_initial(prompt, (initial, "")) {
+            Ok(l) => Some(l),
+            Err(rustyline::error::ReadlineError::Interrupted) => Some(String::new()),
+            Err(_) => None,
+        }
+    }
     fn remember(&mut self, line: &str) {
         let _ = self.0.add_history_entry(line);
     }
@@ -118,11 +135,23 @@ pub type Shared = Arc<Mutex<Box<dyn Lines>>>;
 
 /// Read a line off the async runtime.
 pub async fn read(lines: &Shared, prompt: &str) -> Option<String> {
+    read_initial(lines, prompt, String::new()).await
+}
+
+/// Read a line that starts out as `initial`, off the async runtime.
+pub async fn read_initial(lines: &Shared, prompt: &str, initial: String) -> Option<String> {
     let (lines, prompt) = (lines.clone(), prompt.to_string());
-    tokio::task::spawn_blocking(move || lines.lock().ok()?.read(&prompt))
-        .await
-        .ok()
-        .flatten()
+    tokio::task::spawn_blocking(move || {
+        let mut l = lines.lock().ok()?;
+        if initial.is_empty() {
+            l.read(&prompt)
+        } else {
+            l.read_initial(&prompt, &initial)
+        }
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 #[cfg(test)]

@@ -61,6 +61,8 @@ struct Repl {
     /// Calls the conversation waits on, asked before the next prompt.
     waiting: Vec<ToolCallInfo>,
     tokens: (u64, u64),
+    /// The next prompt starts with this (a message a branch was cut before).
+    draft: String,
 }
 
 /// Run the REPL until `/exit` or the end of input.
@@ -98,6 +100,7 @@ pub async fn run(setup: Setup) -> std::io::Result<Summary> {
         lines,
         waiting: Vec::new(),
         tokens: (0, 0),
+        draft: String::new(),
     };
     let chosen = repl.setup.browse && {
         // `--resume`: choose the conversation first; nothing chosen keeps the last one.
@@ -142,7 +145,8 @@ impl Repl {
             self.turn(Work::Pending(calls)).await;
             return true;
         }
-        let Some(input) = read(&self.lines, "› ").await else {
+        let draft = std::mem::take(&mut self.draft);
+        let Some(input) = lines::read_initial(&self.lines, "› ", draft).await else {
             return false;
         };
         let input = input.trim().to_string();
@@ -211,6 +215,7 @@ impl Repl {
                 }
                 self.session = sw.session;
                 self.waiting = sw.pending;
+                self.draft = sw.draft.unwrap_or_default();
             }
             _ => {}
         }

@@ -104,17 +104,22 @@ pub fn outcome(out: &Outcome, cwd: &Path) -> String {
         Outcome::Error(e) => format!("✗ {}", neutralise(e)),
         Outcome::ModelSet { handle, scope } => format!("Model for {scope}: {}", neutralise(handle)),
         Outcome::Switch(sw) => {
-            let mut t = neutralise(&sw.note);
+            let mut t = String::new();
+            for m in &sw.messages {
+                t.push_str(&message(m, cwd));
+            }
             if let Some(e) = &sw.load_error {
                 t.push_str(&format!(
                     "\n✗ could not load its messages: {}",
                     neutralise(e)
                 ));
             }
-            for m in &sw.messages {
-                t.push_str(&message(m, cwd));
-            }
-            t
+            t.push_str(&format!(
+                "\n{}\n{}",
+                neutralise(&sw.note),
+                neutralise(&sw.place.line)
+            ));
+            t.trim_start_matches('\n').to_string()
         }
         Outcome::Hits {
             query,

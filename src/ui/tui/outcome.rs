@@ -86,15 +86,18 @@ pub fn lines(out: &Outcome, cwd: &Path, width: usize, light: bool) -> Vec<Line<'
     }
 }
 
+/// The history first, then what happened and where the user is now, as the last lines
+/// before the input (printed above the history, they would scroll out of view).
 fn switch(sw: &Switch, cwd: &Path, width: usize, light: bool) -> Vec<Line<'static>> {
-    let mut out = cells::info(&sw.note, width);
+    let mut out = transcript(&sw.messages, cwd, width, light);
     if let Some(e) = &sw.load_error {
         out.extend(cells::error(
             &format!("could not load its messages: {e}"),
             width,
         ));
     }
-    out.extend(transcript(&sw.messages, cwd, width, light));
+    out.extend(cells::info(&sw.note, width));
+    out.extend(cells::info(&sw.place.line, width));
     out
 }
 

@@ -41,6 +41,20 @@ pub fn enable() -> std::io::Result<()> {
     Ok(())
 }
 
+/// Whether the window title was saved (and must be put back on restore).
+static TITLED: AtomicBool = AtomicBool::new(false);
+
+/// Name the window (OSC 0): agent and conversation. The terminal's own title is saved first
+/// (XTWINOPS 22) and put back on restore (23); terminals without a title stack ignore both.
+pub fn set_title(title: &str) {
+    let clean: String = title.chars().filter(|c| !c.is_control()).collect();
+    let mut out = std::io::stdout();
+    if !TITLED.swap(true, Ordering::SeqCst) {
+        let _ = out.write_all(b"\x1b[22;0t");
+    }
+    let _ = crossterm::execute!(out, terminal::SetTitle(clean));
+}
+
 /// Put the terminal back as it was. Safe to call any number of times, from anywhere.
 pub fn restore() {
     leave_alternate();
@@ -55,6 +69,9 @@ pub fn restore() {
         crossterm::cursor::Show,
         crossterm::style::ResetColor
     );
+    if TITLED.swap(false, Ordering::SeqCst) {
+        let _ = out.write_all(b"\x1b[23;0t");
+    }
     let _ = terminal::disable_raw_mode();
     let _ = out.flush();
 }

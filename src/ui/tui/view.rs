@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier, Style};
@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 
 use super::approval::Approval;
 use super::cells;
-use super::composer::{Composer, Edit};
+use super::composer::Composer;
 use super::popup::{self, Kind};
 use super::stream::MdStream;
 use super::wrap;
@@ -51,6 +51,8 @@ pub struct ChatView {
     pub light: bool,
     cwd: PathBuf,
     agent: String,
+    /// The conversation's title or short id.
+    conversation: String,
     model: String,
     pub mode: PermissionMode,
     composer: Composer,
@@ -68,6 +70,7 @@ pub struct ChatView {
     pub tokens_out: u64,
     pub steps: u64,
     last_ctrl_c: Option<Instant>,
+    last_esc: Option<Instant>,
     notice: Option<String>,
     popup_sel: usize,
     files: Arc<Vec<String>>,
@@ -97,6 +100,7 @@ impl ChatView {
             light: false,
             cwd,
             agent: banner.agent.clone(),
+            conversation: crate::session::place::short_id(&banner.conversation),
             model: banner.model.clone(),
             mode,
             composer: Composer::with_history(history),
@@ -114,6 +118,7 @@ impl ChatView {
             tokens_out: 0,
             steps: 0,
             last_ctrl_c: None,
+            last_esc: None,
             notice: None,
             popup_sel: 0,
             files: Arc::new(Vec::new()),
@@ -160,6 +165,26 @@ impl ChatView {
         if let Some(m) = model {
             self.model = m;
         }
+    }
+
+    /// The conversation in use is now called `label`.
+    pub fn set_conversation(&mut self, label: &str) {
+        self.conversation = label.to_string();
+    }
+
+    /// The agent's name without its id.
+    pub fn agent_name(&self) -> &str {
+        self.agent.split(" (").next().unwrap_or(&self.agent)
+    }
+
+    /// The conversation's title or short id.
+    pub fn conversation(&self) -> &str {
+        &self.conversation
+    }
+
+    /// Put `text` in the input, to edit and send.
+    pub fn set_draft(&mut self, text: &str) {
+        self.composer.set_text(text);
     }
 
     /// A turn that answers calls left waiting starts (no user message).
@@ -362,122 +387,6 @@ impl ChatView {
         self.composer.paste(s);
     }
 
-    /// Handle a key.
-    pub fn key(&mut self, k: KeyEvent) -> Vec<Action> {
-        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-        if !(ctrl && k.code == KeyCode::Char('c')) {
-            self.notice = None;
-        }
-        if ctrl && k.code == KeyCode::Char('c') {
-            if self.is_busy() {
-                self.approval = None;
-                return vec![Action::Interrupt];
-            }
-            if !self.composer.is_empty() {
-                self.composer.clear();
-                return Vec::new();
-            }
-            if self
-                .last_ctrl_c
-                .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
-            {
-                return vec![Action::Exit];
-            }
-            self.last_ctrl_c = Some(Instant::now());
-            self.notice = Some("Press Ctrl-C again to exit".into());
-            return Vec::new();
-        }
-        if let Some(a) = &mut self.approval {
-            if a.key(k) {
-                self.approval = None;
-            }
-            return Vec::new();
-        }
-        match k.code {
-            KeyCode::Char('d') if ctrl && self.composer.is_empty() && !self.is_busy() => {
-                return vec![Action::Exit];
-            }
-            KeyCode::Char('z') if ctrl => return vec![Action::Suspend],
-            KeyCode::Char('o') if ctrl => {
-                self.expand_last();
-                return Vec::new();
-            }
-            KeyCode::BackTab => {
-                self.mode = match self.mode {
-                    PermissionMode::Standard => PermissionMode::AcceptEdits,
-                    PermissionMode::AcceptEdits => PermissionMode::Strict,
-                    PermissionMode::Strict | PermissionMode::Unrestricted => {
-                        PermissionMode::Standard
-                    }
-                };
-                return vec![Action::Mode(self.mode)];
-            }
-            KeyCode::Esc => {
-                if self.is_busy() {
-                    return vec![Action::Interrupt];
-                }
-                if self.popup().is_some() {
-                    self.composer.clear();
-                }
-                return Vec::new();
-            }
-            _ => {}
-        }
-        let rows = self.popup_rows().len();
-        if rows > 0 {
-            match k.code {
-                KeyCode::Up => {
-                    self.popup_sel = self.popup_sel.saturating_sub(1);
-                    return Vec::new();
-                }
-                KeyCode::Down => {
-                    self.popup_sel = (self.popup_sel + 1).min(rows - 1);
-                    return Vec::new();
-                }
-                KeyCode::Tab => {
-                    self.complete();
-                    return Vec::new();
-                }
-                KeyCode::Enter if matches!(self.popup(), Some(Kind::File { .. })) => {
-                    self.complete();
-                    return Vec::new();
-                }
-                KeyCode::Enter => {
-                    // A partly typed command runs as the selected one.
-                    self.complete();
-                }
-                _ => self.popup_sel = 0,
-            }
-        }
-        match self.composer.key(k) {
-            Edit::Submit(text) => self.submit(text),
-            _ => Vec::new(),
-        }
-    }
-
-    fn submit(&mut self, text: String) -> Vec<Action> {
-        if text.trim().is_empty() {
-            return Vec::new();
-        }
-        let typed = self.composer.text().to_string();
-        let new = self.composer.remember(&typed);
-        self.composer.clear();
-        let mut acts = Vec::new();
-        if new {
-            acts.push(Action::Remember(typed));
-        }
-        if let Some(cmd) = text.strip_prefix('!') {
-            acts.push(Action::Bash(cmd.trim().to_string()));
-        } else if let Some(cmd) = text.strip_prefix('/') {
-            acts.extend(self.command(cmd.trim()));
-        } else if self.is_busy() {
-            self.queued.push(text);
-        } else {
-            acts.push(Action::Send(text));
-        }
-        acts
-    }
-
     fn expand_last(&mut self) {
         let w = self.w();
         let lines = match &self.collapsed {
@@ -494,3 +403,4 @@ impl ChatView {
 
 mod command;
 mod draw;
+mod keys;

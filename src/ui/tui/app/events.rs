@@ -63,6 +63,8 @@ impl App {
                     let w = self.view.width as usize;
                     let lines = outcome::lines(&out, &self.setup.cwd, w, self.view.light);
                     self.push(lines);
+                    self.view.set_conversation(&sw.place.label);
+                    self.retitle();
                     if !sw.pending.is_empty() && !self.view.is_busy() {
                         self.start_turn(Work::Pending(sw.pending.clone()));
                     }
@@ -172,12 +174,26 @@ impl App {
                     self.opts.override_model = None;
                     self.view.set_agent(Some(a.label), a.model);
                 }
+                self.view.set_conversation(&sw.place.label);
+                if let Some(d) = &sw.draft {
+                    self.view.set_draft(d);
+                }
+                self.retitle();
                 if !sw.pending.is_empty() && !self.view.is_busy() {
                     self.start_turn(Work::Pending(sw.pending));
                 }
             }
             _ => {}
         }
+    }
+
+    /// The window title: agent and conversation.
+    pub(super) fn retitle(&self) {
+        crate::ui::tui::term::set_title(&format!(
+            "letta · {} · {}",
+            self.view.agent_name(),
+            self.view.conversation()
+        ));
     }
 
     fn on_size_check(&mut self) {

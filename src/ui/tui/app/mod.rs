@@ -214,6 +214,7 @@ impl App {
         tokio::task::spawn_blocking(move || {
             let _ = tx.send(Event::Files(Arc::new(popup::list_files(&root))));
         });
+        self.retitle();
         if self.setup.browse {
             // The browser shows the conversation chosen there.
             return self.open_viewer(overlay::Open::Resume);

@@ -11,6 +11,7 @@ pub mod picker;
 pub mod resume;
 pub mod rows;
 pub mod screen;
+pub mod tree;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -42,6 +43,8 @@ pub enum Open {
     Memory,
     Help,
     Search(String),
+    /// This conversation's messages, to branch before one.
+    ForkPoints,
 }
 
 /// A full-screen viewer. A new viewer is one file: a type implementing this, plus the
@@ -133,6 +136,9 @@ pub enum Fetch {
     Models,
     /// Full-text search over the agent's messages.
     Search(String),
+    ForkPoints,
+    /// Every conversation of the agent, for the tree.
+    Tree,
 }
 
 /// The answer to a [`Fetch`].
@@ -155,6 +161,8 @@ pub enum Data {
     Blocks(Result<Vec<Block>, String>),
     Models(Result<(Vec<LlmModel>, Option<String>), String>),
     Hits(Result<crate::session::search::Found, String>),
+    ForkPoints(Result<Vec<crate::session::forks::ForkPoint>, String>),
+    Tree(Result<Vec<Conversation>, String>),
 }
 
 /// What fetching needs: the backend, whose data, and where pins are kept.
@@ -233,6 +241,14 @@ pub async fn fetch(env: &Env, f: Fetch) -> Data {
                 .await
                 .map_err(|e| e.to_string()),
         ),
+        Fetch::Tree => Data::Tree(
+            crate::session::forks::all_conversations(b, agent_id)
+                .await
+                .map_err(|e| e.to_string()),
+        ),
+        Fetch::ForkPoints => {
+            Data::ForkPoints(crate::session::forks::fork_points(b, &env.session).await)
+        }
         Fetch::Blocks => Data::Blocks(b.list_blocks(agent_id).await.map_err(|e| e.to_string())),
         Fetch::Models => {
             let current = query::current_model(b, &env.session).await;
@@ -301,6 +317,10 @@ impl Overlay {
             }
             Open::Search(q) => {
                 let (o, r) = picker::Picker::search(&q);
+                (Box::new(o), r)
+            }
+            Open::ForkPoints => {
+                let (o, r) = picker::Picker::fork_points();
                 (Box::new(o), r)
             }
             Open::Memory => {

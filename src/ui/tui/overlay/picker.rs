@@ -11,6 +11,8 @@ use ratatui::widgets::Paragraph;
 use super::{Data, Fetch, Req, footer, header, search_field};
 use crate::commands::Cmd;
 use crate::protocol::SearchHit;
+use crate::session::forks::ForkPoint;
+use crate::session::place::{clock, one_line};
 use crate::ui::tui::cells;
 
 /// One choice.
@@ -68,6 +70,17 @@ impl Picker {
                 &format!("Nothing found for \"{query}\""),
             ),
             vec![Req::Fetch(Fetch::Search(query.to_string()))],
+        )
+    }
+
+    /// This conversation's messages, newest first; Enter branches before the one chosen.
+    pub fn fork_points() -> (Self, Vec<Req>) {
+        (
+            Self::new(
+                "Branch before which message? (it goes back in the input to edit)",
+                "No messages of yours in this conversation yet",
+            ),
+            vec![Req::Fetch(Fetch::ForkPoints)],
         )
     }
 
@@ -132,7 +145,12 @@ impl Picker {
                 self.items = found.hits.into_iter().map(hit_item).collect();
                 self.status = found.fallback.map(|f| format!("searched here: {f}"));
             }
-            Data::Models(Err(e)) | Data::Hits(Err(e)) => self.status = Some(e),
+            Data::ForkPoints(Ok(points)) => {
+                self.items = points.into_iter().map(point_item).collect();
+            }
+            Data::Models(Err(e)) | Data::Hits(Err(e)) | Data::ForkPoints(Err(e)) => {
+                self.status = Some(e);
+            }
             _ => {}
         }
         Vec::new()
@@ -188,6 +206,25 @@ impl Picker {
         f.render_widget(Paragraph::new(lines), list);
         self.sel = sel;
         self.offset = offset;
+    }
+}
+
+fn point_item(p: ForkPoint) -> Item {
+    let text = one_line(&crate::ui::safe_text::neutralise(&p.text), 200);
+    let at = p.date.as_deref().and_then(clock).unwrap_or_default();
+    let reply = crate::ui::safe_text::neutralise(&p.reply);
+    Item {
+        label: format!("{at:>5}  {}", cells::fit(&text, 70)),
+        detail: if reply.is_empty() {
+            String::new()
+        } else {
+            format!("→ {reply}")
+        },
+        marked: false,
+        run: Cmd::ForkAt {
+            before: p.before,
+            draft: p.text,
+        },
     }
 }
 

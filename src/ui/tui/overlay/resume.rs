@@ -39,6 +39,8 @@ pub struct Browser {
     offset: usize,
     per_page: usize,
     confirm: Option<Row>,
+    /// The tree view, while it is shown (`t`).
+    pub tree: Option<super::tree::Tree>,
     pub status: Option<String>,
     /// Fixed in tests; the clock otherwise.
     pub now: Option<DateTime<Utc>>,
@@ -65,6 +67,7 @@ impl Browser {
             offset: 0,
             per_page: 5,
             confirm: None,
+            tree: None,
             status: None,
             now: None,
         };
@@ -159,8 +162,21 @@ impl Browser {
             self.status = None;
             return Vec::new();
         }
+        if let Some(t) = &mut self.tree {
+            match k.code {
+                KeyCode::Esc => return vec![Req::Close],
+                KeyCode::Char('t') => self.tree = None,
+                _ => return t.key(k).unwrap_or_default(),
+            }
+            return Vec::new();
+        }
         let bare = self.query.is_empty();
         match k.code {
+            KeyCode::Char('t') if bare => {
+                let (t, reqs) = super::tree::Tree::open(&self.current);
+                self.tree = Some(t);
+                return reqs;
+            }
             KeyCode::Esc if !bare => {
                 self.query.clear();
                 return self.search_changed();
@@ -213,6 +229,11 @@ impl Browser {
     }
 
     pub fn apply(&mut self, d: Data) -> Vec<Req> {
+        if let Some(t) = &mut self.tree
+            && t.apply(&d)
+        {
+            return Vec::new();
+        }
         match d {
             Data::Conversations {
                 search,
@@ -317,11 +338,16 @@ impl Browser {
     }
 
     pub fn draw(&mut self, f: &mut Frame, area: Rect) {
+        if let Some(t) = &mut self.tree {
+            let area = header(f, area, "Conversations and their forks");
+            t.draw(f, area, self.status.as_deref());
+            return;
+        }
         let now = self.now.unwrap_or_else(Utc::now);
         let area = header(f, area, "Resume a previous conversation");
         let area = search_field(f, area, &self.query, "search conversation titles");
         let hints = if self.query.is_empty() {
-            "enter switch · ↑↓ or j/k move · d delete · type to search · esc close"
+            "enter switch · ↑↓ or j/k move · t tree · d delete · type to search · esc close"
         } else {
             "enter switch · ↑↓ move · esc clears the search"
         };

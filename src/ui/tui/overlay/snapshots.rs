@@ -288,3 +288,47 @@ fn limit_is_checked_before_saving() {
     assert!(e.contains("12 characters, over its limit of 5"), "{e}");
     assert!(check_limit("human", "anything", None).is_ok());
 }
+
+fn utc_clock(ts: &str) -> Option<String> {
+    parse_time(ts).map(|t| t.format("%H:%M").to_string())
+}
+
+fn fork(id: &str, parent: Option<&str>, title: Option<&str>, at: &str) -> Conversation {
+    serde_json::from_value(json!({
+        "id": id, "agent_id": "agent-1", "summary": title,
+        "parent_conversation_id": parent,
+        "created_at": format!("2026-11-23T{at}:00Z"),
+        "last_message_at": format!("2026-11-23T{at}:30Z"),
+    }))
+    .unwrap()
+}
+
+#[test]
+fn resume_tree_after_two_levels_of_forks() {
+    let (mut b, _) = resume::Browser::open("conv-c2");
+    b.now = Some(now());
+    let reqs = b.key(key(KeyCode::Char('t')));
+    assert_eq!(reqs, vec![Req::Fetch(Fetch::Tree)]);
+    b.tree.as_mut().unwrap().clock = utc_clock;
+    let mut o = Overlay::new(Box::new(b));
+    o.apply(Data::Tree(Ok(vec![
+        fork("conv-c2", Some("conv-b1"), Some("try the lexer"), "11:40"),
+        fork("conv-b2", Some("default"), None, "11:20"),
+        fork("conv-b1", Some("default"), Some("fix parser"), "10:42"),
+        fork("conv-c1", Some("conv-b1"), None, "11:05"),
+        fork("conv-solo", None, Some("unrelated work"), "09:00"),
+    ])));
+    insta::assert_snapshot!("resume_tree_80x16", show(&mut o, 80, 16));
+    // Enter on a branch switches to it; t goes back to the list.
+    assert_eq!(
+        o.key(key(KeyCode::Down)),
+        Vec::<Req>::new(),
+        "the cursor starts on the current conversation"
+    );
+    assert_eq!(
+        o.key(key(KeyCode::Enter)),
+        vec![Req::Run(Cmd::Resume(Some("conv-c1".into())))]
+    );
+    o.key(key(KeyCode::Char('t')));
+    assert!(show(&mut o, 80, 16).contains("Resume a previous conversation"));
+}

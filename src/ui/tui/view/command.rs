@@ -25,6 +25,7 @@ impl ChatView {
             Ok(Parsed::Backend(Cmd::Memory)) => return vec![Action::Open(Open::Memory)],
             Ok(Parsed::Backend(Cmd::Agents)) => return vec![Action::Open(Open::Agents)],
             Ok(Parsed::Backend(Cmd::Model(None))) => return vec![Action::Open(Open::Models)],
+            Ok(Parsed::Backend(Cmd::ForkPick)) => return vec![Action::Open(Open::ForkPoints)],
             Ok(Parsed::Backend(Cmd::Search(q))) => return vec![Action::Open(Open::Search(q))],
             Ok(Parsed::Backend(cmd)) => return vec![Action::Command(cmd)],
             Err(e) => self.push_lines(cells::error(&e, w)),

@@ -191,8 +191,12 @@ impl ChatView {
             parts.push(format!("{frame} {}s", t.elapsed().as_secs()));
             parts.push("esc to interrupt".into());
         }
-        let agent = self.agent.split(" (").next().unwrap_or(&self.agent);
-        parts.extend([agent.to_string(), self.model.clone(), mode.to_string()]);
+        parts.extend([
+            self.agent_name().to_string(),
+            self.conversation.clone(),
+            self.model.clone(),
+            mode.to_string(),
+        ]);
         parts.push(format!(
             "↑{} ↓{}",
             compact(self.tokens_in),

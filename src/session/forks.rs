@@ -1,0 +1,333 @@
+//! Branching: the user messages a conversation can be forked before, and the tree the forks
+//! make. The tree comes from each conversation's `parent_conversation_id`, which the engine
+//! keeps and the remote client records for a Letta server.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use super::Session;
+use super::place::{clock, label, one_line};
+use super::query::{conversation_query, recent, text_of};
+use crate::backend::{Backend, BackendError};
+use crate::protocol::{Conversation, DEFAULT_CONVERSATION, LettaMessage};
+
+/// Messages read to offer fork points.
+const POINTS_READ: u32 = 300;
+/// Conversations read to build the tree.
+const TREE_MAX: usize = 2000;
+
+/// A user message to branch before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForkPoint {
+    pub message_id: String,
+    /// The last message before it, which the fork keeps; `None` when nothing precedes it.
+    pub before: Option<String>,
+    /// What the user typed.
+    pub text: String,
+    pub date: Option<String>,
+    /// The first line of the agent's reply.
+    pub reply: String,
+}
+
+/// The conversation's user messages, newest first.
+pub async fn fork_points(b: &dyn Backend, s: &Session) -> Result<Vec<ForkPoint>, String> {
+    let mut msgs = recent(b, &s.conversation_id, &s.agent_id, POINTS_READ).await?;
+    let full = msgs.len() as u32 >= POINTS_READ;
+    msgs.reverse();
+    Ok(points(&msgs, full))
+}
+
+/// Fork points of messages given oldest first; `cut` means older messages were not read, so
+/// the oldest user message's predecessor is unknown and it is left out.
+pub fn points(msgs: &[LettaMessage], cut: bool) -> Vec<ForkPoint> {
+    let id = |m: &LettaMessage| m.common().and_then(|c| c.id.clone());
+    let mut out = Vec::new();
+    for (i, m) in msgs.iter().enumerate() {
+        let Some((true, text)) = text_of(m) else {
+            continue;
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        let Some(message_id) = id(m) else { continue };
+        let before = msgs[..i]
+            .iter()
+            .rev()
+            .find_map(|p| id(p).filter(|pid| *pid != message_id));
+        if before.is_none() && cut {
+            continue;
+        }
+        let reply = msgs[i + 1..]
+            .iter()
+            .map_while(|r| match text_of(r) {
+                Some((true, _)) => None,
+                other => Some(other),
+            })
+            .flatten()
+            .map(|(_, t)| t)
+            .find(|t| !t.trim().is_empty())
+            .map(|t| one_line(t.lines().find(|l| !l.trim().is_empty()).unwrap_or(""), 80))
+            .unwrap_or_default();
+        out.push(ForkPoint {
+            message_id,
+            before,
+            text,
+            date: m.common().and_then(|c| c.date.clone()),
+            reply,
+        });
+    }
+    out.reverse();
+    out
+}
+
+/// One conversation in the tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Node {
+    pub id: String,
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_conversation_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fork_message_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_message_at: Option<String>,
+    pub children: Vec<Node>,
+}
+
+impl Node {
+    fn of(c: &Conversation) -> Self {
+        Self {
+            id: c.id.clone(),
+            title: c.summary.clone().filter(|t| !t.trim().is_empty()),
+            parent_conversation_id: c.parent_conversation_id.clone(),
+            fork_message_id: c.fork_message_id.clone(),
+            created_at: c.created_at.clone(),
+            last_message_at: c.last_message_at.clone(),
+            children: Vec::new(),
+        }
+    }
+
+    /// Its title or short id.
+    pub fn label(&self) -> String {
+        let c = Conversation {
+            summary: self.title.clone(),
+            ..Default::default()
+        };
+        label(Some(&c), &self.id)
+    }
+
+    /// "forked at 10:42" for a branch.
+    pub fn fork_label(&self) -> Option<String> {
+        self.parent_conversation_id.as_ref()?;
+        Some(match self.created_at.as_deref().and_then(clock) {
+            Some(at) => format!("forked at {at}"),
+            None => "forked".into(),
+        })
+    }
+}
+
+/// Every conversation of the agent (up to a limit), most recently active first.
+pub async fn all_conversations(
+    b: &dyn Backend,
+    agent_id: &str,
+) -> Result<Vec<Conversation>, BackendError> {
+    let mut all: Vec<Conversation> = Vec::new();
+    let mut after = None;
+    loop {
+        let page = b
+            .list_conversations(conversation_query(agent_id, None, after.clone(), 100))
+            .await?;
+        let n = page.len();
+        let seen: HashSet<String> = all.iter().map(|c| c.id.clone()).collect();
+        all.extend(page.into_iter().filter(|c| !seen.contains(&c.id)));
+        if n < 100 || all.len() >= TREE_MAX || after.as_ref() == all.last().map(|c| &c.id) {
+            break;
+        }
+        after = all.last().map(|c| c.id.clone());
+    }
+    Ok(all)
+}
+
+/// The forest: the default conversation first, then the other roots, newest first; a branch
+/// whose parent is gone becomes a root.
+pub fn tree(convs: &[Conversation]) -> Vec<Node> {
+    let ids: HashSet<&str> = convs.iter().map(|c| c.id.as_str()).collect();
+    let mut children: HashMap<String, Vec<&Conversation>> = HashMap::new();
+    let mut roots = Vec::new();
+    for c in convs {
+        match c.parent_conversation_id.as_deref() {
+            Some(p) if p == DEFAULT_CONVERSATION || ids.contains(p) => {
+                children.entry(p.to_string()).or_default().push(c);
+            }
+            _ => roots.push(c),
+        }
+    }
+    fn grow(
+        c: &Conversation,
+        children: &HashMap<String, Vec<&Conversation>>,
+        depth: usize,
+    ) -> Node {
+        let mut n = Node::of(c);
+        if depth < 64
+            && let Some(kids) = children.get(&c.id)
+        {
+            n.children = kids.iter().map(|k| grow(k, children, depth + 1)).collect();
+        }
+        n
+    }
+    let default = Conversation {
+        id: DEFAULT_CONVERSATION.into(),
+        ..Default::default()
+    };
+    let mut out = vec![grow(&default, &children, 0)];
+    out.extend(roots.into_iter().map(|c| grow(c, &children, 0)));
+    out
+}
+
+/// The tree as rows to draw: depth, node, and whether it is `current` or on the path to it.
+pub fn rows<'a>(forest: &'a [Node], current: &str) -> Vec<(usize, &'a Node, Mark)> {
+    fn path_to(n: &Node, current: &str, path: &mut Vec<String>) -> bool {
+        path.push(n.id.clone());
+        if n.id == current || n.children.iter().any(|c| path_to(c, current, path)) {
+            return true;
+        }
+        path.pop();
+        false
+    }
+    let mut path = Vec::new();
+    for r in forest {
+        if path_to(r, current, &mut path) {
+            break;
+        }
+        path.clear();
+    }
+    fn walk<'a>(
+        n: &'a Node,
+        depth: usize,
+        current: &str,
+        path: &[String],
+        out: &mut Vec<(usize, &'a Node, Mark)>,
+    ) {
+        let mark = if n.id == current {
+            Mark::Current
+        } else if path.contains(&n.id) {
+            Mark::Path
+        } else {
+            Mark::None
+        };
+        out.push((depth, n, mark));
+        for c in &n.children {
+            walk(c, depth + 1, current, path, out);
+        }
+    }
+    let mut out = Vec::new();
+    for r in forest {
+        walk(r, 0, current, &path, &mut out);
+    }
+    out
+}
+
+/// How a tree row relates to the conversation in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    Current,
+    /// An ancestor of the current one.
+    Path,
+    None,
+}
+
+/// The tree as text, for `/tree` and the plain REPL.
+pub fn tree_text(forest: &[Node], current: &str) -> String {
+    let mut t = String::new();
+    for (depth, n, mark) in rows(forest, current) {
+        let m = match mark {
+            Mark::Current => "● ",
+            Mark::Path => "○ ",
+            Mark::None => "  ",
+        };
+        let indent = if depth == 0 {
+            String::new()
+        } else {
+            format!("{}└─ ", "   ".repeat(depth - 1))
+        };
+        let mut line = format!("{m}{indent}{}", n.label());
+        if n.id != DEFAULT_CONVERSATION && n.title.is_some() {
+            line.push_str(&format!("  {}", super::place::short_id(&n.id)));
+        }
+        if let Some(f) = n.fork_label() {
+            line.push_str(&format!("  ({f})"));
+        }
+        if mark == Mark::Current {
+            line.push_str("  ← you are here");
+        }
+        t.push_str(&line);
+        t.push('\n');
+    }
+    t.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msgs(v: serde_json::Value) -> Vec<LettaMessage> {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn points_name_the_message_before() {
+        let m = msgs(serde_json::json!([
+            {"message_type":"system_message","id":"s","content":"sys"},
+            {"message_type":"user_message","id":"u1","content":"first"},
+            {"message_type":"reasoning_message","id":"a1","reasoning":"hm"},
+            {"message_type":"assistant_message","id":"a1","content":"one\ntwo"},
+            {"message_type":"user_message","id":"u2","content":"second"},
+            {"message_type":"tool_call_message","id":"t2","tool_call":{"name":"Read","arguments":"{}","tool_call_id":"c"}},
+            {"message_type":"tool_return_message","id":"r2","tool_return":"x","status":"success","tool_call_id":"c"},
+            {"message_type":"assistant_message","id":"a2","content":"done"}
+        ]));
+        let p = points(&m, false);
+        assert_eq!(p.len(), 2);
+        assert_eq!(
+            (p[0].message_id.as_str(), p[0].before.as_deref()),
+            ("u2", Some("a1"))
+        );
+        assert_eq!(p[0].reply, "done");
+        assert_eq!(
+            (p[1].message_id.as_str(), p[1].before.as_deref()),
+            ("u1", Some("s"))
+        );
+        assert_eq!(p[1].reply, "one");
+        // Cut off from its predecessor, the oldest one is not offered.
+        assert_eq!(points(&m[1..], true).len(), 1);
+    }
+
+    fn conv(id: &str, parent: Option<&str>, title: Option<&str>) -> Conversation {
+        Conversation {
+            id: id.into(),
+            parent_conversation_id: parent.map(str::to_string),
+            summary: title.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn tree_nests_and_marks_the_path() {
+        let convs = vec![
+            conv("conv-c", Some("conv-b"), Some("grandchild")),
+            conv("conv-b", Some("default"), Some("child")),
+            conv("conv-x", Some("conv-gone"), None),
+            conv("conv-a", None, Some("alone")),
+        ];
+        let forest = tree(&convs);
+        assert_eq!(forest.len(), 3);
+        let text = tree_text(&forest, "conv-c");
+        assert_eq!(
+            text,
+            "○ default\n○ └─ child  conv-b  (forked)\n●    └─ grandchild  conv-c  (forked)  ← you are here\n  conv-x  (forked)\n  alone  conv-a"
+        );
+    }
+}
