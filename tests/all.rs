@@ -10,6 +10,7 @@
 
 mod support;
 
+mod agent_file_e2e;
 mod backends;
 mod chat_e2e;
 mod cli;
@@ -34,5 +35,6 @@ mod server_guard;
 mod settings_lock;
 mod side_doors;
 mod tools_e2e;
+mod tree_e2e;
 mod trust;
 mod turn;

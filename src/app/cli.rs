@@ -192,6 +192,16 @@ pub enum AgentsCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Write an agent as a Letta Agent File (.af): memory, system prompt, model, conversations
+    Export {
+        /// The agent (default: this project's)
+        id: Option<String>,
+        /// Write here instead of to stdout
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Create the agents of an Agent File (.af); prints their ids as JSON
+    Import { file: std::path::PathBuf },
 }
 
 /// `letta conversations …`.
@@ -204,6 +214,30 @@ pub enum ConversationsCommand {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// The agent's conversations as a tree of forks, as JSON
+    Tree {
+        #[arg(long, value_name = "ID")]
+        agent: Option<String>,
+    },
+    /// Write a conversation as Markdown or as the Letta message list (JSON)
+    Export {
+        /// A conversation id, or `default` (with --agent, or this project's agent)
+        id: String,
+        #[arg(long, value_name = "ID")]
+        agent: Option<String>,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Md)]
+        format: ExportFormat,
+        /// Write here instead of to stdout
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
+}
+
+/// How `letta conversations export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Md,
+    Json,
 }
 
 /// `letta messages …`.

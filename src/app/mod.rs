@@ -3,19 +3,18 @@
 mod chat;
 pub mod cli;
 mod connect;
+mod data;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 
-use crate::app::cli::{
-    AgentsCommand, Cli, Command, ConversationsCommand, MessagesCommand, ModelCommand,
-};
-use crate::backend::{AgentQuery, Backend, ConversationQuery};
+use crate::app::cli::{Cli, Command, MessagesCommand, ModelCommand};
+use crate::backend::Backend;
 use crate::local::Engine;
 use crate::local::store::Store;
-use crate::protocol::{ListParams, SearchRequest};
+use crate::protocol::SearchRequest;
 use crate::settings::choice::BackendChoice;
 use crate::settings::paths::Paths;
 use crate::settings::{GlobalSettings, ProjectSettings, project_local_file};
@@ -116,34 +115,8 @@ fn project_agent(ctx: &AppContext) -> anyhow::Result<Option<String>> {
 
 async fn dispatch(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Some(Command::Agents {
-            command: AgentsCommand::List { limit, name },
-        }) => {
-            let backend = open_backend(&ctx)?;
-            let agents = backend
-                .list_agents(AgentQuery {
-                    page: ListParams::latest(limit),
-                    name,
-                })
-                .await?;
-            print_json(&agents)?;
-        }
-        Some(Command::Conversations {
-            command: ConversationsCommand::List { agent, limit },
-        }) => {
-            let backend = open_backend(&ctx)?;
-            let Some(agent_id) = agent.or(project_agent(&ctx)?) else {
-                bail!("no agent given and none remembered for this project; pass --agent ID");
-            };
-            let convs = backend
-                .list_conversations(ConversationQuery {
-                    agent_id: Some(agent_id),
-                    page: ListParams::latest(limit),
-                    summary_search: None,
-                })
-                .await?;
-            print_json(&convs)?;
-        }
+        Some(Command::Agents { command }) => data::agents(command, &ctx).await?,
+        Some(Command::Conversations { command }) => data::conversations(command, &ctx).await?,
         Some(Command::Messages {
             command:
                 MessagesCommand::Search {

@@ -103,6 +103,14 @@ pub trait Backend: Send + Sync {
 
     async fn search_messages(&self, req: SearchRequest) -> Result<Vec<SearchHit>>;
 
+    /// The agent as a Letta Agent File (`.af`): memory, system prompt, model, messages.
+    async fn export_agent(&self, agent_id: &str) -> Result<crate::protocol::agent_file::AgentFile>;
+    /// Create the agents of an Agent File; their new ids.
+    async fn import_agent(
+        &self,
+        file: crate::protocol::agent_file::AgentFile,
+    ) -> Result<Vec<String>>;
+
     /// Summarise a conversation's older messages now.
     async fn compact(&self, conversation_id: &str, agent_id: Option<&str>) -> Result<Compaction>;
     /// How the context window of a conversation (`None`: the agent's default) is used.

@@ -2,6 +2,7 @@
 //! talks to the backend and returns an [`Outcome`] as data. The chat view draws an outcome with
 //! ratatui; the plain REPL prints it as text.
 
+mod export;
 mod parse;
 mod run;
 pub mod table;

@@ -19,9 +19,17 @@ pub enum Cmd {
     },
     /// The agent's conversations as a tree.
     Tree,
+    /// Write the conversation to a file.
+    Export(Option<String>),
     RenameConvo(String),
     RenameAgent(String),
     Resume(Option<String>),
+    /// Resume a conversation found by a message in it, quoting the message.
+    ResumeAt {
+        id: String,
+        quote: String,
+        date: String,
+    },
     Model(Option<String>),
     Search(String),
     Permissions,
@@ -40,6 +48,7 @@ impl Cmd {
         match self {
             Self::Compact => Some("Compacting this conversation (the model writes a summary)…"),
             Self::Search(_) => Some("Searching…"),
+            Self::Export(_) => Some("Exporting…"),
             _ => None,
         }
     }
@@ -51,8 +60,9 @@ impl Cmd {
             Self::Clear => "clear",
             Self::Fork(_) | Self::ForkPick | Self::ForkAt { .. } => "fork",
             Self::Tree => "tree",
+            Self::Export(_) => "export",
             Self::RenameConvo(_) | Self::RenameAgent(_) => "rename",
-            Self::Resume(_) => "resume",
+            Self::Resume(_) | Self::ResumeAt { .. } => "resume",
             Self::Model(_) => "model",
             Self::Search(_) => "search",
             Self::Permissions => "permissions",
@@ -112,6 +122,7 @@ pub fn parse(line: &str) -> Result<Parsed, String> {
         "clear" => Parsed::Backend(Cmd::Clear),
         "fork" => Parsed::Backend(fork(arg)),
         "tree" => Parsed::Backend(Cmd::Tree),
+        "export" => Parsed::Backend(Cmd::Export(arg)),
         "resume" => Parsed::Backend(Cmd::Resume(arg)),
         "model" => Parsed::Backend(Cmd::Model(arg)),
         "permissions" => Parsed::Backend(Cmd::Permissions),

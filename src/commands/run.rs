@@ -52,6 +52,18 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
             Err(e) => Outcome::Error(e.to_string()),
         },
         Cmd::Resume(Some(id)) => resume(b, s, id).await,
+        Cmd::ResumeAt { id, quote, date } => {
+            let mut out = resume(b, s, id).await;
+            if let Outcome::Switch(sw) = &mut out {
+                let at = crate::session::place::clock(&date)
+                    .map(|t| format!(" ({t})"))
+                    .unwrap_or_default();
+                let quote = crate::session::place::one_line(&quote, 300);
+                sw.note
+                    .push_str(&format!("\nThe message that matched{at}: {quote}"));
+            }
+            out
+        }
         // The front ends turn these into a chooser (a viewer, or numbered choices) first.
         Cmd::Resume(None) | Cmd::Model(None) | Cmd::Agents | Cmd::ForkPick => Outcome::Error(
             "this command shows a list to choose from; it is not run on its own".into(),
@@ -89,6 +101,7 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
             }
         }
         Cmd::Permissions => permissions(&ctx),
+        Cmd::Export(path) => super::export::export(&ctx, path).await,
     }
 }
 
@@ -103,7 +116,11 @@ pub async fn switch(b: &dyn Backend, session: Session, note: String) -> Outcome 
             }
             Err(e) => (Vec::new(), Vec::new(), Some(e)),
         };
-    let place = crate::session::place::describe(b, &session, messages.len()).await;
+    let shown = messages
+        .iter()
+        .filter(|m| !matches!(m, crate::protocol::LettaMessage::System(_)))
+        .count();
+    let place = crate::session::place::describe(b, &session, shown).await;
     Outcome::Switch(Box::new(Switch {
         session,
         note,

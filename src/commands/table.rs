@@ -46,6 +46,11 @@ pub const TABLE: &[Spec] = &[
         true,
     ),
     spec(
+        "export",
+        "Save this conversation as Markdown (or .json): /export [path]",
+        true,
+    ),
+    spec(
         "clear",
         "Start a fresh conversation (the old one stays in /resume)",
         false,

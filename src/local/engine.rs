@@ -332,6 +332,20 @@ impl Backend for Engine {
         .await
     }
 
+    async fn export_agent(&self, agent_id: &str) -> Result<crate::protocol::agent_file::AgentFile> {
+        let agent_id = agent_id.to_string();
+        self.read(move |st| super::agent_file::export(st, &agent_id))
+            .await
+    }
+
+    async fn import_agent(
+        &self,
+        file: crate::protocol::agent_file::AgentFile,
+    ) -> Result<Vec<String>> {
+        self.write(move |st| super::agent_file::import(st, &file))
+            .await
+    }
+
     async fn list_messages(
         &self,
         id: &str,

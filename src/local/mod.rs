@@ -1,5 +1,6 @@
 //! The embedded engine: agents, memory and conversations in SQLite, and the agent loop.
 
+mod agent_file;
 mod context;
 mod engine;
 mod hub;

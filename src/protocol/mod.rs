@@ -4,6 +4,7 @@
 //! is defined once. Every object keeps fields it does not know in `extra`, so nothing a newer
 //! server sends is lost or rejected.
 
+pub mod agent_file;
 mod content;
 mod decode;
 mod message;

@@ -78,6 +78,21 @@ impl Lineage {
     }
 }
 
+impl super::RemoteClient {
+    /// Remember forks in `path`, and show them as such in listings.
+    #[must_use]
+    pub fn with_lineage(mut self, path: PathBuf) -> Self {
+        self.lineage = Some(Lineage::new(path, &self.base));
+        self
+    }
+
+    pub(super) fn fill_lineage(&self, convs: &mut [Conversation]) {
+        if let Some(l) = &self.lineage {
+            l.fill(convs);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! exactly what Letta Code sends.
 
 mod errors;
+mod import;
 mod lineage;
 mod order;
 mod stream;
@@ -76,19 +77,6 @@ impl RemoteClient {
             api_key,
             http,
             lineage: None,
-        }
-    }
-
-    /// Remember forks in `path`, and show them as such in listings.
-    #[must_use]
-    pub fn with_lineage(mut self, path: std::path::PathBuf) -> Self {
-        self.lineage = Some(Lineage::new(path, &self.base));
-        self
-    }
-
-    fn fill_lineage(&self, convs: &mut [Conversation]) {
-        if let Some(l) = &self.lineage {
-            l.fill(convs);
         }
     }
 
@@ -362,6 +350,23 @@ impl Backend for RemoteClient {
             l.record(&mut c, id, p.message_id.as_deref());
         }
         Ok(c)
+    }
+
+    async fn export_agent(&self, agent_id: &str) -> Result<crate::protocol::agent_file::AgentFile> {
+        self.call(
+            Method::GET,
+            &format!("/v1/agents/{agent_id}/export"),
+            &[],
+            None,
+        )
+        .await
+    }
+
+    async fn import_agent(
+        &self,
+        file: crate::protocol::agent_file::AgentFile,
+    ) -> Result<Vec<String>> {
+        self.import_file(&file).await
     }
 
     async fn list_messages(

@@ -71,12 +71,15 @@ pub async fn check(State(state): State<AppState>, req: Request, next: Next) -> R
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     );
     if writes && has_body(&req) {
-        let json = h
+        let kind = h
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
-            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
-        if !json {
+            .map(|t| t.trim().to_ascii_lowercase());
+        // Letta's agent import is an upload; the Origin check above still applies to it.
+        let upload = kind.as_deref() == Some("multipart/form-data")
+            && req.uri().path().trim_end_matches('/') == "/v1/agents/import";
+        if kind.as_deref() != Some("application/json") && !upload {
             return refuse(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "a request body must be sent as Content-Type: application/json".into(),

@@ -1,6 +1,7 @@
 //! `letta server`: the embedded engine served as the Letta REST API, for the official SDKs and
 //! any other Letta client.
 
+mod agent_file;
 mod guard;
 mod routes;
 mod sse;

@@ -17,7 +17,7 @@ use crate::backend::{AgentQuery, Backend, BackendError, ConversationQuery};
 use crate::protocol::*;
 
 /// An error answer: `{"detail": …}` with the right status.
-pub struct ApiError(BackendError, Option<StatusCode>);
+pub struct ApiError(pub BackendError, pub Option<StatusCode>);
 
 impl From<BackendError> for ApiError {
     fn from(e: BackendError) -> Self {
@@ -41,7 +41,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub type ApiResult<T> = Result<T, ApiError>;
 
 fn bad_json(e: serde_json::Error) -> ApiError {
     ApiError(
@@ -434,6 +434,13 @@ pub fn routes() -> Router<AppState> {
         get(get_agent).patch(update_agent).delete(delete_agent),
     );
     let r = both(r, "/v1/agents/{id}/core-memory/blocks", get(list_blocks));
+    let r = both(r, "/v1/agents/{id}/export", get(super::agent_file::export));
+    let big = axum::extract::DefaultBodyLimit::max(super::agent_file::MAX_FILE);
+    let r = both(
+        r,
+        "/v1/agents/import",
+        post(super::agent_file::import).layer(big),
+    );
     let r = both(r, "/v1/agents/{id}/context", get(context_window));
     let r = both(
         r,

@@ -10,6 +10,7 @@ mod messages;
 mod runs;
 mod schema;
 mod thread;
+pub mod transfer;
 
 pub use agents::AgentRow;
 pub use conversations::ConversationRow;

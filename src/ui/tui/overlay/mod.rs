@@ -6,6 +6,7 @@
 //! app loop runs off the UI task, and their answers come back through [`Overlay::apply`].
 
 pub mod agents;
+pub mod found;
 pub mod pager;
 pub mod picker;
 pub mod resume;
@@ -139,6 +140,8 @@ pub enum Fetch {
     ForkPoints,
     /// Every conversation of the agent, for the tree.
     Tree,
+    /// Conversations whose title or messages match.
+    Find(String),
 }
 
 /// The answer to a [`Fetch`].
@@ -163,6 +166,11 @@ pub enum Data {
     Hits(Result<crate::session::search::Found, String>),
     ForkPoints(Result<Vec<crate::session::forks::ForkPoint>, String>),
     Tree(Result<Vec<Conversation>, String>),
+    Found {
+        query: String,
+        titles: Result<Vec<Conversation>, String>,
+        hits: Result<crate::session::search::Found, String>,
+    },
 }
 
 /// What fetching needs: the backend, whose data, and where pins are kept.
@@ -241,6 +249,18 @@ pub async fn fetch(env: &Env, f: Fetch) -> Data {
                 .await
                 .map_err(|e| e.to_string()),
         ),
+        Fetch::Find(query) => {
+            let q = conversation_query(agent_id, Some(query.clone()), None, PAGE);
+            let (titles, hits) = tokio::join!(
+                b.list_conversations(q),
+                crate::session::search::search(b, agent_id, &query, 100)
+            );
+            Data::Found {
+                query,
+                titles: titles.map_err(|e| e.to_string()),
+                hits: hits.map_err(|e| e.to_string()),
+            }
+        }
         Fetch::Tree => Data::Tree(
             crate::session::forks::all_conversations(b, agent_id)
                 .await

@@ -30,6 +30,8 @@ pub struct Browser {
     all: Source,
     /// Backend results for `query` (titles the loaded rows do not reach).
     found: Option<(String, Source)>,
+    /// Conversations whose messages match `query`.
+    text_hits: Option<(String, Vec<Row>)>,
     /// The default conversation, until the pages reach its place.
     default_row: Option<Row>,
     previews: HashMap<String, Vec<String>>,
@@ -59,6 +61,7 @@ impl Browser {
             query: String::new(),
             all,
             found: None,
+            text_hits: None,
             default_row: None,
             previews: HashMap::new(),
             requested: HashSet::new(),
@@ -89,6 +92,14 @@ impl Browser {
                 && super::matches(&q, &[r.id.as_str(), r.title.as_deref().unwrap_or("")])
         };
         let mut rows: Vec<&Row> = self.all.rows.iter().filter(keep).collect();
+        if let Some((hq, hits)) = &self.text_hits
+            && *hq == self.query
+        {
+            // A conversation found by its title and its text shows once, with the text.
+            let by_text: HashSet<&str> = hits.iter().map(|r| r.id.as_str()).collect();
+            rows.retain(|r| !by_text.contains(r.id.as_str()));
+            rows.extend(hits.iter().filter(|r| !self.hidden.contains(&r.id)));
+        }
         if let Some((fq, found)) = &self.found
             && *fq == self.query
         {
@@ -145,12 +156,10 @@ impl Browser {
         self.offset = 0;
         if self.query.is_empty() {
             self.found = None;
+            self.text_hits = None;
             return Vec::new();
         }
-        vec![Req::FetchLater(Fetch::Conversations {
-            search: Some(self.query.clone()),
-            after: None,
-        })]
+        vec![Req::FetchLater(Fetch::Find(self.query.clone()))]
     }
 
     pub fn key(&mut self, k: KeyEvent) -> Vec<Req> {
@@ -184,7 +193,14 @@ impl Browser {
             KeyCode::Esc => return vec![Req::Close],
             KeyCode::Enter => {
                 return match self.selected() {
-                    Some(r) if r.id == self.current => vec![Req::Close],
+                    Some(r) if r.id == self.current && r.hit.is_none() => vec![Req::Close],
+                    Some(Row {
+                        id, hit: Some(h), ..
+                    }) => vec![Req::Run(Cmd::ResumeAt {
+                        id,
+                        quote: format!("{}: {}", h.role, h.text),
+                        date: h.date,
+                    })],
                     Some(r) => vec![Req::Run(Cmd::Resume(Some(r.id)))],
                     None => Vec::new(),
                 };
@@ -259,6 +275,33 @@ impl Browser {
                     self.status = Some(format!("Could not list conversations: {e}"));
                 }
             },
+            Data::Found {
+                query,
+                titles,
+                hits,
+            } if query == self.query => {
+                let mut reqs = self.apply(Data::Conversations {
+                    search: Some(query.clone()),
+                    after: None,
+                    result: titles,
+                });
+                match hits {
+                    Ok(found) => {
+                        let rows = super::found::per_conversation(found.hits)
+                            .into_iter()
+                            .map(|h| {
+                                let known =
+                                    self.all.rows.iter().find(|r| r.id == h.conversation_id);
+                                Row::from_hit(h, known)
+                            })
+                            .collect();
+                        self.text_hits = Some((query, rows));
+                    }
+                    Err(e) => self.status = Some(format!("Could not search messages: {e}")),
+                }
+                reqs.extend(self.wants());
+                return reqs;
+            }
             Data::Default(Ok(Some(row))) => {
                 self.default_row = Some(row);
                 self.place_default();
@@ -305,7 +348,8 @@ impl Browser {
             .iter()
             .skip(self.offset)
             .take(self.per_page)
-            .filter(|r| r.preview.is_none() && !self.previews.contains_key(&r.id))
+            .filter(|r| r.preview.is_none() && r.hit.is_none())
+            .filter(|r| !self.previews.contains_key(&r.id))
             .filter(|r| !self.requested.contains(&r.id))
             .map(|r| r.id.clone())
             .collect();
@@ -345,7 +389,7 @@ impl Browser {
         }
         let now = self.now.unwrap_or_else(Utc::now);
         let area = header(f, area, "Resume a previous conversation");
-        let area = search_field(f, area, &self.query, "search conversation titles");
+        let area = search_field(f, area, &self.query, "search titles and messages");
         let hints = if self.query.is_empty() {
             "enter switch · ↑↓ or j/k move · t tree · d delete · type to search · esc close"
         } else {
@@ -396,12 +440,21 @@ impl Browser {
                 Span::styled(cur, Style::default().add_modifier(Modifier::BOLD)),
             ]));
             let preview = r.preview.as_ref().or_else(|| self.previews.get(&r.id));
-            let body: Vec<String> = match preview {
-                Some(p) if p.is_empty() => vec!["(no messages to preview)".into()],
-                Some(p) => p.iter().take(3).cloned().collect(),
-                None => vec!["Loading preview…".into()],
+            let body: Vec<String> = match (&r.hit, preview) {
+                (Some(h), _) => {
+                    let mut l = super::found::snippet(&h.text, &self.query, w.saturating_sub(10));
+                    let who = if h.role == "user" { "you" } else { "agent" };
+                    l.spans.insert(0, Span::styled(format!("  └ {who}: "), dim));
+                    lines.push(l);
+                    vec![String::new()]
+                }
+                (None, p) => match p {
+                    Some(p) if p.is_empty() => vec!["(no messages to preview)".into()],
+                    Some(p) => p.iter().take(3).cloned().collect(),
+                    None => vec!["Loading preview…".into()],
+                },
             };
-            for (j, l) in body.iter().enumerate() {
+            for (j, l) in body.iter().enumerate().filter(|_| r.hit.is_none()) {
                 let lead = if j == 0 { "  └ " } else { "    " };
                 lines.push(Line::from(Span::styled(
                     cells::fit(&format!("{lead}{l}"), w),

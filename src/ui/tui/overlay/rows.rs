@@ -24,6 +24,8 @@ pub struct Row {
     pub(super) active_at: Option<DateTime<Utc>>,
     /// Known at once for the default conversation; fetched for the others.
     pub(super) preview: Option<Vec<String>>,
+    /// Found by what was said in it: the message that matched.
+    pub(super) hit: Option<super::found::TextHit>,
 }
 
 impl Row {
@@ -41,6 +43,7 @@ impl Row {
             created,
             active_at,
             preview: None,
+            hit: None,
         }
     }
 
@@ -60,6 +63,16 @@ impl Row {
             agent_created.or(p.first.clone()),
         );
         r.preview = Some(safe(p.lines));
+        r
+    }
+
+    /// A conversation found by its messages; its title when the browser has it already.
+    pub fn from_hit(hit: super::found::TextHit, known: Option<&Row>) -> Self {
+        let mut r = match known {
+            Some(k) => k.clone(),
+            None => Self::new(hit.conversation_id.clone(), None, None, None),
+        };
+        r.hit = Some(hit);
         r
     }
 

@@ -142,10 +142,7 @@ fn resume_browser_keys() {
     o.key(key(KeyCode::Char('r')));
     assert_eq!(
         o.key(key(KeyCode::Char('j'))),
-        vec![Req::FetchLater(Fetch::Conversations {
-            search: Some("rj".into()),
-            after: None
-        })]
+        vec![Req::FetchLater(Fetch::Find("rj".into()))]
     );
     o.key(key(KeyCode::Esc));
     o.key(key(KeyCode::Char('j')));
@@ -166,6 +163,32 @@ fn resume_browser_keys() {
     let s = show(&mut o, 90, 20);
     assert!(s.contains("zeta release  (conv-9000)"), "{s}");
     assert!(!s.contains("conv-0002"), "{s}");
+
+    // Message text matches too: the snippet is shown, and Enter opens it quoting the match.
+    o.apply(Data::Found {
+        query: "zeta".into(),
+        titles: Ok(Vec::new()),
+        hits: Ok(crate::session::search::Found {
+            hits: serde_json::from_value(json!([
+                {"message_id": "m1", "conversation_id": "conv-0004", "role": "assistant",
+                 "text": "The zeta function\nconverges here.", "created_at": "2026-11-23T10:00:00Z"},
+                {"message_id": "m0", "conversation_id": "conv-0004", "role": "user",
+                 "text": "older zeta", "created_at": "2026-11-23T09:00:00Z"}
+            ]))
+            .unwrap(),
+            fallback: None,
+        }),
+    });
+    insta::assert_snapshot!("resume_found_in_text_90x20", show(&mut o, 90, 20));
+    o.key(key(KeyCode::Down));
+    assert_eq!(
+        o.key(key(KeyCode::Enter)),
+        vec![Req::Run(Cmd::ResumeAt {
+            id: "conv-0004".into(),
+            quote: "assistant: The zeta function converges here.".into(),
+            date: "2026-11-23T10:00:00Z".into(),
+        })]
+    );
 }
 
 #[test]

@@ -1,0 +1,324 @@
+//! Letta's Agent File (`.af`): an agent's memory blocks, system prompt, model, tools and
+//! messages as one JSON document, in the shape Letta's `/v1/agents/{id}/export` writes and
+//! `/v1/agents/import` reads. Ids inside a file are local to it (`agent-0`, `message-3`).
+//!
+//! Letta's format holds one message list per agent (its default conversation). Ours adds
+//! `conversations` to an agent and `conversation_id` to a message for the others, with their
+//! fork lineage; a Letta server ignores both and keeps the default conversation.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{Extra, LettaMessage};
+
+/// The whole file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AgentFile {
+    #[serde(default)]
+    pub agents: Vec<AfAgent>,
+    #[serde(default)]
+    pub groups: Vec<Value>,
+    #[serde(default)]
+    pub blocks: Vec<AfBlock>,
+    #[serde(default)]
+    pub files: Vec<Value>,
+    #[serde(default)]
+    pub sources: Vec<Value>,
+    #[serde(default)]
+    pub tools: Vec<Value>,
+    #[serde(default)]
+    pub mcp_servers: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// One agent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AfAgent {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub system: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_type: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub tool_ids: Vec<String>,
+    #[serde(default)]
+    pub block_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm_config: Option<Value>,
+    #[serde(default)]
+    pub in_context_message_ids: Vec<String>,
+    #[serde(default)]
+    pub messages: Vec<AfMessage>,
+    /// Conversations besides the default one (our extension).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conversations: Vec<AfConversation>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl AfAgent {
+    /// The model handle (`provider/model`), from `llm_config` or a top-level `model`.
+    pub fn model(&self) -> Option<String> {
+        let cfg = self.llm_config.as_ref();
+        cfg.and_then(|c| c.get("handle"))
+            .and_then(Value::as_str)
+            .or_else(|| self.extra.get("model").and_then(Value::as_str))
+            .map(str::to_string)
+    }
+
+    /// The context window from `llm_config`.
+    pub fn context_window(&self) -> Option<u64> {
+        self.llm_config
+            .as_ref()
+            .and_then(|c| c.get("context_window"))
+            .and_then(Value::as_u64)
+    }
+}
+
+/// A memory block.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AfBlock {
+    pub id: String,
+    pub label: String,
+    #[serde(default)]
+    pub value: String,
+    #[serde(default)]
+    pub limit: Option<u64>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub read_only: Option<bool>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A conversation other than the default one (our extension).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AfConversation {
+    pub id: String,
+    #[serde(default)]
+    pub summary: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_conversation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork_message_id: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub in_context_message_ids: Vec<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// One stored message, in Letta's internal shape (role, content parts, tool calls).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AfMessage {
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    pub id: String,
+    pub role: String,
+    #[serde(default)]
+    pub content: Vec<Value>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub tool_calls: Option<Vec<Value>>,
+    #[serde(default)]
+    pub tool_call_id: Option<String>,
+    #[serde(default)]
+    pub tool_returns: Vec<Value>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// The conversation it belongs to; absent for the default one (our extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+fn text_part(t: &str) -> Value {
+    json!({"type": "text", "text": t})
+}
+
+/// A message as the file holds it; `None` for what the file has no place for (pings,
+/// errors, approval answers).
+pub fn to_file(m: &LettaMessage, id: String) -> Option<AfMessage> {
+    let common = m.common();
+    let mut out = AfMessage {
+        kind: Some("message".into()),
+        id,
+        created_at: common.and_then(|c| c.date.clone()),
+        name: common.and_then(|c| c.name.clone()),
+        ..Default::default()
+    };
+    match m {
+        LettaMessage::System(s) | LettaMessage::User(s) | LettaMessage::Assistant(s) => {
+            out.role = match m {
+                LettaMessage::System(_) => "system",
+                LettaMessage::User(_) => "user",
+                _ => "assistant",
+            }
+            .into();
+            out.content = vec![text_part(&s.content.to_text())];
+        }
+        LettaMessage::Reasoning(r) => {
+            out.role = "assistant".into();
+            out.content =
+                vec![json!({"type": "reasoning", "reasoning": r.reasoning, "is_native": true})];
+        }
+        LettaMessage::ToolCall(t) | LettaMessage::ApprovalRequest(t) => {
+            out.role = "assistant".into();
+            out.tool_calls = Some(
+                t.calls()
+                    .into_iter()
+                    .map(|c| {
+                        json!({"id": c.tool_call_id, "type": "function",
+                               "function": {"name": c.name, "arguments": c.arguments}})
+                    })
+                    .collect(),
+            );
+        }
+        LettaMessage::ToolReturn(r) => {
+            let text = r.tool_return.clone().unwrap_or_default();
+            out.role = "tool".into();
+            out.tool_call_id.clone_from(&r.tool_call_id);
+            out.content = vec![text_part(&text)];
+            out.tool_returns = vec![json!({
+                "tool_call_id": r.tool_call_id,
+                "status": r.status.clone().unwrap_or_else(|| "success".into()),
+                "func_response": text,
+            })];
+        }
+        _ => return None,
+    }
+    Some(out)
+}
+
+fn texts(parts: &[Value], kind: &str, key: &str) -> Vec<String> {
+    parts
+        .iter()
+        .filter(|p| p.get("type").and_then(Value::as_str) == Some(kind))
+        .filter_map(|p| p.get(key).and_then(Value::as_str))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A file's message as the messages the API shows (one assistant message may carry
+/// reasoning, text and tool calls at once); unknown roles are dropped.
+pub fn from_file(m: &AfMessage) -> Vec<LettaMessage> {
+    let base = |kind: &str| {
+        let mut v = json!({"message_type": kind, "date": m.created_at});
+        if let Some(n) = &m.name {
+            v["name"] = json!(n);
+        }
+        v
+    };
+    let text = texts(&m.content, "text", "text").join("\n");
+    let mut out: Vec<Value> = Vec::new();
+    match m.role.as_str() {
+        "system" | "user" => {
+            let mut v = base(if m.role == "system" {
+                "system_message"
+            } else {
+                "user_message"
+            });
+            v["content"] = json!(text);
+            out.push(v);
+        }
+        "assistant" => {
+            for r in texts(&m.content, "reasoning", "reasoning") {
+                let mut v = base("reasoning_message");
+                v["reasoning"] = json!(r);
+                out.push(v);
+            }
+            if !text.is_empty() {
+                let mut v = base("assistant_message");
+                v["content"] = json!(text);
+                out.push(v);
+            }
+            for c in m.tool_calls.iter().flatten() {
+                let f = c.get("function").cloned().unwrap_or_default();
+                let delta = json!({
+                    "name": f.get("name"), "arguments": f.get("arguments"),
+                    "tool_call_id": c.get("id"),
+                });
+                let mut v = base("tool_call_message");
+                v["tool_call"] = delta.clone();
+                v["tool_calls"] = json!([delta]);
+                out.push(v);
+            }
+        }
+        "tool" => {
+            let ret = m.tool_returns.first();
+            let mut v = base("tool_return_message");
+            v["tool_call_id"] = json!(m.tool_call_id.clone().or_else(|| {
+                ret.and_then(|r| r.get("tool_call_id"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            }));
+            v["tool_return"] = json!(text);
+            v["status"] = ret
+                .and_then(|r| r.get("status"))
+                .cloned()
+                .unwrap_or_else(|| json!("success"));
+            out.push(v);
+        }
+        _ => {}
+    }
+    out.into_iter()
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_survive_the_file() {
+        let msgs: Vec<LettaMessage> = serde_json::from_value(json!([
+            {"message_type": "user_message", "id": "u", "date": "2026-12-01T10:00:00Z", "content": "hi"},
+            {"message_type": "reasoning_message", "id": "r", "reasoning": "think"},
+            {"message_type": "tool_call_message", "id": "t", "tool_call": {"name": "Read", "arguments": "{\"file_path\":\"a\"}", "tool_call_id": "c1"}},
+            {"message_type": "tool_return_message", "id": "x", "tool_call_id": "c1", "tool_return": "body", "status": "success"},
+            {"message_type": "assistant_message", "id": "a", "content": "done"}
+        ]))
+        .unwrap();
+        for (i, m) in msgs.iter().enumerate() {
+            let f = to_file(m, format!("message-{i}")).unwrap();
+            let back = from_file(&f);
+            assert_eq!(back.len(), 1, "{f:?}");
+            let again = to_file(&back[0], format!("message-{i}")).unwrap();
+            assert_eq!(f, again);
+        }
+    }
+
+    #[test]
+    fn a_grouped_letta_message_splits() {
+        let m: AfMessage = serde_json::from_value(json!({
+            "type": "message", "id": "message-1", "role": "assistant",
+            "content": [{"type": "reasoning", "reasoning": "hm"}, {"type": "text", "text": "ok"}],
+            "tool_calls": [{"id": "c", "type": "function", "function": {"name": "Bash", "arguments": "{}"}}]
+        }))
+        .unwrap();
+        let split = from_file(&m);
+        let kinds: Vec<&str> = split.iter().map(LettaMessage::message_type).collect();
+        assert_eq!(
+            kinds,
+            [
+                "reasoning_message",
+                "assistant_message",
+                "tool_call_message"
+            ]
+        );
+    }
+}

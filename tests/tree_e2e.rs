@@ -1,0 +1,153 @@
+//! Conversations as a tree, end to end: branching before an earlier message (Esc Esc in the
+//! chat, numbered choices in the REPL), the tree, and finding a conversation by its text.
+
+use crate::support;
+
+use support::bin::{Sandbox, out};
+use support::llm::{Reply, ScriptedLlm};
+use support::pty::Pty;
+
+fn wait_idle(p: &Pty) {
+    p.wait_for("the turn to end", |s| !s.contains("esc to interrupt"));
+}
+
+fn say(p: &Pty, text: &str) {
+    p.send(&format!("{text}\r"));
+    p.wait_text(&format!("echo: {text}"));
+    wait_idle(p);
+}
+
+#[test]
+fn esc_esc_branches_before_a_picked_message_and_hands_it_back() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let mut p = sb.pty(&["-m", "openai/gpt-test"], &[("TZ", "UTC")]);
+    p.wait_text("›");
+    for w in ["msg one", "msg two", "msg three", "msg four"] {
+        say(&p, w);
+    }
+    let original = sb.project_session()["conversationId"].clone();
+
+    p.send("\x1b");
+    p.wait_text("Press Esc again to branch");
+    p.send("\x1b");
+    p.wait_text("Branch before which message?");
+    p.wait_text("→ echo: msg one");
+    // Newest first: the third from the end is "msg two".
+    p.send("\x1b[B\x1b[B\r");
+    p.wait_text("Branched before that message");
+    p.wait_text("Now in 'conv-");
+    p.wait_for("the picked message in the input", |s| {
+        s.contains("› msg two")
+    });
+    support::until(|| sb.project_session()["conversationId"] != original);
+    let fork = sb.project_session()["conversationId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let short = &fork[..13];
+    p.wait_for("the status line names the branch", |s| s.contains(short));
+
+    // Edited and sent: the model sees exactly the history before the picked message.
+    let before = llm.requests().len();
+    p.send(" edited\r");
+    p.wait_text("echo: msg two edited");
+    wait_idle(&p);
+    assert_eq!(llm.requests().len(), before + 1);
+    let body = llm.last_body().to_string();
+    for kept in ["msg one", "echo: msg one", "msg two edited"] {
+        assert!(body.contains(kept), "{kept} is missing: {body}");
+    }
+    for dropped in ["echo: msg two", "msg three", "msg four"] {
+        assert!(
+            !body.contains(dropped),
+            "{dropped} leaked into the fork: {body}"
+        );
+    }
+
+    // The tree: the branch under the conversation it came from, marked as the current one.
+    p.send("/tree\r");
+    p.wait_text("← you are here");
+    let screen = p.screen();
+    assert!(screen.contains("(forked at"), "{screen}");
+    p.send("\x03\x03");
+    assert_eq!(p.wait_exit(), 0);
+
+    // The same tree as JSON for scripts.
+    let o = sb.run(&["conversations", "tree"]);
+    let (stdout, stderr) = out(&o);
+    assert!(o.status.success(), "{stderr}");
+    let forest: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let parent = original.as_str().unwrap();
+    let holder = forest
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == parent)
+        .unwrap_or_else(|| panic!("{parent} is not a root: {stdout}"));
+    assert_eq!(holder["children"][0]["id"], fork.as_str(), "{stdout}");
+    assert!(
+        holder["children"][0]["fork_message_id"].is_string(),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn resume_search_finds_a_conversation_by_a_word_only_in_a_reply() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let mut p = sb.pty(&["-m", "openai/gpt-test"], &[]);
+    p.wait_text("›");
+    p.send("/new holiday plans\r");
+    p.wait_text("Now in 'holiday plans'");
+    llm.push([Reply::Text("Try the island of Zanzibar in June.".into())]);
+    p.send("where should we go\r");
+    p.wait_text("Zanzibar in June");
+    wait_idle(&p);
+    p.send("/new something else\r");
+    p.wait_text("Now in 'something else'");
+    say(&p, "unrelated");
+
+    p.send("/resume\r");
+    p.wait_text("Resume a previous conversation");
+    p.send("zanzibar");
+    p.wait_text("agent: Try the island of Zanzibar");
+    p.wait_for("only the conversation that said it", |s| {
+        s.contains("holiday plans") && !s.contains("something else")
+    });
+    p.send("\r");
+    p.wait_text("The message that matched");
+    p.wait_text("Now in 'holiday plans'");
+    p.send("\x03\x03");
+    assert_eq!(p.wait_exit(), 0);
+}
+
+#[test]
+fn the_repl_branches_by_number_against_letta_server() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let server = sb.start_server(&[]);
+    let mut client = Sandbox::new(&llm.openai_url());
+    client.env = vec![("LETTA_BASE_URL".into(), server.url.clone())];
+    // Two messages, then /fork picks the older one (2) and its text comes back to resend.
+    let o = client.run_with_stdin(
+        &["--plain", "-m", "openai/gpt-test"],
+        "first words\nsecond words\n/fork\n2\n first words, again\n/tree\n/exit\n",
+    );
+    let (stdout, stderr) = out(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Branch before which message?"), "{stdout}");
+    assert!(
+        stdout.contains("(to send again, edited: first words)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Now in 'conv-"), "{stdout}");
+    assert!(stdout.contains("echo: first words, again"), "{stdout}");
+    let body = llm.last_body().to_string();
+    assert!(
+        !body.contains("second words") && !body.contains("echo: first words\""),
+        "the branch starts before the picked message: {body}"
+    );
+    assert!(stdout.contains("← you are here"), "{stdout}");
+    assert!(stdout.contains("(forked at"), "{stdout}");
+}
