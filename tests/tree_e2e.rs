@@ -104,6 +104,10 @@ fn resume_search_finds_a_conversation_by_a_word_only_in_a_reply() {
     p.send("where should we go\r");
     p.wait_text("Zanzibar in June");
     wait_idle(&p);
+    // Enough later talk that the match is no longer among the newest messages.
+    for i in 0..26 {
+        say(&p, &format!("filler {i}"));
+    }
     p.send("/new something else\r");
     p.wait_text("Now in 'something else'");
     say(&p, "unrelated");
@@ -118,6 +122,26 @@ fn resume_search_finds_a_conversation_by_a_word_only_in_a_reply() {
     p.send("\r");
     p.wait_text("The message that matched");
     p.wait_text("Now in 'holiday plans'");
+    // Opened at that point: the match with what led to it, then the newest messages.
+    let all = p.transcript();
+    let t = &all[all.rfind("echo: unrelated").unwrap()..];
+    let at = |what: &str| {
+        t.find(what)
+            .unwrap_or_else(|| panic!("{what} missing: {t}"))
+    };
+    assert!(
+        at("where should we go") < at("Try the island of Zanzibar"),
+        "{t}"
+    );
+    assert!(
+        at("Try the island of Zanzibar") < at("⋯ later messages ⋯"),
+        "{t}"
+    );
+    assert!(at("⋯ later messages ⋯") < at("echo: filler 25"), "{t}");
+    assert!(
+        at("echo: filler 25") < at("The message that matched"),
+        "{t}"
+    );
     p.send("\x03\x03");
     assert_eq!(p.wait_exit(), 0);
 }

@@ -58,6 +58,8 @@ pub struct Switch {
     pub note: String,
     /// Its newest messages, oldest first.
     pub messages: Vec<LettaMessage>,
+    /// Older messages around a search hit, shown before the newest ones (oldest first).
+    pub earlier: Vec<LettaMessage>,
     /// Why the messages could not be loaded, if they could not.
     pub load_error: Option<String>,
     /// Calls it was left waiting on (a crash): offered again.

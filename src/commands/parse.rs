@@ -27,6 +27,8 @@ pub enum Cmd {
     /// Resume a conversation found by a message in it, quoting the message.
     ResumeAt {
         id: String,
+        /// The message that matched, shown with what surrounds it.
+        message_id: String,
         quote: String,
         date: String,
     },

@@ -52,18 +52,12 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
             Err(e) => Outcome::Error(e.to_string()),
         },
         Cmd::Resume(Some(id)) => resume(b, s, id).await,
-        Cmd::ResumeAt { id, quote, date } => {
-            let mut out = resume(b, s, id).await;
-            if let Outcome::Switch(sw) = &mut out {
-                let at = crate::session::place::clock(&date)
-                    .map(|t| format!(" ({t})"))
-                    .unwrap_or_default();
-                let quote = crate::session::place::one_line(&quote, 300);
-                sw.note
-                    .push_str(&format!("\nThe message that matched{at}: {quote}"));
-            }
-            out
-        }
+        Cmd::ResumeAt {
+            id,
+            message_id,
+            quote,
+            date,
+        } => resume_at(b, s, id, &message_id, &quote, &date).await,
         // The front ends turn these into a chooser (a viewer, or numbered choices) first.
         Cmd::Resume(None) | Cmd::Model(None) | Cmd::Agents | Cmd::ForkPick => Outcome::Error(
             "this command shows a list to choose from; it is not run on its own".into(),
@@ -125,6 +119,7 @@ pub async fn switch(b: &dyn Backend, session: Session, note: String) -> Outcome 
         session,
         note,
         messages,
+        earlier: Vec::new(),
         load_error,
         pending,
         agent: None,
@@ -145,6 +140,7 @@ async fn fresh(
         session,
         note,
         messages: Vec::new(),
+        earlier: Vec::new(),
         load_error: None,
         pending: Vec::new(),
         agent,
@@ -231,6 +227,35 @@ async fn fork(b: &dyn Backend, s: &Session, name: Option<String>) -> Outcome {
         format!("Forked conversation {} (use /resume to switch back)", c.id),
     )
     .await
+}
+
+/// Resume a conversation found by a message: the match quoted, and shown with what surrounds
+/// it when it is older than the newest messages.
+async fn resume_at(
+    b: &dyn Backend,
+    s: &Session,
+    id: String,
+    message_id: &str,
+    quote: &str,
+    date: &str,
+) -> Outcome {
+    let mut out = resume(b, s, id).await;
+    if let Outcome::Switch(sw) = &mut out {
+        let at = crate::session::place::clock(date)
+            .map(|t| format!(" ({t})"))
+            .unwrap_or_default();
+        let quote = crate::session::place::one_line(quote, 300);
+        sw.note
+            .push_str(&format!("\nThe message that matched{at}: {quote}"));
+        let shown = sw
+            .messages
+            .iter()
+            .any(|m| m.common().and_then(|c| c.id.as_deref()) == Some(message_id));
+        if !shown {
+            sw.earlier = crate::session::query::around(b, &sw.session, message_id).await;
+        }
+    }
+    out
 }
 
 /// Branch before a picked message: keep everything up to `before`, and hand the message back.

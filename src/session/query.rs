@@ -28,6 +28,46 @@ pub async fn recent(
         .map_err(|e| e.to_string())
 }
 
+/// A few messages before and after `message_id` in the session's conversation, oldest
+/// first; none when they cannot be read.
+pub async fn around(b: &dyn Backend, s: &Session, message_id: &str) -> Vec<LettaMessage> {
+    let agent = (s.conversation_id == DEFAULT_CONVERSATION).then_some(s.agent_id.as_str());
+    let page = |order, before: Option<&str>, after: Option<&str>| ListParams {
+        limit: Some(4),
+        order: Some(order),
+        before: before.map(str::to_string),
+        after: after.map(str::to_string),
+        ..Default::default()
+    };
+    let mut before = b
+        .list_messages(
+            &s.conversation_id,
+            agent,
+            page(Order::Desc, Some(message_id), None),
+        )
+        .await
+        .unwrap_or_default();
+    before.reverse();
+    // From the last one before it, so the hit itself is included.
+    let from = before
+        .last()
+        .and_then(|m| m.common())
+        .and_then(|c| c.id.clone());
+    let mut rest = b
+        .list_messages(
+            &s.conversation_id,
+            agent,
+            ListParams {
+                limit: Some(6),
+                ..page(Order::Asc, None, from.as_deref())
+            },
+        )
+        .await
+        .unwrap_or_default();
+    before.append(&mut rest);
+    before
+}
+
 /// Calls a conversation was left waiting on (the process answering them went away).
 pub async fn pending_calls(
     backend: &dyn Backend,

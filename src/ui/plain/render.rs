@@ -105,6 +105,12 @@ pub fn outcome(out: &Outcome, cwd: &Path) -> String {
         Outcome::ModelSet { handle, scope } => format!("Model for {scope}: {}", neutralise(handle)),
         Outcome::Switch(sw) => {
             let mut t = String::new();
+            for m in &sw.earlier {
+                t.push_str(&message(m, cwd));
+            }
+            if !sw.earlier.is_empty() {
+                t.push_str("\n⋯ later messages ⋯");
+            }
             for m in &sw.messages {
                 t.push_str(&message(m, cwd));
             }

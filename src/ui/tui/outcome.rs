@@ -89,7 +89,12 @@ pub fn lines(out: &Outcome, cwd: &Path, width: usize, light: bool) -> Vec<Line<'
 /// The history first, then what happened and where the user is now, as the last lines
 /// before the input (printed above the history, they would scroll out of view).
 fn switch(sw: &Switch, cwd: &Path, width: usize, light: bool) -> Vec<Line<'static>> {
-    let mut out = transcript(&sw.messages, cwd, width, light);
+    let mut out = Vec::new();
+    if !sw.earlier.is_empty() {
+        out.extend(transcript(&sw.earlier, cwd, width, light));
+        out.extend(cells::info("⋯ later messages ⋯", width));
+    }
+    out.extend(transcript(&sw.messages, cwd, width, light));
     if let Some(e) = &sw.load_error {
         out.extend(cells::error(
             &format!("could not load its messages: {e}"),

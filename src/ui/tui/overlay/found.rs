@@ -11,6 +11,7 @@ use crate::ui::safe_text::neutralise;
 #[derive(Debug, Clone, PartialEq)]
 pub struct TextHit {
     pub conversation_id: String,
+    pub message_id: String,
     pub role: String,
     /// The whole message, made safe and put on one line.
     pub text: String,
@@ -28,6 +29,7 @@ pub fn per_conversation(hits: Vec<SearchHit>) -> Vec<TextHit> {
             } else {
                 h.conversation_id
             },
+            message_id: h.message_id,
             role: h.role,
             text: neutralise(&h.text)
                 .split_whitespace()

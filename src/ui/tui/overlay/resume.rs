@@ -198,6 +198,7 @@ impl Browser {
                         id, hit: Some(h), ..
                     }) => vec![Req::Run(Cmd::ResumeAt {
                         id,
+                        message_id: h.message_id,
                         quote: format!("{}: {}", h.role, h.text),
                         date: h.date,
                     })],

@@ -185,6 +185,7 @@ fn resume_browser_keys() {
         o.key(key(KeyCode::Enter)),
         vec![Req::Run(Cmd::ResumeAt {
             id: "conv-0004".into(),
+            message_id: "m1".into(),
             quote: "assistant: The zeta function converges here.".into(),
             date: "2026-11-23T10:00:00Z".into(),
         })]
