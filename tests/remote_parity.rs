@@ -264,3 +264,35 @@ fn with_no_model_listed_the_user_is_asked_for_one() {
     let agents = get_json(&format!("{}/v1/agents/", server.url));
     assert_eq!(agents[0]["model"], "openai/gpt-typed", "{agents}");
 }
+
+#[tokio::test]
+async fn a_fork_on_a_letta_server_keeps_its_parent_on_this_machine() {
+    use letta::backend::Backend;
+    // A real Letta server keeps no lineage: its fork answer and listing say nothing of it.
+    let script = ["28-fork", "28b-list-conversations-after-fork"]
+        .iter()
+        .flat_map(|n| support::replay::exchanges(n))
+        .collect();
+    let replay = support::replay::Replay::start(script).await;
+    let dir = tempfile::tempdir().unwrap();
+    let client = letta::remote::RemoteClient::new(&replay.url, None)
+        .with_lineage(dir.path().join("forks.json"));
+    let parent = "conv-2a1c7cfa-7a72-4452-86ee-fda81cdb22fb";
+    let fork = client
+        .fork_conversation(parent, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(fork.parent_conversation_id.as_deref(), Some(parent));
+    let listed = client
+        .list_conversations(letta::backend::ConversationQuery {
+            agent_id: Some(AGENT.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let again = listed.iter().find(|c| c.id == fork.id).unwrap();
+    assert_eq!(again.parent_conversation_id.as_deref(), Some(parent));
+    let forest = letta::session::forks::tree(&listed);
+    let holder = forest.iter().find(|n| n.id == parent).unwrap();
+    assert_eq!(holder.children[0].id, fork.id);
+}

@@ -77,6 +77,25 @@ fn browser_requests_are_refused() {
         ),
     );
     assert_eq!(ok, 200);
+
+    // An upload is taken only where Letta takes one (agent import), and never from another
+    // origin.
+    let upload = |path: &str, origin: &str| {
+        let body = "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.af\"\r\n\r\n{\"agents\":[{\"id\":\"agent-0\",\"name\":\"up\"}]}\r\n--b--\r\n";
+        raw(
+            &addr,
+            &format!(
+                "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{origin}Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+    assert_eq!(upload("/v1/agents/", ""), 415);
+    assert_eq!(
+        upload("/v1/agents/import", "Origin: http://evil.example\r\n"),
+        403
+    );
+    assert_eq!(upload("/v1/agents/import", ""), 200);
 }
 
 #[test]
