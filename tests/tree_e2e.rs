@@ -175,3 +175,59 @@ fn the_repl_branches_by_number_against_letta_server() {
     assert!(stdout.contains("← you are here"), "{stdout}");
     assert!(stdout.contains("(forked at"), "{stdout}");
 }
+
+#[test]
+fn the_resume_tree_after_two_levels_of_forks() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let mut p = sb.pty(&["-m", "openai/gpt-test"], &[("TZ", "UTC")]);
+    p.wait_text("›");
+    // The window is named after the agent and conversation.
+    p.wait_for_raw("the window title", |raw| raw.contains("\x1b]0;letta · "));
+    say(&p, "trunk talk");
+    p.send("/fork --all level one\r");
+    p.wait_text("Now in 'level one' (forked from 'default' at");
+    say(&p, "first branch talk");
+    p.send("/fork --all level two\r");
+    p.wait_text("Now in 'level two' (forked from 'level one' at");
+    p.send("/new a side topic\r");
+    p.wait_text("Now in 'a side topic'");
+    say(&p, "side talk");
+    // From the tree, Enter on a branch switches to it.
+    p.send("/resume\r");
+    p.wait_text("Resume a previous conversation");
+    p.send("t");
+    p.wait_text("Conversations and their forks");
+    p.wait_text("a side topic");
+    p.send("\x1b[A\r");
+    p.wait_text("Now in 'level two' (forked from 'level one' at");
+    p.send("/resume\r");
+    p.wait_text("Resume a previous conversation");
+    p.send("t");
+    p.wait_text("Conversations and their forks");
+    p.wait_text("(current)");
+    let screen = p.screen();
+    let ids = regex_lite_ids(&screen);
+    insta::with_settings!({filters => vec![
+        (r"conv-[0-9a-f]{8}", "conv-ID"),
+        (r"(\d{4}-\d\d-\d\d )?\d\d:\d\d", "HH:MM"),
+    ]}, {
+        insta::assert_snapshot!("resume_tree_pty", ids);
+    });
+    p.send("\x1b");
+    p.wait_for("the chat back", |s| {
+        !s.contains("Conversations and their forks")
+    });
+    p.send("\x03\x03");
+    assert_eq!(p.wait_exit(), 0);
+}
+
+/// The screen's non-blank lines, trailing spaces cut.
+fn regex_lite_ids(screen: &str) -> String {
+    screen
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
