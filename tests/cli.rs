@@ -20,12 +20,15 @@ fn text(b: &[u8]) -> String {
 #[test]
 fn version_prints_name_and_version() {
     let home = tempfile::tempdir().unwrap();
-    let out = letta(home.path(), &["--version"]);
-    assert!(out.status.success());
-    assert_eq!(
-        text(&out.stdout).trim(),
-        format!("letta {}", env!("CARGO_PKG_VERSION"))
-    );
+    for flag in ["--version", "-v", "-V"] {
+        let out = letta(home.path(), &[flag]);
+        assert!(out.status.success(), "{flag}");
+        assert_eq!(
+            text(&out.stdout).trim(),
+            format!("letta {}", env!("CARGO_PKG_VERSION")),
+            "{flag}"
+        );
+    }
 }
 
 #[test]

@@ -178,3 +178,18 @@ fn tools_the_server_runs_itself_are_shown() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_bare_exit_or_quit_leaves_without_asking_the_agent() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    for word in ["exit", "quit", "  quit  "] {
+        let (stdout, stderr, code) = run_plain(&sb, &format!("{word}\nnever sent\n"));
+        assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+        assert!(!stdout.contains("echo: never sent"), "{stdout}");
+    }
+    assert!(llm.requests().is_empty(), "nothing reached the model");
+    // Inside a sentence it is just a word.
+    let (stdout, _, _) = run_plain(&sb, "exit the loop early\n/exit\n");
+    assert!(stdout.contains("echo: exit the loop early"), "{stdout}");
+}

@@ -9,8 +9,12 @@ use crate::ui::headless::OutputFormat;
 /// letta: a terminal coding agent with stateful agents and parallel conversations.
 #[derive(Debug, Parser)]
 #[command(name = "letta", version, about, long_about = None)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(args_conflicts_with_subcommands = true, disable_version_flag = true)]
 pub struct Cli {
+    /// Print version (-v as in Letta Code; -V also works)
+    #[arg(short = 'v', short_alias = 'V', long, action = clap::ArgAction::Version)]
+    version: Option<bool>,
+
     #[command(flatten)]
     pub session: SessionArgs,
 
@@ -336,6 +340,14 @@ mod tests {
             parse(&[]).session.effective_mode(),
             PermissionMode::Standard
         );
+    }
+
+    #[test]
+    fn version_flags() {
+        for flag in ["-v", "-V", "--version"] {
+            let e = Cli::try_parse_from(["letta", flag]).unwrap_err();
+            assert_eq!(e.kind(), clap::error::ErrorKind::DisplayVersion, "{flag}");
+        }
     }
 
     #[test]

@@ -18,6 +18,11 @@ use crate::protocol::{Block, Compaction, ContextWindow, LettaMessage, SearchHit}
 use crate::session::Session;
 use crate::tools::ToolCallInfo;
 
+/// A bare `exit` or `quit` typed alone leaves, as in Letta Code (not sent to the agent).
+pub fn is_bare_exit(text: &str) -> bool {
+    matches!(text.trim(), "exit" | "quit")
+}
+
 /// What a command produced.
 #[derive(Debug, Clone)]
 pub enum Outcome {

@@ -157,6 +157,9 @@ impl Repl {
             l.remember(&input);
         }
         let _ = history::append(hist, &input);
+        if commands::is_bare_exit(&input) {
+            return false;
+        }
         if let Some(cmd) = input.strip_prefix('!') {
             let out = crate::tools::run_user_command(self.setup.cwd.clone(), cmd).await;
             let text = neutralise(&out.text);

@@ -331,3 +331,22 @@ fn a_server_side_memory_edit_shows_live() {
     assert!(screen.contains("Memory(human)"), "{screen}");
     snap("server_memory_edit", screen);
 }
+
+#[test]
+fn a_bare_exit_leaves_and_esc_twice_offers_a_branch() {
+    use super::view::Action;
+    let d = tempfile::tempdir().unwrap();
+    let mut s = Screen::new(80, 24, d.path());
+    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+    s.typed("quit");
+    assert!(s.view.key(enter).contains(&Action::Exit));
+    s.typed("exit the loop");
+    assert_eq!(s.view.key(enter), vec![Action::Remember("exit the loop".into()), Action::Send("exit the loop".into())]);
+    let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+    assert!(s.view.key(esc).is_empty());
+    assert!(s.show().contains("Press Esc again to branch"));
+    assert_eq!(
+        s.view.key(esc),
+        vec![Action::Open(super::overlay::Open::ForkPoints)]
+    );
+}

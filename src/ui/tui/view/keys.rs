@@ -127,7 +127,9 @@ impl ChatView {
         if new {
             acts.push(Action::Remember(typed));
         }
-        if let Some(cmd) = text.strip_prefix('!') {
+        if crate::commands::is_bare_exit(&text) {
+            acts.push(Action::Exit);
+        } else if let Some(cmd) = text.strip_prefix('!') {
             acts.push(Action::Bash(cmd.trim().to_string()));
         } else if let Some(cmd) = text.strip_prefix('/') {
             acts.extend(self.command(cmd.trim()));
