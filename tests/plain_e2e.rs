@@ -193,3 +193,23 @@ fn a_bare_exit_or_quit_leaves_without_asking_the_agent() {
     let (stdout, _, _) = run_plain(&sb, "exit the loop early\n/exit\n");
     assert!(stdout.contains("echo: exit the loop early"), "{stdout}");
 }
+
+#[test]
+fn an_untitled_conversation_is_named_once() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let (stdout, stderr, code) = run_plain(&sb, "/new\nhello\n/exit\n");
+    assert_eq!(code, Some(0), "{stderr}");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("Started a new conversation"))
+        .unwrap();
+    let id = line.split_whitespace().find(|w| w.starts_with("conv-")).unwrap();
+    assert_eq!(line.matches(id).count(), 1, "{line}");
+    let (stdout, _, _) = run_plain(&sb, &format!("/resume {id}\n/exit\n"));
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("Resumed conversation"))
+        .unwrap();
+    assert_eq!(line, format!("Resumed conversation {id}"), "{stdout}");
+}

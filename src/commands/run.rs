@@ -7,12 +7,13 @@ use crate::session::Session;
 use crate::session::model::{new_agent_request, resolve_model_with};
 use crate::session::query::{RECENT, recent, unanswered};
 
-/// A conversation's title, or its id when it has none.
-pub fn title(summary: Option<&str>, id: &str) -> String {
-    summary
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or(id)
-        .to_string()
+/// A conversation as a note names it: `"title" (id)`, or the id alone when it has no title
+/// (not the id twice).
+pub fn named(summary: Option<&str>, id: &str) -> String {
+    match summary.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(t) => format!("\"{t}\" ({id})"),
+        None => id.to_string(),
+    }
 }
 
 /// Run a command. Every failure is an [`Outcome::Error`] that says what went wrong.
@@ -163,9 +164,8 @@ async fn new_conversation(b: &dyn Backend, s: &Session, name: Option<String>) ->
                     conversation_id: c.id.clone(),
                 },
                 format!(
-                    "Started a new conversation \"{}\" ({}) with the same agent and memory",
-                    title(c.summary.as_deref(), &c.id),
-                    c.id
+                    "Started a new conversation {} with the same agent and memory",
+                    named(c.summary.as_deref(), &c.id)
                 ),
                 None,
             )
@@ -321,14 +321,15 @@ async fn resume(b: &dyn Backend, s: &Session, id: String) -> Outcome {
             ))
         }
         Ok(c) => {
-            let name = c
-                .as_ref()
-                .map_or_else(|| "default".into(), |c| title(c.summary.as_deref(), &c.id));
+            let name = c.as_ref().map_or_else(
+                || "\"default\" (default)".into(),
+                |c| named(c.summary.as_deref(), &c.id),
+            );
             let next = Session {
                 agent_id: s.agent_id.clone(),
                 conversation_id: id.clone(),
             };
-            switch(b, next, format!("Resumed conversation \"{name}\" ({id})")).await
+            switch(b, next, format!("Resumed conversation {name}")).await
         }
         Err(e) => Outcome::Error(e.to_string()),
     }
