@@ -204,7 +204,10 @@ fn an_untitled_conversation_is_named_once() {
         .lines()
         .find(|l| l.contains("Started a new conversation"))
         .unwrap();
-    let id = line.split_whitespace().find(|w| w.starts_with("conv-")).unwrap();
+    let id = line
+        .split_whitespace()
+        .find(|w| w.starts_with("conv-"))
+        .unwrap();
     assert_eq!(line.matches(id).count(), 1, "{line}");
     let (stdout, _, _) = run_plain(&sb, &format!("/resume {id}\n/exit\n"));
     let line = stdout

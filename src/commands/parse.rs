@@ -39,7 +39,7 @@ pub enum Cmd {
     Agents,
     SwitchAgent(String),
     /// A new agent (same model as the current one), switched to.
-    NewAgent,
+    NewAgent(Option<String>),
     Compact,
     Context,
 }
@@ -69,7 +69,7 @@ impl Cmd {
             Self::Search(_) => "search",
             Self::Permissions => "permissions",
             Self::Memory => "memory",
-            Self::Agents | Self::SwitchAgent(_) | Self::NewAgent => "agents",
+            Self::Agents | Self::SwitchAgent(_) | Self::NewAgent(_) => "agents",
             Self::Compact => "compact",
             Self::Context => "context",
         }
@@ -79,7 +79,7 @@ impl Cmd {
     pub fn waits_for_turn(&self) -> bool {
         match self {
             // Choosing from the agent browser switches the session.
-            Self::SwitchAgent(_) | Self::NewAgent => true,
+            Self::SwitchAgent(_) | Self::NewAgent(_) => true,
             other => !table::find(other.name()).is_some_and(|s| s.during_turn),
         }
     }

@@ -70,7 +70,7 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
             Err(e) => Outcome::Error(e.to_string()),
         },
         Cmd::SwitchAgent(id) => switch_agent(b, id).await,
-        Cmd::NewAgent => new_agent(b, s, &ctx.cwd).await,
+        Cmd::NewAgent(name) => new_agent(b, s, &ctx.cwd, name).await,
         Cmd::Compact => {
             let agent = (s.conversation_id == DEFAULT_CONVERSATION).then_some(s.agent_id.as_str());
             match b.compact(&s.conversation_id, agent).await {
@@ -396,9 +396,18 @@ async fn switch_agent(b: &dyn Backend, id: String) -> Outcome {
     out
 }
 
-async fn new_agent(b: &dyn Backend, s: &Session, cwd: &std::path::Path) -> Outcome {
+async fn new_agent(
+    b: &dyn Backend,
+    s: &Session,
+    cwd: &std::path::Path,
+    name: Option<String>,
+) -> Outcome {
     let model = b.get_agent(&s.agent_id).await.ok().and_then(|a| a.model);
-    match b.create_agent(new_agent_request(model, cwd)).await {
+    let mut req = new_agent_request(model, cwd);
+    if let Some(n) = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()) {
+        req.name = Some(n);
+    }
+    match b.create_agent(req).await {
         Ok(a) => {
             fresh(
                 b,

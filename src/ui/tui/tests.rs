@@ -341,7 +341,13 @@ fn a_bare_exit_leaves_and_esc_twice_offers_a_branch() {
     s.typed("quit");
     assert!(s.view.key(enter).contains(&Action::Exit));
     s.typed("exit the loop");
-    assert_eq!(s.view.key(enter), vec![Action::Remember("exit the loop".into()), Action::Send("exit the loop".into())]);
+    assert_eq!(
+        s.view.key(enter),
+        vec![
+            Action::Remember("exit the loop".into()),
+            Action::Send("exit the loop".into())
+        ]
+    );
     let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
     assert!(s.view.key(esc).is_empty());
     assert!(s.show().contains("Press Esc again to branch"));

@@ -29,6 +29,8 @@ pub struct Browser {
     offset: usize,
     loading: bool,
     confirm: Option<(String, String)>,
+    /// The name being typed for a new agent (`n`).
+    naming: Option<String>,
     pub status: Option<String>,
     pub now: Option<DateTime<Utc>>,
 }
@@ -46,6 +48,7 @@ impl Browser {
             offset: 0,
             loading: true,
             confirm: None,
+            naming: None,
             status: None,
             now: None,
         };
@@ -80,6 +83,32 @@ impl Browser {
     }
 
     pub fn key(&mut self, k: KeyEvent) -> Vec<Req> {
+        if let Some(name) = &mut self.naming {
+            match k.code {
+                KeyCode::Esc => {
+                    self.naming = None;
+                    self.status = None;
+                }
+                KeyCode::Enter => {
+                    let name = self.naming.take().filter(|n| !n.trim().is_empty());
+                    return vec![Req::Run(Cmd::NewAgent(name))];
+                }
+                KeyCode::Backspace => {
+                    name.pop();
+                }
+                _ => {
+                    if let Some(c) = super::typed(&k) {
+                        name.push(c);
+                    }
+                }
+            }
+            if let Some(n) = &self.naming {
+                self.status = Some(format!(
+                    "Name the new agent: {n}▏ (enter creates it; empty: named after this folder; esc cancels)"
+                ));
+            }
+            return Vec::new();
+        }
         if let Some((id, _)) = self.confirm.take() {
             if matches!(k.code, KeyCode::Char('y' | 'Y')) {
                 self.status = Some(format!("Deleting {id}…"));
@@ -107,7 +136,12 @@ impl Browser {
             KeyCode::Down => self.sel = (self.sel + 1).min(n.saturating_sub(1)),
             KeyCode::Char('k') if bare => self.sel = self.sel.saturating_sub(1),
             KeyCode::Char('j') if bare => self.sel = (self.sel + 1).min(n.saturating_sub(1)),
-            KeyCode::Char('n') if bare => return vec![Req::Run(Cmd::NewAgent)],
+            KeyCode::Char('n') if bare => {
+                self.naming = Some(String::new());
+                self.status = Some(
+                    "Name the new agent: ▏ (enter creates it; empty: named after this folder; esc cancels)".into(),
+                );
+            }
             KeyCode::Char('p') if bare => {
                 if let Some((id, _)) = self.selected() {
                     let pinned = !self.pins.contains(&id);
@@ -204,7 +238,12 @@ impl Browser {
             } else if n == 0 {
                 Some("No agents match".into())
             } else {
-                Some(format!("{n} agents · {} pinned", self.pins.len()))
+                let agents = if n == 1 {
+                    "1 agent".to_string()
+                } else {
+                    format!("{n} agents")
+                };
+                Some(format!("{agents} · {} pinned", self.pins.len()))
             }
         });
         let hints = if self.query.is_empty() {

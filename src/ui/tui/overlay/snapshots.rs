@@ -226,9 +226,24 @@ fn agent_browser() {
         o.key(key(KeyCode::Enter)),
         vec![Req::Run(Cmd::SwitchAgent("agent-2".into()))]
     );
+    // `n` asks for a name first; Esc gives up, an empty name takes the folder's.
+    assert!(o.key(key(KeyCode::Char('n'))).is_empty());
+    assert!(show(&mut o, 90, 20).contains("Name the new agent: ▏"));
+    o.key(key(KeyCode::Esc));
+    assert!(!show(&mut o, 90, 20).contains("Name the new agent"));
+    o.key(key(KeyCode::Char('n')));
+    for c in "reviewer".chars() {
+        o.key(key(KeyCode::Char(c)));
+    }
+    assert!(show(&mut o, 90, 20).contains("Name the new agent: reviewer▏"));
     assert_eq!(
-        o.key(key(KeyCode::Char('n'))),
-        vec![Req::Run(Cmd::NewAgent)]
+        o.key(key(KeyCode::Enter)),
+        vec![Req::Run(Cmd::NewAgent(Some("reviewer".into())))]
+    );
+    o.key(key(KeyCode::Char('n')));
+    assert_eq!(
+        o.key(key(KeyCode::Enter)),
+        vec![Req::Run(Cmd::NewAgent(None))]
     );
     o.key(key(KeyCode::Char('d')));
     assert_eq!(
@@ -355,4 +370,17 @@ fn resume_tree_after_two_levels_of_forks() {
     );
     o.key(key(KeyCode::Char('t')));
     assert!(show(&mut o, 80, 16).contains("Resume a previous conversation"));
+}
+
+#[test]
+fn one_agent_is_one_agent() {
+    let (b, _) = agents::Browser::open("agent-1");
+    let mut o = Overlay::new(Box::new(b));
+    let a: Agent = serde_json::from_value(json!({"id": "agent-1", "name": "solo"})).unwrap();
+    o.apply(Data::Agents {
+        search: None,
+        result: Ok((vec![a], Vec::new())),
+    });
+    let s = show(&mut o, 90, 20);
+    assert!(s.contains("1 agent · 0 pinned"), "{s}");
 }
