@@ -216,3 +216,22 @@ fn an_untitled_conversation_is_named_once() {
         .unwrap();
     assert_eq!(line, format!("Resumed conversation {id}"), "{stdout}");
 }
+
+#[test]
+fn rename_convo_without_a_title_names_it_after_the_talk() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let (stdout, stderr, code) = run_plain(
+        &sb,
+        "/new\n/rename convo\nfix the flaky parser test please\n/rename convo\n/exit\n",
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("nothing has been said here yet"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Renamed this conversation to \"fix the flaky parser test please\""),
+        "{stdout}"
+    );
+}

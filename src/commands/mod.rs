@@ -33,6 +33,8 @@ pub enum Outcome {
         id: String,
     },
     Error(String),
+    /// The conversation in use now has this title (the status line shows it).
+    ConversationRenamed(String),
     /// A model was chosen for `scope` ("the agent" or "this conversation"); it replaces the
     /// session's `-m` override.
     ModelSet {

@@ -22,6 +22,8 @@ pub enum Cmd {
     /// Write the conversation to a file.
     Export(Option<String>),
     RenameConvo(String),
+    /// Title the conversation after what it is about.
+    AutoTitle,
     RenameAgent(String),
     Resume(Option<String>),
     /// Resume a conversation found by a message in it, quoting the message.
@@ -63,7 +65,7 @@ impl Cmd {
             Self::Fork(_) | Self::ForkPick | Self::ForkAt { .. } => "fork",
             Self::Tree => "tree",
             Self::Export(_) => "export",
-            Self::RenameConvo(_) | Self::RenameAgent(_) => "rename",
+            Self::RenameConvo(_) | Self::RenameAgent(_) | Self::AutoTitle => "rename",
             Self::Resume(_) | Self::ResumeAt { .. } => "resume",
             Self::Model(_) => "model",
             Self::Search(_) => "search",
@@ -169,6 +171,7 @@ fn rename(r: String) -> Result<Parsed, String> {
         ("convo" | "conversation", v) if !v.is_empty() => {
             Ok(Parsed::Backend(Cmd::RenameConvo(v.into())))
         }
+        ("convo" | "conversation", _) => Ok(Parsed::Backend(Cmd::AutoTitle)),
         ("agent", v) if !v.is_empty() => Ok(Parsed::Backend(Cmd::RenameAgent(v.into()))),
         _ => Err("use /rename convo TITLE or /rename agent NAME".into()),
     }

@@ -36,6 +36,12 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
             Err(e) => Outcome::Error(format!("could not list the conversations: {e}")),
         },
         Cmd::RenameConvo(t) => rename_conversation(b, s, t).await,
+        Cmd::AutoTitle => match crate::session::place::title_from(b, s).await {
+            Some(t) => rename_conversation(b, s, t).await,
+            None => Outcome::Error(
+                "nothing has been said here yet to name it after; use /rename convo TITLE".into(),
+            ),
+        },
         Cmd::RenameAgent(n) => match b
             .update_agent(
                 &s.agent_id,
@@ -302,7 +308,7 @@ async fn rename_conversation(b: &dyn Backend, s: &Session, t: String) -> Outcome
         ..Default::default()
     };
     match b.update_conversation(&s.conversation_id, req).await {
-        Ok(_) => Outcome::Info(format!("Renamed this conversation to \"{t}\"")),
+        Ok(_) => Outcome::ConversationRenamed(t),
         Err(e) => Outcome::Error(e.to_string()),
     }
 }

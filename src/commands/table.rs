@@ -55,7 +55,11 @@ pub const TABLE: &[Spec] = &[
         "Start a fresh conversation (the old one stays in /resume)",
         false,
     ),
-    spec("rename", "/rename convo TITLE or /rename agent NAME", false),
+    spec(
+        "rename",
+        "/rename convo [TITLE] (none: from the talk) or /rename agent NAME",
+        false,
+    ),
     spec("model", "Choose the model: /model [handle]", false),
     spec("agents", "Browse agents: switch, create, pin, delete", true),
     spec(

@@ -101,6 +101,41 @@ pub async fn describe(b: &dyn Backend, s: &Session, loaded: usize) -> Place {
     Place { label: name, line }
 }
 
+/// A title for a conversation: its first message, cut at a word to 50 characters.
+pub async fn title_from(b: &dyn Backend, s: &Session) -> Option<String> {
+    let mut msgs = super::query::recent(b, &s.conversation_id, &s.agent_id, 200)
+        .await
+        .ok()?;
+    msgs.reverse();
+    let first = msgs.iter().find_map(|m| match super::query::text_of(m) {
+        Some((true, t)) if !t.trim().is_empty() => Some(t),
+        _ => None,
+    })?;
+    Some(cut_title(&first))
+}
+
+fn cut_title(text: &str) -> String {
+    let line = one_line(text, usize::MAX);
+    if line.chars().count() <= 50 {
+        return line;
+    }
+    let mut out = String::new();
+    for w in line.split(' ') {
+        if out.chars().count() + w.chars().count() + 1 > 49 {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    if out.is_empty() {
+        out = line.chars().take(49).collect();
+    }
+    out.push('…');
+    out
+}
+
 fn count(n: usize) -> String {
     match n {
         1 => " · 1 message".into(),
@@ -111,6 +146,16 @@ fn count(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn titles_cut_at_a_word() {
+        assert_eq!(cut_title("fix the\nparser"), "fix the parser");
+        let long =
+            "please refactor the configuration loader so that it reads both files and merges them";
+        let t = cut_title(long);
+        assert!(t.ends_with('…') && t.chars().count() <= 50, "{t}");
+        assert!(long.starts_with(t.trim_end_matches('…')), "{t}");
+    }
 
     #[test]
     fn labels() {

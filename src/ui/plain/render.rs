@@ -98,6 +98,9 @@ pub fn server_result(
 pub fn outcome(out: &Outcome, cwd: &Path) -> String {
     match out {
         Outcome::Info(t) => neutralise(t),
+        Outcome::ConversationRenamed(t) => {
+            format!("Renamed this conversation to \"{}\"", neutralise(t))
+        }
         Outcome::AgentRenamed { name, .. } => {
             format!("Renamed the agent to \"{}\"", neutralise(name))
         }

@@ -15,6 +15,9 @@ use crate::ui::safe_text::neutralise;
 pub fn lines(out: &Outcome, cwd: &Path, width: usize, light: bool) -> Vec<Line<'static>> {
     match out {
         Outcome::Info(t) => cells::info(t, width),
+        Outcome::ConversationRenamed(t) => {
+            cells::info(&format!("Renamed this conversation to \"{t}\""), width)
+        }
         Outcome::AgentRenamed { name, .. } => {
             cells::info(&format!("Renamed the agent to \"{name}\""), width)
         }

@@ -153,8 +153,14 @@ impl App {
                 self.opts.override_model = None;
                 self.view.set_agent(None, Some(handle));
             }
+            Outcome::ConversationRenamed(t) => {
+                self.view
+                    .set_conversation(&crate::session::place::one_line(&t, 40));
+                self.retitle();
+            }
             Outcome::AgentRenamed { name, id } => {
                 self.view.set_agent(Some(format!("{name} ({id})")), None);
+                self.retitle();
             }
             Outcome::Switch(sw) => {
                 let sw = *sw;
