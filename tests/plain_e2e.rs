@@ -235,3 +235,16 @@ fn rename_convo_without_a_title_names_it_after_the_talk() {
         "{stdout}"
     );
 }
+
+#[test]
+fn model_is_checked_when_it_is_set() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let (stdout, stderr, code) =
+        run_plain(&sb, "/model foo/bar\n/model openai/gpt-other\nhi\n/exit\n");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("there is no model \"foo/bar\""), "{stdout}");
+    assert!(stdout.contains("openai/gpt-test"), "the real ones are listed: {stdout}");
+    assert!(stdout.contains("Model for "), "{stdout}");
+    assert_eq!(llm.last_body()["model"], "gpt-other");
+}

@@ -4,7 +4,7 @@ use super::{AgentInfo, Cmd, Ctx, Outcome, PermissionsView, Switch};
 use crate::backend::Backend;
 use crate::protocol::{CreateConversation, DEFAULT_CONVERSATION, ForkParams, UpdateAgent};
 use crate::session::Session;
-use crate::session::model::{new_agent_request, resolve_model_with};
+use crate::session::model::{checked_model, new_agent_request};
 use crate::session::query::{RECENT, recent, unanswered};
 
 /// A conversation as a note names it: `"title" (id)`, or the id alone when it has no title
@@ -342,7 +342,7 @@ async fn resume(b: &dyn Backend, s: &Session, id: String) -> Outcome {
 }
 
 async fn set_model(b: &dyn Backend, s: &Session, name: &str) -> Outcome {
-    let handle = match resolve_model_with(b, name).await {
+    let handle = match checked_model(b, name, true).await {
         Ok(h) => h,
         Err(e) => return Outcome::Error(e),
     };
