@@ -558,10 +558,12 @@ fn agents_browser_context_and_compact() {
 
     // The agent browser: create an agent, which becomes the current one, and pin it.
     p.send("/agents\r");
-    p.wait_text("1 agents · 0 pinned");
+    p.wait_text("1 agent · 0 pinned");
     p.wait_text("(current)");
     p.send("n");
-    p.wait_text("Created agent");
+    p.wait_text("Name the new agent");
+    p.send("reviewer\r");
+    p.wait_text("Created agent \"reviewer\"");
     p.send("/agents\r");
     p.wait_text("2 agents · 0 pinned");
     p.send("p");

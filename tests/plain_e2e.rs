@@ -244,7 +244,10 @@ fn model_is_checked_when_it_is_set() {
         run_plain(&sb, "/model foo/bar\n/model openai/gpt-other\nhi\n/exit\n");
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains("there is no model \"foo/bar\""), "{stdout}");
-    assert!(stdout.contains("openai/gpt-test"), "the real ones are listed: {stdout}");
+    assert!(
+        stdout.contains("openai/gpt-test"),
+        "the real ones are listed: {stdout}"
+    );
     assert!(stdout.contains("Model for "), "{stdout}");
     assert_eq!(llm.last_body()["model"], "gpt-other");
 }

@@ -32,6 +32,24 @@ fn tightens(m: PermissionMode) -> bool {
     matches!(m, PermissionMode::Standard | PermissionMode::Strict)
 }
 
+/// The mode a settings file sets (`defaultMode`, or Letta Code's `mode`); an unknown value is
+/// an error naming it and the file, not silently the default.
+fn mode_of(p: &Value, source: &str) -> Result<Option<PermissionMode>, PermissionError> {
+    for key in ["defaultMode", "mode"] {
+        let Some(v) = p.get(key) else { continue };
+        let name = v.as_str().unwrap_or_default();
+        return <PermissionMode as clap::ValueEnum>::from_str(name, true)
+            .map(Some)
+            .map_err(|_| PermissionError::BadRule {
+                origin: source.to_string(),
+                message: format!(
+                    "permissions.{key} is {v}, which is not a mode; use standard, acceptEdits, unrestricted (bypassPermissions) or strict"
+                ),
+            });
+    }
+    Ok(None)
+}
+
 impl Checker {
     /// Rules from global settings, `.letta/settings.json`, `.letta/settings.local.json` and
     /// the flags. `defaultMode` in settings applies unless a flag chose the mode. A malformed
@@ -60,10 +78,7 @@ impl Checker {
                 .flatten()
                 .filter_map(Value::as_str)
                 .collect();
-            let file_mode = ["defaultMode", "mode"]
-                .iter()
-                .find_map(|k| p.get(*k).and_then(Value::as_str))
-                .and_then(|m| <PermissionMode as clap::ValueEnum>::from_str(m, true).ok());
+            let file_mode = mode_of(p, source)?;
             if *may_loosen {
                 c.allow.extend(allow);
                 c.additional_dirs

@@ -13,8 +13,43 @@ pub enum PermissionMode {
     #[value(name = "acceptEdits", alias = "accept-edits")]
     AcceptEdits,
     /// Everything is allowed except deny rules.
-    #[value(alias = "bypassPermissions", alias = "yolo")]
+    #[value(alias = "bypassPermissions", alias = "yolo", alias = "fullAccess")]
     Unrestricted,
     /// Everything asks.
     Strict,
+}
+
+impl PermissionMode {
+    /// The next mode for Shift+Tab, as Letta Code cycles: the modes picked day to day, in a
+    /// ring (standard → accept edits → unrestricted → standard). Strict is only chosen
+    /// explicitly; Shift+Tab leaves it for standard.
+    #[must_use]
+    pub fn next(self) -> Self {
+        match self {
+            Self::Standard => Self::AcceptEdits,
+            Self::AcceptEdits => Self::Unrestricted,
+            Self::Unrestricted | Self::Strict => Self::Standard,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cycle_reaches_every_day_to_day_mode_and_never_strict() {
+        let mut m = PermissionMode::Unrestricted;
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            m = m.next();
+            seen.push(m);
+        }
+        assert!(
+            seen.contains(&PermissionMode::Unrestricted),
+            "after --yolo it comes back"
+        );
+        assert!(!seen.contains(&PermissionMode::Strict));
+        assert_eq!(PermissionMode::Strict.next(), PermissionMode::Standard);
+    }
 }

@@ -392,3 +392,29 @@ fn saving_a_rule_keeps_the_file() {
         "Edit(src/a.rs)"
     );
 }
+
+#[test]
+fn letta_codes_mode_key_is_read_and_an_unknown_mode_is_reported() {
+    let (d, _ctx) = setup();
+    let load = |global: &serde_json::Value| {
+        Checker::load(&Load {
+            global: Some(global),
+            global_source: "/home/u/.letta/settings.json",
+            cwd: d.path(),
+            trusted: true,
+            mode_flag: None,
+            allowed: &[],
+            disallowed: &[],
+        })
+    };
+    let c = load(&json!({"mode": "bypassPermissions"})).unwrap();
+    assert_eq!(c.mode, PermissionMode::Unrestricted);
+    let c = load(&json!({"mode": "fullAccess"})).unwrap();
+    assert_eq!(c.mode, PermissionMode::Unrestricted);
+    let e = load(&json!({"mode": "yolooo"})).unwrap_err().to_string();
+    assert!(e.contains("/home/u/.letta/settings.json"), "{e}");
+    assert!(
+        e.contains("permissions.mode is \"yolooo\", which is not a mode"),
+        "{e}"
+    );
+}

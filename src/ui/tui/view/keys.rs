@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{Action, ChatView};
-use crate::permissions::PermissionMode;
 use crate::ui::tui::composer::Edit;
 use crate::ui::tui::popup::Kind;
 
@@ -51,13 +50,7 @@ impl ChatView {
                 return Vec::new();
             }
             KeyCode::BackTab => {
-                self.mode = match self.mode {
-                    PermissionMode::Standard => PermissionMode::AcceptEdits,
-                    PermissionMode::AcceptEdits => PermissionMode::Strict,
-                    PermissionMode::Strict | PermissionMode::Unrestricted => {
-                        PermissionMode::Standard
-                    }
-                };
+                self.mode = self.mode.next();
                 return vec![Action::Mode(self.mode)];
             }
             KeyCode::Esc => {
