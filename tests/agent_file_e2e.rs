@@ -130,7 +130,7 @@ fn export_writes_markdown_and_json() {
     );
     let (stdout, stderr) = out(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("Exported 3 messages to"), "{stdout}");
+    assert!(stdout.contains("Exported 2 messages to"), "{stdout}");
     let md = std::fs::read_to_string(sb.project.path().join("default-conversation.md")).unwrap();
     assert!(
         md.contains("### You") && md.contains("first question"),
@@ -147,4 +147,31 @@ fn export_writes_markdown_and_json() {
             .iter()
             .any(|m| m["message_type"] == "assistant_message")
     );
+}
+
+#[test]
+fn hostile_text_in_an_imported_file_reaches_no_terminal_raw() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let raw = include_str!("fixtures/agent-file/letta-shaped.af").replace(
+        "Which berth is free for the ferry Kestrel?",
+        "Which berth\\u001b]0;PWNED\\u0007\\u001b[2J is free?",
+    );
+    let af = sb.project.path().join("evil.af");
+    std::fs::write(&af, raw).unwrap();
+    let ids = agent_ids(&sb.run(&["agents", "import", af.to_str().unwrap()]));
+    // Markdown to a terminal is made harmless; to a pipe or file it is the text as it was.
+    let mut p = sb.pty(
+        &["conversations", "export", "default", "--agent", &ids[0]],
+        &[],
+    );
+    p.wait_for_raw("the export", |r| {
+        r.contains("Kestrel can take berth seven.")
+    });
+    assert_eq!(p.wait_exit(), 0);
+    let seen = p.raw();
+    assert!(!seen.contains("\x1b]0;PWNED"), "{seen:?}");
+    assert!(seen.contains("␛]0;PWNED"), "{seen:?}");
+    let o = sb.run(&["conversations", "export", "default", "--agent", &ids[0]]);
+    assert!(out(&o).0.contains("\x1b]0;PWNED"));
 }

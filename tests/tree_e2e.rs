@@ -45,8 +45,8 @@ fn esc_esc_branches_before_a_picked_message_and_hands_it_back() {
         .as_str()
         .unwrap()
         .to_string();
-    let short = &fork[..13];
-    p.wait_for("the status line names the branch", |s| s.contains(short));
+    let short = format!("conv-{}", &fork[fork.len() - 8..]);
+    p.wait_for("the status line names the branch", |s| s.contains(&short));
 
     // Edited and sent: the model sees exactly the history before the picked message.
     let before = llm.requests().len();

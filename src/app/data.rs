@@ -17,13 +17,19 @@ fn agent_or_project(agent: Option<String>, ctx: &AppContext) -> anyhow::Result<S
     }
 }
 
-/// Text to stdout, or to `output` (written whole, never half).
+/// Text to stdout, or to `output` (written whole, never half). On a terminal, control
+/// sequences in it (a message's text) are made harmless first.
 fn emit(text: &str, output: Option<&Path>) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
     if let Some(p) = output {
-        return crate::settings::fsutil::write_atomic(p, text.as_bytes(), None)
-            .with_context(|| format!("writing {}", p.display()));
+        return crate::session::export::write_output(p, text.as_bytes(), true)
+            .map_err(anyhow::Error::msg);
     }
-    print!("{text}");
+    if std::io::stdout().is_terminal() {
+        print!("{}", crate::ui::safe_text::neutralise(text));
+    } else {
+        print!("{text}");
+    }
     Ok(())
 }
 
@@ -52,6 +58,8 @@ pub(super) async fn agents(cmd: AgentsCommand, ctx: &AppContext) -> anyhow::Resu
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let af: AgentFile = serde_json::from_slice(&raw)
                 .with_context(|| format!("{} is not an agent file", file.display()))?;
+            crate::protocol::agent_file::check(&af)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let ids = backend.import_agent(af).await?;
             print_json(&serde_json::json!({ "agent_ids": ids }))
         }

@@ -75,13 +75,13 @@ pub async fn export(ctx: &Ctx, path: Option<String>) -> Outcome {
     } else {
         markdown(&title, &s.conversation_id, &msgs)
     };
-    match crate::settings::fsutil::write_atomic(&target, text.as_bytes(), None) {
+    match crate::session::export::write_output(&target, text.as_bytes(), false) {
         Ok(()) => Outcome::Info(format!(
             "Exported {} messages to {}",
-            msgs.len(),
+            crate::session::export::counted(&msgs),
             target.display()
         )),
-        Err(e) => Outcome::Error(format!("could not write {}: {e}", target.display())),
+        Err(e) => Outcome::Error(e),
     }
 }
 

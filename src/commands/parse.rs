@@ -124,7 +124,7 @@ pub fn parse(line: &str) -> Result<Parsed, String> {
         "exit" => Parsed::Local(Local::Exit),
         "new" => Parsed::Backend(Cmd::New(arg)),
         "clear" => Parsed::Backend(Cmd::Clear),
-        "fork" => Parsed::Backend(fork(arg)),
+        "fork" => Parsed::Backend(fork(arg)?),
         "tree" => Parsed::Backend(Cmd::Tree),
         "export" => Parsed::Backend(Cmd::Export(arg)),
         "resume" => Parsed::Backend(Cmd::Resume(arg)),
@@ -144,14 +144,21 @@ pub fn parse(line: &str) -> Result<Parsed, String> {
     })
 }
 
-fn fork(arg: Option<String>) -> Cmd {
-    match arg.as_deref() {
+fn fork(arg: Option<String>) -> Result<Cmd, String> {
+    Ok(match arg.as_deref() {
         None => Cmd::ForkPick,
         Some("--all") => Cmd::Fork(None),
-        Some(a) => Cmd::Fork(Some(
-            a.strip_prefix("--all ").unwrap_or(a).trim().to_string(),
-        )),
-    }
+        Some(a) => {
+            let title = a.strip_prefix("--all ").unwrap_or(a).trim();
+            if title.starts_with("--") {
+                return Err(format!(
+                    "/fork knows no {}; use /fork to pick a message, or /fork --all [title]",
+                    title.split_whitespace().next().unwrap_or(title)
+                ));
+            }
+            Cmd::Fork(Some(title.to_string()))
+        }
+    })
 }
 
 fn remember(arg: Option<String>) -> String {
@@ -189,6 +196,11 @@ mod tests {
         );
         assert_eq!(parse("fork"), Ok(Parsed::Backend(Cmd::ForkPick)));
         assert_eq!(parse("fork --all"), Ok(Parsed::Backend(Cmd::Fork(None))));
+        assert!(
+            parse("fork --bogus")
+                .unwrap_err()
+                .contains("/fork knows no --bogus")
+        );
         assert_eq!(
             parse("fork --all  try two"),
             Ok(Parsed::Backend(Cmd::Fork(Some("try two".into()))))

@@ -119,6 +119,7 @@ pub fn import(st: &mut Store, file: &AgentFile) -> StoreResult<Vec<String>> {
     if file.agents.is_empty() {
         return Err(StoreError::Invalid("the agent file holds no agents".into()));
     }
+    crate::protocol::agent_file::check(file).map_err(StoreError::Invalid)?;
     let plans: Vec<NewAgent> = file
         .agents
         .iter()

@@ -145,6 +145,101 @@ pub struct AfMessage {
     pub extra: Extra,
 }
 
+/// Whether a file holds together: ids unique, every reference pointing at something in it,
+/// roles known, no loop of fork parents. The error names what is wrong and where.
+pub fn check(file: &AgentFile) -> Result<(), String> {
+    use std::collections::{HashMap, HashSet};
+    let mut blocks = HashSet::new();
+    for b in &file.blocks {
+        if !blocks.insert(b.id.as_str()) {
+            return Err(format!("block id {} appears twice", b.id));
+        }
+    }
+    for a in &file.agents {
+        let who = format!("agent {} ({})", a.name, a.id);
+        for b in &a.block_ids {
+            if !blocks.contains(b.as_str()) {
+                return Err(format!(
+                    "{who} names block {b}, which the file does not hold"
+                ));
+            }
+        }
+        let mut convs: HashMap<&str, Option<&str>> = HashMap::new();
+        for c in &a.conversations {
+            if c.id == super::DEFAULT_CONVERSATION
+                || convs
+                    .insert(&c.id, c.parent_conversation_id.as_deref())
+                    .is_some()
+            {
+                return Err(format!("{who}: conversation id {} appears twice", c.id));
+            }
+        }
+        let mut msgs = HashSet::new();
+        for m in &a.messages {
+            if !msgs.insert(m.id.as_str()) {
+                return Err(format!("{who}: message id {} appears twice", m.id));
+            }
+            if !matches!(m.role.as_str(), "system" | "user" | "assistant" | "tool") {
+                return Err(format!(
+                    "{who}: message {} has the unknown role {:?}",
+                    m.id, m.role
+                ));
+            }
+            if let Some(c) = &m.conversation_id
+                && !convs.contains_key(c.as_str())
+            {
+                return Err(format!(
+                    "{who}: message {} belongs to conversation {c}, which the file does not hold",
+                    m.id
+                ));
+            }
+        }
+        let lists = std::iter::once(("the default conversation", &a.in_context_message_ids)).chain(
+            a.conversations
+                .iter()
+                .map(|c| (c.id.as_str(), &c.in_context_message_ids)),
+        );
+        for (conv, ids) in lists {
+            if let Some(bad) = ids.iter().find(|i| !msgs.contains(i.as_str())) {
+                return Err(format!(
+                    "{who}: {conv} keeps message {bad} in context, which the file does not hold"
+                ));
+            }
+        }
+        for c in &a.conversations {
+            if let Some(m) = &c.fork_message_id
+                && !msgs.contains(m.as_str())
+            {
+                return Err(format!(
+                    "{who}: conversation {} was forked at message {m}, which the file does not hold",
+                    c.id
+                ));
+            }
+            // Walk up the parents: each step must exist, and the walk must end.
+            let mut at = c.id.as_str();
+            for _ in 0..=convs.len() {
+                match convs.get(at).copied().flatten() {
+                    None => break,
+                    Some(p) if p == super::DEFAULT_CONVERSATION => break,
+                    Some(p) if convs.contains_key(p) => at = p,
+                    Some(p) => {
+                        return Err(format!(
+                            "{who}: conversation {at} was forked from {p}, which the file does not hold"
+                        ));
+                    }
+                }
+                if at == c.id {
+                    return Err(format!(
+                        "{who}: conversation {} is its own ancestor (a loop of parents)",
+                        c.id
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn text_part(t: &str) -> Value {
     json!({"type": "text", "text": t})
 }
@@ -320,5 +415,47 @@ mod tests {
                 "tool_call_message"
             ]
         );
+    }
+
+    fn file(agent: Value) -> AgentFile {
+        serde_json::from_value(
+            json!({"agents": [agent], "blocks": [{"id": "block-0", "label": "human"}]}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn broken_files_are_named() {
+        let msg = |id: &str, role: &str| json!({"id": id, "role": role, "content": []});
+        let ok = json!({"id": "agent-0", "name": "a", "block_ids": ["block-0"],
+            "messages": [msg("message-0", "user"), {"id": "message-1", "role": "user", "conversation_id": "conv-1"}],
+            "in_context_message_ids": ["message-0"],
+            "conversations": [{"id": "conv-1", "parent_conversation_id": "default", "fork_message_id": "message-0"},
+                              {"id": "conv-2", "parent_conversation_id": "conv-1"}]});
+        assert_eq!(check(&file(ok.clone())), Ok(()));
+        let broken = |f: &dyn Fn(&mut Value)| {
+            let mut a = ok.clone();
+            f(&mut a);
+            check(&file(a)).unwrap_err()
+        };
+        let e = broken(&|a| a["messages"][1]["id"] = json!("message-0"));
+        assert!(e.contains("message id message-0 appears twice"), "{e}");
+        let e = broken(&|a| a["messages"][0]["role"] = json!("wizard"));
+        assert!(e.contains("unknown role \"wizard\""), "{e}");
+        let e = broken(&|a| a["conversations"][0]["parent_conversation_id"] = json!("conv-2"));
+        assert!(e.contains("its own ancestor"), "{e}");
+        let e = broken(&|a| a["conversations"][1]["parent_conversation_id"] = json!("conv-2"));
+        assert!(e.contains("conv-2 is its own ancestor"), "{e}");
+        let e = broken(&|a| a["conversations"][1]["parent_conversation_id"] = json!("conv-9"));
+        assert!(
+            e.contains("forked from conv-9, which the file does not hold"),
+            "{e}"
+        );
+        let e = broken(&|a| a["in_context_message_ids"] = json!(["message-7"]));
+        assert!(e.contains("keeps message message-7 in context"), "{e}");
+        let e = broken(&|a| a["conversations"][1]["id"] = json!("conv-1"));
+        assert!(e.contains("conversation id conv-1 appears twice"), "{e}");
+        let e = broken(&|a| a["conversations"][0]["fork_message_id"] = json!("message-9"));
+        assert!(e.contains("forked at message message-9"), "{e}");
     }
 }

@@ -42,6 +42,39 @@ pub async fn all_messages(
     Ok(out)
 }
 
+/// Write an export the user asked for. The folder must exist. An existing file is replaced
+/// only when `replace` (a command line's `-o`), keeping its permissions; a new one is private
+/// (0600: a conversation may hold anything).
+pub fn write_output(path: &std::path::Path, bytes: &[u8], replace: bool) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let shown = path.display();
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = parent
+        && !dir.is_dir()
+    {
+        return Err(format!(
+            "cannot write {shown}: the folder {} does not exist",
+            dir.display()
+        ));
+    }
+    let mode = match std::fs::symlink_metadata(path) {
+        Ok(_) if !replace => {
+            return Err(format!(
+                "{shown} already exists; name another file (letta does not replace it)"
+            ));
+        }
+        Ok(m) if m.is_file() => m.permissions().mode() & 0o7777,
+        Ok(_) => {
+            return Err(format!(
+                "{shown} is not a regular file; letta does not replace it"
+            ));
+        }
+        Err(_) => 0o600,
+    };
+    crate::settings::fsutil::write_atomic(path, bytes, Some(mode))
+        .map_err(|e| format!("could not write {shown}: {e}"))
+}
+
 /// A fence for `text` that no run of backticks inside it closes early.
 fn fence(text: &str) -> String {
     let mut longest = 0;
@@ -63,11 +96,18 @@ fn heading(who: &str, m: &LettaMessage) -> String {
     format!("### {who}{at}\n\n")
 }
 
+/// How many messages a person would count: the system prompt is not one.
+pub fn counted(msgs: &[LettaMessage]) -> usize {
+    msgs.iter()
+        .filter(|m| !matches!(m, LettaMessage::System(_)))
+        .count()
+}
+
 /// The conversation as Markdown.
 pub fn markdown(title: &str, conversation_id: &str, msgs: &[LettaMessage]) -> String {
     let mut md = format!(
         "# {title}\n\nConversation `{conversation_id}` · {} messages\n\n",
-        msgs.len()
+        counted(msgs)
     );
     for m in msgs {
         match m {

@@ -16,6 +16,8 @@ use crate::protocol::{Conversation, DEFAULT_CONVERSATION, LettaMessage};
 const POINTS_READ: u32 = 300;
 /// Conversations read to build the tree.
 const TREE_MAX: usize = 2000;
+/// Forks nested deeper than this are shown again from the left.
+const MAX_DEPTH: usize = 100;
 
 /// A user message to branch before.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,29 +154,36 @@ pub async fn all_conversations(
 }
 
 /// The forest: the default conversation first, then the other roots, newest first; a branch
-/// whose parent is gone becomes a root.
+/// whose parent is gone becomes a root, and so does one caught in a loop of parents (a
+/// hand-edited file), so no conversation is ever left out.
 pub fn tree(convs: &[Conversation]) -> Vec<Node> {
     let ids: HashSet<&str> = convs.iter().map(|c| c.id.as_str()).collect();
     let mut children: HashMap<String, Vec<&Conversation>> = HashMap::new();
     let mut roots = Vec::new();
     for c in convs {
         match c.parent_conversation_id.as_deref() {
-            Some(p) if p == DEFAULT_CONVERSATION || ids.contains(p) => {
+            Some(p) if p != c.id && (p == DEFAULT_CONVERSATION || ids.contains(p)) => {
                 children.entry(p.to_string()).or_default().push(c);
             }
             _ => roots.push(c),
         }
     }
+    // Nesting stops at a depth no person forks to; deeper ones start again as roots.
     fn grow(
         c: &Conversation,
         children: &HashMap<String, Vec<&Conversation>>,
+        seen: &mut HashSet<String>,
         depth: usize,
     ) -> Node {
+        seen.insert(c.id.clone());
         let mut n = Node::of(c);
-        if depth < 64
-            && let Some(kids) = children.get(&c.id)
-        {
-            n.children = kids.iter().map(|k| grow(k, children, depth + 1)).collect();
+        if depth >= MAX_DEPTH {
+            return n;
+        }
+        for k in children.get(&c.id).into_iter().flatten() {
+            if !seen.contains(&k.id) {
+                n.children.push(grow(k, children, seen, depth + 1));
+            }
         }
         n
     }
@@ -182,8 +191,17 @@ pub fn tree(convs: &[Conversation]) -> Vec<Node> {
         id: DEFAULT_CONVERSATION.into(),
         ..Default::default()
     };
-    let mut out = vec![grow(&default, &children, 0)];
-    out.extend(roots.into_iter().map(|c| grow(c, &children, 0)));
+    let mut seen = HashSet::new();
+    let mut out = vec![grow(&default, &children, &mut seen, 0)];
+    for c in roots {
+        out.push(grow(c, &children, &mut seen, 0));
+    }
+    // What no root reached sits in a loop: it becomes a root where the loop is cut.
+    for c in convs {
+        if !seen.contains(&c.id) {
+            out.push(grow(c, &children, &mut seen, 0));
+        }
+    }
     out
 }
 
@@ -312,6 +330,25 @@ mod tests {
             summary: title.map(str::to_string),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_loop_of_parents_loses_no_conversation() {
+        let convs = vec![
+            conv("conv-a", Some("conv-b"), None),
+            conv("conv-b", Some("conv-a"), None),
+            conv("conv-c", Some("conv-a"), None),
+            conv("conv-self", Some("conv-self"), None),
+        ];
+        let forest = tree(&convs);
+        let shown: HashSet<String> = rows(&forest, "default")
+            .into_iter()
+            .map(|(_, n, _)| n.id.clone())
+            .collect();
+        for c in &convs {
+            assert!(shown.contains(&c.id), "{} is missing", c.id);
+        }
+        assert_eq!(shown.len(), convs.len() + 1);
     }
 
     #[test]

@@ -29,6 +29,11 @@ pub fn label(c: Option<&Conversation>, id: &str) -> String {
     short_id(id)
 }
 
+/// Characters that reorder text on screen (a title could make itself read as something else).
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
 /// Text on one line, control characters dropped, at most `max` characters.
 pub fn one_line(t: &str, max: usize) -> String {
     let flat: String = t
@@ -36,7 +41,7 @@ pub fn one_line(t: &str, max: usize) -> String {
         .collect::<Vec<_>>()
         .join(" ")
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !is_bidi(*c))
         .collect();
     if flat.chars().count() <= max {
         return flat;
@@ -46,10 +51,18 @@ pub fn one_line(t: &str, max: usize) -> String {
     cut
 }
 
-/// `conv-1a2b3c4d` from a full id; `default` stays as it is.
+/// `conv-…5e6f7a8b` from a full id: its last eight characters, which differ between
+/// conversations made in the same minute (time-ordered ids share their start). `default`
+/// stays as it is.
 pub fn short_id(id: &str) -> String {
     match id.strip_prefix("conv-") {
-        Some(rest) => format!("conv-{}", rest.chars().take(8).collect::<String>()),
+        Some(rest) => {
+            let n = rest.chars().count();
+            format!(
+                "conv-{}",
+                rest.chars().skip(n.saturating_sub(8)).collect::<String>()
+            )
+        }
         None => id.to_string(),
     }
 }
@@ -159,13 +172,14 @@ mod tests {
 
     #[test]
     fn labels() {
-        assert_eq!(short_id("conv-0123456789abcdef"), "conv-01234567");
+        assert_eq!(short_id("conv-0123456789abcdef"), "conv-89abcdef");
         assert_eq!(short_id("default"), "default");
         let c = Conversation {
             summary: Some("  fix\nparser ".into()),
             ..Default::default()
         };
         assert_eq!(label(Some(&c), "conv-x"), "fix parser");
-        assert_eq!(label(None, "conv-0123456789"), "conv-01234567");
+        assert_eq!(one_line("ab\u{202E}cd\u{1b}", 10), "abcd");
+        assert_eq!(label(None, "conv-0123456789"), "conv-23456789");
     }
 }

@@ -123,7 +123,7 @@ impl Lines for Piped {
         match self.0.lock().read_line(&mut s) {
             Ok(0) | Err(_) => None,
             Ok(_) => {
-                println!("{}", s.trim_end());
+                println!("{}", crate::ui::safe_text::neutralise(s.trim_end()));
                 Some(s.trim_end_matches(['\n', '\r']).to_string())
             }
         }

@@ -47,7 +47,7 @@ static TITLED: AtomicBool = AtomicBool::new(false);
 /// Name the window (OSC 0): agent and conversation. The terminal's own title is saved first
 /// (XTWINOPS 22) and put back on restore (23); terminals without a title stack ignore both.
 pub fn set_title(title: &str) {
-    let clean: String = title.chars().filter(|c| !c.is_control()).collect();
+    let clean = crate::session::place::one_line(title, 120);
     let mut out = std::io::stdout();
     if !TITLED.swap(true, Ordering::SeqCst) {
         let _ = out.write_all(b"\x1b[22;0t");

@@ -151,7 +151,7 @@ impl Browser {
                     })];
                 }
             }
-            KeyCode::Char('d') if bare => match self.selected() {
+            KeyCode::Delete => match self.selected() {
                 Some((id, _)) if id == self.current => {
                     self.status = Some("That is the agent in use; switch to another first".into());
                 }
@@ -247,7 +247,7 @@ impl Browser {
             }
         });
         let hints = if self.query.is_empty() {
-            "enter switch · j/k move · n new · p pin · d delete · type to search · esc close"
+            "enter switch · j/k move · n new · p pin · del delete · type to search · esc close"
         } else {
             "enter switch · ↑↓ move · esc clears the search"
         };

@@ -214,9 +214,8 @@ impl Browser {
             KeyCode::PageDown => self.move_by(self.per_page as isize),
             KeyCode::Home => self.sel = 0,
             KeyCode::End => self.move_by(isize::MAX / 2),
-            KeyCode::Char('d') | KeyCode::Delete if bare || k.code == KeyCode::Delete => match self
-                .selected()
-            {
+            // Delete is a key of its own: a letter would also be the start of a search.
+            KeyCode::Delete => match self.selected() {
                 Some(r) if r.id == self.current => {
                     self.status =
                         Some("That is the conversation in use; it cannot be deleted here".into());
@@ -392,7 +391,7 @@ impl Browser {
         let area = header(f, area, "Resume a previous conversation");
         let area = search_field(f, area, &self.query, "search titles and messages");
         let hints = if self.query.is_empty() {
-            "enter switch · ↑↓ or j/k move · t tree · d delete · type to search · esc close"
+            "enter switch · ↑↓ or j/k move · t tree · del delete · type to search · esc close"
         } else {
             "enter switch · ↑↓ move · esc clears the search"
         };

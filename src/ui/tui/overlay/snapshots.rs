@@ -129,9 +129,9 @@ fn resume_browser_keys() {
     });
     // The conversation in use cannot be deleted; another one asks first.
     o.key(key(KeyCode::Down));
-    assert!(o.key(key(KeyCode::Char('d'))).is_empty());
+    assert!(o.key(key(KeyCode::Delete)).is_empty());
     o.key(key(KeyCode::Up));
-    o.key(key(KeyCode::Char('d')));
+    o.key(key(KeyCode::Delete));
     assert_eq!(
         o.key(key(KeyCode::Char('y'))),
         vec![Req::Fetch(Fetch::DeleteConversation("conv-0000".into()))]
@@ -245,7 +245,7 @@ fn agent_browser() {
         o.key(key(KeyCode::Enter)),
         vec![Req::Run(Cmd::NewAgent(None))]
     );
-    o.key(key(KeyCode::Char('d')));
+    o.key(key(KeyCode::Delete));
     assert_eq!(
         o.key(key(KeyCode::Char('y'))),
         vec![Req::Fetch(Fetch::DeleteAgent("agent-2".into()))]
@@ -383,4 +383,24 @@ fn one_agent_is_one_agent() {
     });
     let s = show(&mut o, 90, 20);
     assert!(s.contains("1 agent · 0 pinned"), "{s}");
+}
+
+#[test]
+fn typing_a_word_that_starts_with_d_searches_and_deletes_nothing() {
+    let mut o = browser();
+    o.apply(Data::Conversations {
+        search: None,
+        after: None,
+        result: Ok(page(0, 3)),
+    });
+    o.key(key(KeyCode::Down));
+    assert_eq!(
+        o.key(key(KeyCode::Char('d'))),
+        vec![Req::FetchLater(Fetch::Find("d".into()))]
+    );
+    assert_eq!(
+        o.key(key(KeyCode::Char('y'))),
+        vec![Req::FetchLater(Fetch::Find("dy".into()))]
+    );
+    assert!(show(&mut o, 90, 20).contains("Search: dy"));
 }
