@@ -123,6 +123,16 @@ fn prompt_from_stdin_and_errors() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout.is_empty());
     assert!(stderr.contains("upstream exploded"), "{stderr}");
+    // In JSON the reason is in the result itself, not only on stderr.
+    llm.push([Reply::Error {
+        status: 400,
+        body: r#"{"error":{"message":"upstream exploded again"}}"#.into(),
+    }]);
+    let o = sb.run(&["-p", "json fail", "--output-format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["is_error"], true);
+    assert!(v["result"].as_str().unwrap().contains("upstream exploded again"), "{v}");
     let (stdout, _) = out(&sb.run(&["messages", "search", "this will fail"]));
     assert!(
         stdout.contains("this will fail"),

@@ -189,10 +189,16 @@ pub async fn run(
             }
         }
         OutputFormat::Json => {
+            // A failed turn says why where a script reads the answer, as Claude Code does.
+            let text = if result.text.is_empty() && result.is_error() {
+                result.errors.join("\n")
+            } else {
+                result.text.clone()
+            };
             let v = json!({
                 "type": "result", "subtype": subtype, "is_error": result.is_error(),
                 "duration_ms": duration_ms, "duration_api_ms": result.api_duration.as_millis() as u64,
-                "num_turns": result.usage.step_count, "result": result.text,
+                "num_turns": result.usage.step_count, "result": text,
                 "agent_id": session.agent_id, "conversation_id": session.conversation_id,
                 "usage": usage_json(&result), "stop_reason": result.stop_reason,
                 "errors": result.errors,
