@@ -132,7 +132,13 @@ fn prompt_from_stdin_and_errors() {
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["is_error"], true);
-    assert!(v["result"].as_str().unwrap().contains("upstream exploded again"), "{v}");
+    assert!(
+        v["result"]
+            .as_str()
+            .unwrap()
+            .contains("upstream exploded again"),
+        "{v}"
+    );
     let (stdout, _) = out(&sb.run(&["messages", "search", "this will fail"]));
     assert!(
         stdout.contains("this will fail"),
@@ -198,4 +204,37 @@ fn model_control_sequences_are_neutralised_on_a_terminal() {
     assert!(!shown.contains('\u{1b}'), "{shown:?}");
     let piped = sb.run(&["-p", "again"]);
     assert_eq!(out(&piped).0, format!("{evil}\n"));
+}
+
+#[test]
+fn name_opens_an_agent_by_its_name() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let o = sb.run_with_stdin(
+        &["--plain", "-m", "openai/gpt-test"],
+        "/rename agent Harbour Pilot\n/exit\n",
+    );
+    assert!(out(&o).0.contains("Renamed the agent"), "{:?}", out(&o));
+    let first: serde_json::Value =
+        serde_json::from_slice(&sb.run(&["-p", "hi", "--output-format", "json"]).stdout).unwrap();
+    // A second agent, then -n goes back to the first by name (any case).
+    let o = sb.run(&["-p", "hi", "--new-agent", "-m", "openai/gpt-test"]);
+    assert!(o.status.success(), "{:?}", out(&o));
+    let o = sb.run(&[
+        "-p",
+        "again",
+        "-n",
+        "harbour pilot",
+        "--output-format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["agent_id"], first["agent_id"]);
+    let o = sb.run(&["-p", "hi", "-n", "nobody"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        out(&o).1.contains("no agent is named \"nobody\""),
+        "{:?}",
+        out(&o)
+    );
 }

@@ -107,7 +107,14 @@ async fn prepare(cli: &Cli, ctx: &AppContext, interactive: bool) -> anyhow::Resu
         new: cli.session.new,
         resume: cli.session.resume,
         conv: cli.session.conv.clone(),
-        agent: cli.session.agent.clone(),
+        agent: match &cli.session.agent_name {
+            Some(n) => Some(
+                crate::session::model::agent_named(backend.as_ref(), n, &ctx.paths.settings_file())
+                    .await
+                    .map_err(anyhow::Error::msg)?,
+            ),
+            None => cli.session.agent.clone(),
+        },
         new_agent: cli.session.new_agent,
     };
     // `-m` may be a short name; it is resolved against the backend's models, and checked

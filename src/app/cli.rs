@@ -37,6 +37,9 @@ pub struct SessionArgs {
     /// Use this agent
     #[arg(long, value_name = "ID")]
     pub agent: Option<String>,
+    /// Use the agent with this name (pinned agents first), as Letta Code's -n
+    #[arg(short = 'n', long = "name", value_name = "NAME", conflicts_with_all = ["agent", "new_agent"])]
+    pub agent_name: Option<String>,
     /// Create a fresh agent
     #[arg(long)]
     pub new_agent: bool,

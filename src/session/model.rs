@@ -100,6 +100,48 @@ pub async fn first_model(backend: &dyn Backend) -> Option<String> {
         .map(|m| m.handle)
 }
 
+/// The id of the agent called `name` (`-n`): a pinned one first, else any with exactly that
+/// name; several of the same name are listed so the user can pick by id.
+pub async fn agent_named(
+    backend: &dyn Backend,
+    name: &str,
+    settings_file: &std::path::Path,
+) -> Result<String, String> {
+    let query = crate::backend::AgentQuery {
+        page: crate::protocol::ListParams::latest(100),
+        name: Some(name.to_string()),
+    };
+    let agents = backend
+        .list_agents(query)
+        .await
+        .map_err(|e| format!("could not list agents: {e}"))?;
+    let exact: Vec<_> = agents
+        .into_iter()
+        .filter(|a| a.name.eq_ignore_ascii_case(name))
+        .collect();
+    let pins = super::query::pins(settings_file, &backend.location());
+    let pinned: Vec<_> = exact.iter().filter(|a| pins.contains(&a.id)).collect();
+    let pool: Vec<_> = if pinned.is_empty() {
+        exact.iter().collect()
+    } else {
+        pinned
+    };
+    match pool.as_slice() {
+        [one] => Ok(one.id.clone()),
+        [] => Err(format!(
+            "no agent is named {name:?}; `letta agents list` shows them, /agents pins one"
+        )),
+        many => Err(format!(
+            "{} agents are named {name:?}: {}; pick one with --agent ID",
+            many.len(),
+            many.iter()
+                .map(|a| a.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
 /// Resolve `-m` against the backend's models (only short names cost a listing).
 pub async fn resolve_model_with(backend: &dyn Backend, name: &str) -> Result<String, String> {
     if name.contains('/') {
