@@ -170,6 +170,38 @@ pub fn transcript(
     out
 }
 
+#[cfg(test)]
+mod scale_tests {
+    #[test]
+    fn the_context_bar_is_to_scale() {
+        let c = crate::protocol::ContextWindow {
+            context_window_size_max: 128_000,
+            num_tokens_system: 700,
+            num_tokens_core_memory: 300,
+            num_tokens_functions_definitions: 400,
+            num_tokens_summary_memory: 0,
+            num_tokens_messages: 136,
+            ..Default::default()
+        };
+        let lines = super::context_lines(&c, 80);
+        let bar: String = lines[1].spans.iter().map(|s| s.content.as_ref()).collect();
+        // 1.2% of 60 cells is one cell, not one per part.
+        assert_eq!(bar.matches('█').count(), 1, "{bar}");
+        let legend: Vec<String> = lines[2..7]
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect();
+        assert!(
+            legend[4].contains("messages      136 tokens   0.1% (under one cell)"),
+            "{legend:?}"
+        );
+        assert!(
+            legend[0].contains("system        700 tokens   0.5%"),
+            "{legend:?}"
+        );
+    }
+}
+
 /// The context window as a bar: system, memory, tools, summary and messages, then free space.
 pub fn context_lines(c: &crate::protocol::ContextWindow, width: usize) -> Vec<Line<'static>> {
     use ratatui::style::{Color, Style};
@@ -188,11 +220,14 @@ pub fn context_lines(c: &crate::protocol::ContextWindow, width: usize) -> Vec<Li
         .max(c.context_window_size_current);
     let max = c.context_window_size_max.max(used).max(1);
     let bar_w = width.saturating_sub(2).clamp(10, 60);
+    // To scale: each part ends where its running total falls, so small parts may get no cell
+    // (the legend gives every part its share) and the filled length is the true share.
     let mut spans = vec![Span::raw("  ")];
-    let mut drawn = 0;
+    let (mut drawn, mut total) = (0usize, 0u64);
     for (_, n, color) in parts {
-        let cols = ((n as f64 / max as f64) * bar_w as f64).round() as usize;
-        let cols = if n > 0 { cols.max(1) } else { 0 }.min(bar_w - drawn);
+        total += n;
+        let end = ((total as f64 / max as f64) * bar_w as f64).round() as usize;
+        let cols = end.min(bar_w).saturating_sub(drawn);
         drawn += cols;
         spans.push(Span::styled("█".repeat(cols), Style::default().fg(color)));
     }
@@ -208,9 +243,15 @@ pub fn context_lines(c: &crate::protocol::ContextWindow, width: usize) -> Vec<Li
         Line::from(spans),
     ];
     for (name, n, color) in parts {
+        let share = n as f64 * 100.0 / max as f64;
+        let tiny = if n > 0 && share * bar_w as f64 / 100.0 < 0.5 {
+            " (under one cell)"
+        } else {
+            ""
+        };
         out.push(Line::from(vec![
             Span::styled("  █ ", Style::default().fg(color)),
-            Span::raw(format!("{name:<9}{n:>8} tokens")),
+            Span::raw(format!("{name:<9}{n:>8} tokens {share:>5.1}%{tiny}")),
         ]));
     }
     out.push(Line::from(format!(
