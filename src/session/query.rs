@@ -123,7 +123,7 @@ pub fn unanswered(newest_first: &[LettaMessage]) -> Vec<ToolCallInfo> {
 /// The last exchange of a conversation, for a browser row.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Preview {
-    /// Up to three lines: the last user message, then the agent's reply.
+    /// The last user message, then the agent's reply, each on one (long) line.
     pub lines: Vec<String>,
     /// The newest message's time.
     pub last: Option<String>,
@@ -212,18 +212,8 @@ pub fn preview(newest_first: &[LettaMessage]) -> Preview {
         lines.push(format!("you: {u}"));
     }
     if let Some(a) = &agent {
-        // The reply gets the remaining two lines.
-        let words: Vec<&str> = a.split(' ').collect();
-        let half = words.len().div_ceil(2).max(1);
-        let (one, two) = if a.chars().count() > 70 {
-            (words[..half].join(" "), words[half..].join(" "))
-        } else {
-            (a.clone(), String::new())
-        };
-        lines.push(format!("agent: {one}"));
-        if !two.is_empty() {
-            lines.push(format!("       {two}"));
-        }
+        // Whole: the browser wraps it to the width it has.
+        lines.push(format!("agent: {a}"));
     }
     Preview {
         empty: user.is_none() && agent.is_none(),

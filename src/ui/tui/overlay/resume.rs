@@ -450,7 +450,7 @@ impl Browser {
                 }
                 (None, p) => match p {
                     Some(p) if p.is_empty() => vec!["(no messages to preview)".into()],
-                    Some(p) => p.iter().take(3).cloned().collect(),
+                    Some(p) => super::rows::wrapped(p, w.saturating_sub(4)),
                     None => vec!["Loading preview…".into()],
                 },
             };

@@ -85,6 +85,39 @@ impl Row {
     }
 }
 
+/// Preview lines wrapped to the browser's width, three at most (the last cut with "…").
+pub(super) fn wrapped(lines: &[String], width: usize) -> Vec<String> {
+    use ratatui::text::Span;
+    let mut out: Vec<String> = Vec::new();
+    for l in lines {
+        let indent = if l.starts_with("agent: ") {
+            "       "
+        } else {
+            "     "
+        };
+        let rows = crate::ui::tui::wrap::wrap(
+            vec![Span::raw(l.clone())],
+            width.max(10),
+            Vec::new(),
+            vec![Span::raw(indent)],
+        );
+        out.extend(rows.iter().map(|r| {
+            r.spans
+                .iter()
+                .map(|s| s.content.as_ref())
+                .collect::<String>()
+        }));
+    }
+    if out.len() > 3 {
+        out.truncate(3);
+        if let Some(last) = out.last_mut() {
+            let keep = last.trim_end().chars().count().min(width.saturating_sub(1));
+            *last = last.chars().take(keep).collect::<String>() + "…";
+        }
+    }
+    out
+}
+
 /// Rows fetched for one query (all, or one search), with the cursor for the next page.
 #[derive(Debug, Default)]
 pub(super) struct Source {

@@ -404,3 +404,30 @@ fn typing_a_word_that_starts_with_d_searches_and_deletes_nothing() {
     );
     assert!(show(&mut o, 90, 20).contains("Search: dy"));
 }
+
+#[test]
+fn previews_use_the_full_width() {
+    let mut o = browser();
+    o.apply(Data::Conversations {
+        search: None,
+        after: None,
+        result: Ok(page(0, 1)),
+    });
+    let reply = "word ".repeat(60);
+    o.apply(Data::Previews(vec![(
+        "conv-0000".into(),
+        Ok(preview_of("a question", reply.trim())),
+    )]));
+    let s = show(&mut o, 120, 30);
+    let first = s.lines().find(|l| l.contains("agent: word")).unwrap();
+    assert!(first.trim_end().chars().count() > 100, "{s}");
+    let next = s
+        .lines()
+        .skip_while(|l| !l.contains("agent: word"))
+        .nth(1)
+        .unwrap();
+    assert!(
+        next.trim_start_matches('"').starts_with("           word"),
+        "{s}"
+    );
+}
