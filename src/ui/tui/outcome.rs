@@ -170,38 +170,6 @@ pub fn transcript(
     out
 }
 
-#[cfg(test)]
-mod scale_tests {
-    #[test]
-    fn the_context_bar_is_to_scale() {
-        let c = crate::protocol::ContextWindow {
-            context_window_size_max: 128_000,
-            num_tokens_system: 700,
-            num_tokens_core_memory: 300,
-            num_tokens_functions_definitions: 400,
-            num_tokens_summary_memory: 0,
-            num_tokens_messages: 136,
-            ..Default::default()
-        };
-        let lines = super::context_lines(&c, 80);
-        let bar: String = lines[1].spans.iter().map(|s| s.content.as_ref()).collect();
-        // 1.2% of 60 cells is one cell, not one per part.
-        assert_eq!(bar.matches('█').count(), 1, "{bar}");
-        let legend: Vec<String> = lines[2..7]
-            .iter()
-            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
-            .collect();
-        assert!(
-            legend[4].contains("messages      136 tokens   0.1% (under one cell)"),
-            "{legend:?}"
-        );
-        assert!(
-            legend[0].contains("system        700 tokens   0.5%"),
-            "{legend:?}"
-        );
-    }
-}
-
 /// The context window as a bar: system, memory, tools, summary and messages, then free space.
 pub fn context_lines(c: &crate::protocol::ContextWindow, width: usize) -> Vec<Line<'static>> {
     use ratatui::style::{Color, Style};
@@ -260,4 +228,36 @@ pub fn context_lines(c: &crate::protocol::ContextWindow, width: usize) -> Vec<Li
     )));
     out.push(Line::default());
     out
+}
+
+#[cfg(test)]
+mod scale_tests {
+    #[test]
+    fn the_context_bar_is_to_scale() {
+        let c = crate::protocol::ContextWindow {
+            context_window_size_max: 128_000,
+            num_tokens_system: 700,
+            num_tokens_core_memory: 300,
+            num_tokens_functions_definitions: 400,
+            num_tokens_summary_memory: 0,
+            num_tokens_messages: 136,
+            ..Default::default()
+        };
+        let lines = super::context_lines(&c, 80);
+        let bar: String = lines[1].spans.iter().map(|s| s.content.as_ref()).collect();
+        // 1.2% of 60 cells is one cell, not one per part.
+        assert_eq!(bar.matches('█').count(), 1, "{bar}");
+        let legend: Vec<String> = lines[2..7]
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect();
+        assert!(
+            legend[4].contains("messages      136 tokens   0.1% (under one cell)"),
+            "{legend:?}"
+        );
+        assert!(
+            legend[0].contains("system        700 tokens   0.5%"),
+            "{legend:?}"
+        );
+    }
 }
