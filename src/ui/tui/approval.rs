@@ -55,10 +55,16 @@ impl Approval {
             ),
             _ => (format!("Allow {}?", neutralise(&view.title())), Vec::new()),
         };
+        // The model's own words for a command ("List the source files") say more than the rule.
+        let said = serde_json::from_str::<serde_json::Value>(&call.arguments)
+            .ok()
+            .and_then(|v| v.get("description")?.as_str().map(str::to_string))
+            .map(|d| neutralise(d.trim()))
+            .filter(|d| !d.is_empty() && matches!(view.effect, Effect::Runs { .. }));
         Self {
             call,
             rule,
-            reason,
+            reason: said.unwrap_or(reason),
             question,
             preview,
             selected: 0,

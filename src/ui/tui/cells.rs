@@ -205,20 +205,33 @@ pub fn call_header(
     width: usize,
     running: Option<&str>,
 ) -> Line<'static> {
+    match running {
+        Some(r) => marked_header(
+            call,
+            cwd,
+            width,
+            Color::Yellow,
+            Some((format!(" {r}"), dim())),
+        ),
+        None => marked_header(call, cwd, width, Color::Green, None),
+    }
+}
+
+/// A call's header with its marker in `color` (green done, red failed or denied) and a note.
+pub fn marked_header(
+    call: &ToolCallInfo,
+    cwd: &Path,
+    width: usize,
+    color: Color,
+    note: Option<(String, Style)>,
+) -> Line<'static> {
     let title = fit(&call_title(call, cwd), width.saturating_sub(12));
     let mut spans = vec![
-        Span::styled(
-            "⏺ ",
-            Style::default().fg(if running.is_some() {
-                Color::Yellow
-            } else {
-                Color::Green
-            }),
-        ),
+        Span::styled("⏺ ", Style::default().fg(color)),
         Span::styled(title, Style::default().add_modifier(Modifier::BOLD)),
     ];
-    if let Some(r) = running {
-        spans.push(Span::styled(format!(" {r}"), dim()));
+    if let Some((text, style)) = note {
+        spans.push(Span::styled(text, style));
     }
     Line::from(spans)
 }
@@ -261,7 +274,8 @@ pub fn call_result(
     cwd: &Path,
     width: usize,
 ) -> Vec<Line<'static>> {
-    let mut out = vec![call_header(call, cwd, width, None)];
+    let color = if output.ok { Color::Green } else { Color::Red };
+    let mut out = vec![marked_header(call, cwd, width, color, None)];
     let gutter = || vec![Span::styled("  ⎿  ", dim())];
     let indent = || vec![Span::raw("     ")];
     let body_w = width.saturating_sub(5).max(10);

@@ -356,3 +356,67 @@ fn a_bare_exit_leaves_and_esc_twice_offers_a_branch() {
         vec![Action::Open(super::overlay::Open::ForkPoints)]
     );
 }
+
+/// The colour of the marker on the first line that shows `title`.
+fn marker(lines: &[ratatui::text::Line<'static>], title: &str) -> Option<ratatui::style::Color> {
+    lines
+        .iter()
+        .find(|l| l.spans.iter().any(|s| s.content.contains(title)))
+        .and_then(|l| l.spans.first())
+        .and_then(|s| s.style.fg)
+}
+
+#[test]
+fn failed_and_denied_calls_are_red_and_a_command_shows_its_description() {
+    use ratatui::style::Color;
+    let d = tempfile::tempdir().unwrap();
+    let mut s = Screen::new(80, 24, d.path());
+    let edit = call(
+        "Edit",
+        serde_json::json!({"file_path": "gone.txt", "old_string": "a", "new_string": "b"}),
+    );
+    s.ev(TurnEvent::ToolFinished {
+        call: edit,
+        output: ToolOutput::err("gone.txt does not exist"),
+        duration_ms: 1,
+    });
+    let bash = ToolCallInfo {
+        id: "call-2".into(),
+        ..call("Bash", serde_json::json!({"command": "rm -rf build"}))
+    };
+    s.ev(TurnEvent::Denied {
+        call: bash,
+        reason: "the user said no".into(),
+    });
+    let lines = s.view.take_history();
+    assert_eq!(marker(&lines, "Update(gone.txt)"), Some(Color::Red));
+    assert_eq!(marker(&lines, "Bash(rm -rf build)"), Some(Color::Red));
+    let denied = lines
+        .iter()
+        .find(|l| {
+            l.spans
+                .iter()
+                .any(|s| s.content.contains("Bash(rm -rf build)"))
+        })
+        .unwrap();
+    assert!(denied.spans.iter().any(|s| s.content.contains("Denied")));
+
+    let (tx, _rx) = tokio::sync::oneshot::channel();
+    s.view.approval = Some(super::approval::Approval::new(
+        call(
+            "Bash",
+            serde_json::json!({"command": "ls src", "description": "List the source files"}),
+        ),
+        "Bash runs a command".into(),
+        "Bash(ls:*)".into(),
+        d.path(),
+        80,
+        tx,
+    ));
+    let screen = s.show();
+    assert!(
+        screen.contains("Run this command?  (List the source files)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Bash runs a command"), "{screen}");
+}

@@ -262,7 +262,14 @@ impl ChatView {
             TurnEvent::AutoApproved { .. } => {}
             TurnEvent::Denied { call, reason } => {
                 self.flush_streams();
-                self.out.push(cells::call_header(&call, &self.cwd, w, None));
+                let red = Style::default().fg(Color::Red);
+                self.out.push(cells::marked_header(
+                    &call,
+                    &self.cwd,
+                    w,
+                    Color::Red,
+                    Some(("  Denied".into(), red.add_modifier(Modifier::BOLD))),
+                ));
                 self.out.extend(wrap::wrap(
                     vec![Span::styled(
                         crate::ui::safe_text::neutralise(&reason),
