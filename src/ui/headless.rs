@@ -189,12 +189,7 @@ pub async fn run(
             }
         }
         OutputFormat::Json => {
-            // A failed turn says why where a script reads the answer, as Claude Code does.
-            let text = if result.text.is_empty() && result.is_error() {
-                result.errors.join("\n")
-            } else {
-                result.text.clone()
-            };
+            let text = answer_or_why(&result);
             let v = json!({
                 "type": "result", "subtype": subtype, "is_error": result.is_error(),
                 "duration_ms": duration_ms, "duration_api_ms": result.api_duration.as_millis() as u64,
@@ -226,6 +221,15 @@ pub async fn run(
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// A failed turn says why where a script reads the answer, as Claude Code does.
+fn answer_or_why(result: &TurnResult) -> String {
+    if result.text.is_empty() && result.is_error() {
+        result.errors.join("\n")
+    } else {
+        result.text.clone()
     }
 }
 

@@ -147,13 +147,24 @@ impl Approval {
             "No, and tell the agent what to do differently".to_string(),
         ];
         let room = max.saturating_sub(1 + choices.len() + 1);
-        let hidden = self.preview.len().saturating_sub(room);
-        let shown = if hidden > 0 {
+        // Short of room, the changed lines go first: context is what is dropped.
+        let changed = |l: &&Line<'static>| {
+            l.spans
+                .iter()
+                .any(|s| matches!(s.style.fg, Some(Color::Red | Color::Green)))
+        };
+        let pool: Vec<&Line<'static>> = if self.preview.len() > room {
+            self.preview.iter().filter(changed).collect()
+        } else {
+            self.preview.iter().collect()
+        };
+        let hidden = self.preview.len().saturating_sub(room.min(pool.len()));
+        let shown = if pool.len() > room {
             room.saturating_sub(1)
         } else {
-            room
+            pool.len()
         };
-        for l in self.preview.iter().take(shown) {
+        for l in pool.iter().take(shown) {
             out.push(Line::from(
                 [vec![Span::raw("  ")], l.spans.clone()].concat(),
             ));

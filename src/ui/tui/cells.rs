@@ -257,10 +257,17 @@ fn located(edits: &[(String, String)], current: &str, after: bool) -> Vec<(Strin
 pub fn preview(view: &CallView, cwd: &Path, width: usize) -> Vec<Line<'static>> {
     match &view.effect {
         Effect::Writes { path, content } => diff::lines(&file_text(path, cwd), content, 1, width).0,
-        Effect::Edits { path, edits } => located(edits, &file_text(path, cwd), false)
-            .into_iter()
-            .flat_map(|(o, n, at)| diff::lines(&o, &n, at, width).0)
-            .collect(),
+        Effect::Edits { path, edits } => {
+            let file = file_text(path, cwd);
+            located(edits, &file, false)
+                .into_iter()
+                .flat_map(|(o, n, at)| {
+                    diff::in_file(&file, &o, &n, true, width)
+                        .unwrap_or_else(|| diff::lines(&o, &n, at, width))
+                        .0
+                })
+                .collect()
+        }
         _ => Vec::new(),
     }
 }
@@ -296,8 +303,10 @@ pub fn call_result(
         Effect::Edits { path, edits } => {
             let mut body = Vec::new();
             let mut counts = diff::Counts::default();
-            for (o, n, at) in located(edits, &file_text(path, cwd), true) {
-                let (l, c) = diff::lines(&o, &n, at, body_w);
+            let file = file_text(path, cwd);
+            for (o, n, at) in located(edits, &file, true) {
+                let (l, c) = diff::in_file(&file, &n, &o, false, body_w)
+                    .unwrap_or_else(|| diff::lines(&o, &n, at, body_w));
                 counts.added += c.added;
                 counts.removed += c.removed;
                 body.extend(l);

@@ -88,6 +88,46 @@ pub fn lines(
     (out, counts)
 }
 
+/// An edit shown as whole lines of the file with 3 lines of context around it, numbered as
+/// in the file: `found` is the edit's text as `file` holds it now and `other` its other side.
+/// `before` says which side `file` is (before the edit: a preview; after it: a result).
+/// `None` when the text is not in the file.
+pub fn in_file(
+    file: &str,
+    found: &str,
+    other: &str,
+    before: bool,
+    width: usize,
+) -> Option<(Vec<Line<'static>>, Counts)> {
+    if found.is_empty() {
+        return None;
+    }
+    let at = file.find(found)?;
+    let end_of = |i: usize| file[i..].find('\n').map_or(file.len(), |n| i + n + 1);
+    let mut start = file[..at].rfind('\n').map_or(0, |i| i + 1);
+    let mut end = end_of(at + found.len());
+    for _ in 0..3 {
+        if start > 0 {
+            start = file[..start - 1].rfind('\n').map_or(0, |i| i + 1);
+        }
+        if end < file.len() {
+            end = end_of(end);
+        }
+    }
+    let shown = &file[start..end];
+    let swapped = format!(
+        "{}{other}{}",
+        &file[start..at],
+        &file[at + found.len()..end]
+    );
+    let first_line = file[..start].matches('\n').count() + 1;
+    Some(if before {
+        lines(shown, &swapped, first_line, width)
+    } else {
+        lines(&swapped, shown, first_line, width)
+    })
+}
+
 /// The 1-based line where `needle` starts in `hay` (1 when it is not there).
 pub fn line_of(hay: &str, needle: &str) -> usize {
     if needle.is_empty() {
@@ -115,5 +155,36 @@ mod tests {
         );
         assert_eq!(c.describe(), "2 additions and 1 removal");
         assert_eq!(line_of("x\ny\nz", "z"), 3);
+    }
+
+    #[test]
+    fn an_edit_shows_whole_lines_with_context() {
+        let file = "one\ntwo\nthree\nsay hello world now\nfive\nsix\nseven\neight\nnine\n";
+        let (l, c) = in_file(file, "hello world", "hello letta", true, 80).unwrap();
+        let t: Vec<String> = l.iter().map(std::string::ToString::to_string).collect();
+        assert_eq!(
+            t,
+            [
+                "1   one",
+                "2   two",
+                "3   three",
+                "4 - say hello world now",
+                "4 + say hello letta now",
+                "5   five",
+                "6   six",
+                "7   seven"
+            ]
+        );
+        assert_eq!((c.added, c.removed), (1, 1));
+        // After the edit the same lines come out, read from the new file.
+        let after = file.replace("hello world", "hello letta");
+        let (l2, _) = in_file(&after, "hello letta", "hello world", false, 80).unwrap();
+        assert_eq!(
+            l2.iter()
+                .map(std::string::ToString::to_string)
+                .collect::<Vec<_>>(),
+            t
+        );
+        assert!(in_file(file, "absent", "x", true, 80).is_none());
     }
 }
