@@ -420,3 +420,31 @@ fn failed_and_denied_calls_are_red_and_a_command_shows_its_description() {
     );
     assert!(!screen.contains("Bash runs a command"), "{screen}");
 }
+
+#[test]
+fn enter_on_a_file_completion_takes_it_and_sends() {
+    use super::view::Action;
+    let d = tempfile::tempdir().unwrap();
+    let mut s = Screen::new(80, 24, d.path());
+    s.view.set_files(std::sync::Arc::new(vec![
+        "src/".into(),
+        "src/main.rs".into(),
+    ]));
+    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+    s.typed("look at @src/main.r");
+    let acts = s.view.key(enter);
+    assert!(
+        acts.contains(&Action::Send("look at @src/main.rs ".into())),
+        "{acts:?}"
+    );
+    // A folder stays open for the rest of the path.
+    s.typed("see @sr");
+    assert!(s.view.key(enter).is_empty());
+    assert!(s.show().contains("see @src/"));
+    s.typed("m");
+    assert!(
+        s.view
+            .key(enter)
+            .contains(&Action::Send("see @src/main.rs ".into()))
+    );
+}

@@ -374,7 +374,9 @@ impl ChatView {
             Some(Kind::File { at, .. }) => {
                 let text = self.composer.text().to_string();
                 let cur = self.composer.cursor();
-                let new = format!("{}@{} {}", &text[..at], pick, &text[cur..]);
+                // A folder is left open for the rest of the path.
+                let gap = if pick.ends_with('/') { "" } else { " " };
+                let new = format!("{}@{pick}{gap}{}", &text[..at], &text[cur..]);
                 self.composer.set_text(&new);
             }
             None => return false,

@@ -93,8 +93,16 @@ impl ChatView {
                     return Vec::new();
                 }
                 KeyCode::Enter if matches!(self.popup(), Some(Kind::File { .. })) => {
+                    // A folder opens for the next part of the path; a file is taken, and
+                    // Enter goes on to send.
+                    let rows = self.popup_rows();
+                    let folder = rows
+                        .get(self.popup_sel.min(rows.len() - 1))
+                        .is_some_and(|(p, _)| p.ends_with('/'));
                     self.complete();
-                    return Vec::new();
+                    if folder {
+                        return Vec::new();
+                    }
                 }
                 KeyCode::Enter => {
                     // A partly typed command runs as the selected one.
