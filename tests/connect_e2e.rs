@@ -263,3 +263,29 @@ fn a_letta_server_with_a_token() {
     assert!(o.status.success(), "{}", out(&o).1);
     assert_eq!(out(&o).0.trim(), "echo: via server");
 }
+
+#[test]
+fn connect_alone_offers_the_choices() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = bare(&llm);
+    // Not on a terminal: the choices and how to name one.
+    let o = sb.run_with_stdin(&["connect"], "");
+    assert_eq!(o.status.code(), Some(2));
+    let (stdout, stderr) = out(&o);
+    assert!(stdout.contains("3. ollama"), "{stdout}");
+    assert!(
+        stderr.contains("letta connect openai|anthropic|ollama|letta|local"),
+        "{stderr}"
+    );
+    // On a terminal: a number picks one, which is then connected as if it had been named.
+    let base = llm.openai_url();
+    let base = base.trim_end_matches("/v1");
+    let mut p = sb.pty(&["connect", "--base-url", base], &[]);
+    p.wait_text("number or name");
+    p.send("3\r");
+    assert_eq!(p.wait_exit(), 0, "{}", p.transcript());
+    assert_eq!(
+        settings(&sb)["providers"]["ollama"]["baseUrl"],
+        llm.openai_url()
+    );
+}

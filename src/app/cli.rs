@@ -270,8 +270,7 @@ pub enum ModelCommand {
 /// `letta connect PROVIDER`.
 #[derive(Debug, Clone, Args)]
 pub struct ConnectArgs {
-    /// openai, anthropic, ollama, letta or local
-    #[arg(required_unless_present = "list")]
+    /// openai, anthropic, ollama, letta or local (none: choose from a list)
     pub provider: Option<String>,
     /// Show what is configured, keys masked
     #[arg(long)]

@@ -7,6 +7,43 @@ use anyhow::bail;
 use super::AppContext;
 use crate::settings::GlobalSettings;
 
+/// What `letta connect` alone offers, as the first-run screen does.
+const CHOICES: &[(&str, &str)] = &[
+    (
+        "openai",
+        "OpenAI or any OpenAI-compatible endpoint (a base URL and a key)",
+    ),
+    ("anthropic", "Anthropic (a key)"),
+    ("ollama", "Ollama on this machine or another"),
+    ("letta", "A Letta server: Letta Cloud or self-hosted"),
+    (
+        "local",
+        "The offline model: no key and no network (downloads about 100 MB once)",
+    ),
+];
+
+/// Ask which provider, on a terminal; elsewhere say how to name one.
+fn choose() -> Option<String> {
+    use std::io::IsTerminal;
+    println!("Connect letta to a model provider or a Letta server:");
+    for (i, (name, what)) in CHOICES.iter().enumerate() {
+        println!("  {}. {name:<10} {what}", i + 1);
+    }
+    if !std::io::stdin().is_terminal() {
+        eprintln!("error: name one: letta connect openai|anthropic|ollama|letta|local");
+        return None;
+    }
+    let answer = crate::ui::ask_line("number or name (enter to cancel) › ")?;
+    let picked = answer
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .and_then(|i| CHOICES.get(i))
+        .map(|c| c.0.to_string())
+        .unwrap_or(answer);
+    Some(picked)
+}
+
 /// `letta connect …`: check, then save; `--list` shows what is configured.
 pub(super) async fn run(
     args: crate::app::cli::ConnectArgs,
@@ -20,7 +57,13 @@ pub(super) async fn run(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let name = args.provider.clone().unwrap_or_default();
+    let name = match args.provider.clone() {
+        Some(n) => n,
+        None => match choose() {
+            Some(n) => n,
+            None => return Ok(ExitCode::from(2)),
+        },
+    };
     let Some(target) = Target::parse(&name) else {
         eprintln!(
             "error: unknown provider {name:?}; use openai, anthropic, ollama, letta or local"
