@@ -251,3 +251,21 @@ fn model_is_checked_when_it_is_set() {
     assert!(stdout.contains("Model for "), "{stdout}");
     assert_eq!(llm.last_body()["model"], "gpt-other");
 }
+
+#[test]
+fn a_retried_model_call_says_so() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    llm.push([
+        Reply::Error {
+            status: 503,
+            body: r#"{"error":{"message":"overloaded, try later"}}"#.into(),
+        },
+        Reply::Text("made it".into()),
+    ]);
+    let (stdout, stderr, code) = run_plain(&sb, "hello\n/exit\n");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("… retrying (2/4) in 1 s:"), "{stdout}");
+    assert!(stdout.contains("overloaded"), "{stdout}");
+    assert!(stdout.contains("made it"), "{stdout}");
+}

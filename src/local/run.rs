@@ -293,6 +293,12 @@ async fn open_stream(
                         Duration::from_millis,
                     )
                     .min(MAX_BACKOFF);
+                ch.push(crate::protocol::retry::retry_event(
+                    attempt + 1,
+                    MAX_ATTEMPTS,
+                    wait.as_millis() as u64,
+                    &e.to_string(),
+                ));
                 tokio::time::sleep(wait).await;
                 if ch.cancelled() {
                     return Ok(None);

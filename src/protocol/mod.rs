@@ -11,6 +11,7 @@ mod message;
 mod objects;
 mod params;
 mod request;
+pub mod retry;
 pub mod sse;
 mod stop;
 

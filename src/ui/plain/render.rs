@@ -50,7 +50,12 @@ pub fn event(ev: &TurnEvent, at_line_start: &mut bool, cwd: &Path) {
             let _ = write!(out, "{text}");
             *at_line_start = text.ends_with('\n');
         }
-        TurnEvent::Reasoning { .. } | TurnEvent::Chunk(_) | TurnEvent::AutoApproved { .. } => {}
+        TurnEvent::Chunk(c) => {
+            if let Some(n) = crate::protocol::retry::retry_note(c) {
+                line(format!("… {}", neutralise(&n)), at_line_start);
+            }
+        }
+        TurnEvent::Reasoning { .. } | TurnEvent::AutoApproved { .. } => {}
         TurnEvent::ToolStarted { call } => line(format!("⏺ {}", title(call, cwd)), at_line_start),
         TurnEvent::ToolFinished { output, .. } => {
             for l in result_lines(&output.text) {

@@ -448,3 +448,16 @@ fn enter_on_a_file_completion_takes_it_and_sends() {
             .contains(&Action::Send("see @src/main.rs ".into()))
     );
 }
+
+#[test]
+fn a_retry_shows_in_the_status_line_until_text_comes() {
+    let d = tempfile::tempdir().unwrap();
+    let mut s = Screen::new(80, 24, d.path());
+    s.view.begin_turn("hi");
+    s.ev(TurnEvent::Chunk(Box::new(
+        crate::protocol::retry::retry_event(2, 4, 3000, "overloaded"),
+    )));
+    assert!(s.show().contains("retrying (2/4) in 3 s: overloaded"));
+    s.say("ok");
+    assert!(!s.show().contains("retrying"));
+}

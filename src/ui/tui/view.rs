@@ -71,6 +71,8 @@ pub struct ChatView {
     pub steps: u64,
     last_ctrl_c: Option<Instant>,
     last_esc: Option<Instant>,
+    /// The model call failed and is tried again: shown in the status line until text comes.
+    retry: Option<String>,
     notice: Option<String>,
     popup_sel: usize,
     files: Arc<Vec<String>>,
@@ -119,6 +121,7 @@ impl ChatView {
             steps: 0,
             last_ctrl_c: None,
             last_esc: None,
+            retry: None,
             notice: None,
             popup_sel: 0,
             files: Arc::new(Vec::new()),
@@ -229,6 +232,10 @@ impl ChatView {
     /// A turn event from the driver.
     pub fn turn_event(&mut self, ev: TurnEvent) {
         let w = self.w();
+        if !matches!(ev, TurnEvent::Chunk(_)) {
+            // Something came after the retry: the call went through.
+            self.retry = None;
+        }
         match ev {
             TurnEvent::Assistant { otid, delta } => {
                 if !self.reasoning.is_empty()
@@ -248,6 +255,9 @@ impl ChatView {
                 self.reasoning.push_str(&delta);
             }
             TurnEvent::Chunk(c) => {
+                if let Some(n) = crate::protocol::retry::retry_note(&c) {
+                    self.retry = Some(crate::ui::safe_text::neutralise(&n));
+                }
                 if let LettaMessage::Usage(u) = c.as_ref() {
                     self.tokens_in += u.prompt_tokens;
                     self.tokens_out += u.completion_tokens;
@@ -313,6 +323,7 @@ impl ChatView {
         self.running.clear();
         self.approval = None;
         self.busy_since = None;
+        self.retry = None;
         let w = self.w();
         match result {
             Ok(r) if r.interrupted => self.out.extend(cells::error(

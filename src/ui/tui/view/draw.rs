@@ -189,6 +189,9 @@ impl ChatView {
         if let Some(t) = self.busy_since {
             let frame = SPINNER[(t.elapsed().as_millis() / 100) as usize % SPINNER.len()];
             parts.push(format!("{frame} {}s", t.elapsed().as_secs()));
+            if let Some(r) = &self.retry {
+                parts.push(r.clone());
+            }
             parts.push("esc to interrupt".into());
         }
         parts.extend([
