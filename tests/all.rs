@@ -16,6 +16,7 @@ mod chat_e2e;
 mod cli;
 mod connect_e2e;
 mod engine;
+mod first_run_e2e;
 mod hangs;
 mod headless_e2e;
 mod layers;

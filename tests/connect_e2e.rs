@@ -117,7 +117,29 @@ fn a_stored_key_is_masked_and_a_rejected_key_or_dead_url_explained() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         out(&o).1.trim(),
-        "error: nothing is listening at http://127.0.0.1:9/v1"
+        "error: cannot reach http://127.0.0.1:9/v1: nothing is listening there"
+    );
+    // Not a URL at all: said at once, before anything is sent.
+    let o = sb.run(&["connect", "ollama", "--base-url", "not a url"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(out(&o).1.contains("is not a URL"), "{:?}", out(&o));
+    // A name that does not resolve is not "nothing listening".
+    let o = sb.run_with_stdin(
+        &[
+            "connect",
+            "openai",
+            "--base-url",
+            "http://no-such-host.invalid/v1",
+            "--api-key",
+            "-",
+        ],
+        "k-1234567",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        out(&o).1.contains("its name does not resolve"),
+        "{:?}",
+        out(&o)
     );
 
     let o = sb.run_with_stdin(

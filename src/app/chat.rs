@@ -209,6 +209,9 @@ pub(super) async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> 
     if !cli.session.plain && crate::ui::tui::first_run::needed(&ctx.choice, &env, &ctx.settings) {
         let (outcome, stream) = crate::ui::tui::first_run::run(&ctx.paths).await?;
         if outcome == crate::ui::tui::first_run::Outcome::Exit {
+            println!(
+                "Nothing is connected yet. Run letta again to choose, or connect from a script: letta connect openai|anthropic|ollama|letta|local"
+            );
             return Ok(ExitCode::SUCCESS);
         }
         events = Some(stream);

@@ -105,6 +105,16 @@ pub(super) async fn run(
         },
     };
     let file = ctx.paths.settings_file();
+    let mut args = args;
+    if let Some(u) = &args.base_url {
+        match connect::valid_url(u) {
+            Ok(u) => args.base_url = Some(u),
+            Err(why) => {
+                eprintln!("error: --base-url {why}");
+                return Ok(ExitCode::from(2));
+            }
+        }
+    }
     if target == Target::Letta {
         let url = args
             .base_url

@@ -86,12 +86,29 @@ pub fn mask(secret: &str) -> String {
     format!("…{tail}")
 }
 
+/// A base URL as typed, checked before anything is sent: `http(s)://host…`, or why not.
+pub fn valid_url(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    match reqwest::Url::parse(t) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+            Ok(t.trim_end_matches('/').to_string())
+        }
+        Ok(u) => Err(format!(
+            "{t:?} is not a web address (it starts with {}:, not http:// or https://)",
+            u.scheme()
+        )),
+        Err(_) => Err(format!(
+            "{t:?} is not a URL; it looks like https://api.example.com/v1"
+        )),
+    }
+}
+
 /// A failed check in one line.
 pub fn explain(e: &LlmError, url: &str) -> String {
     let url = &crate::settings::mask_url(url);
     match e {
         LlmError::Auth { .. } => "the key was rejected".into(),
-        LlmError::Unreachable { .. } => format!("nothing is listening at {url}"),
+        LlmError::Unreachable { why, .. } => format!("cannot reach {url}: {why}"),
         LlmError::Network { detail, .. } => format!("cannot reach {url}: {detail}"),
         LlmError::Server { status: 404, .. } => {
             format!("{url} does not look like an OpenAI-compatible endpoint (no /models)")
@@ -147,9 +164,7 @@ pub async fn check_letta(base_url: &str, api_key: Option<String>) -> Result<(), 
         Ok(_) => Ok(()),
         Err(crate::backend::BackendError::Unauthorized(_)) => Err("the key was rejected".into()),
         Err(e) if e.http_status() == 403 => Err("the key was rejected".into()),
-        Err(crate::backend::BackendError::Unreachable(_)) => {
-            Err(format!("nothing is listening at {base_url}"))
-        }
+        Err(crate::backend::BackendError::Unreachable(why)) => Err(why),
         Err(e) => Err(format!("{base_url} did not answer as a Letta server: {e}")),
     }
 }
@@ -287,6 +302,17 @@ pub fn list_lines(env: &dyn Fn(&str) -> Option<String>, settings: &GlobalSetting
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_are_checked_before_use() {
+        assert_eq!(valid_url(" https://x.io/v1/ ").unwrap(), "https://x.io/v1");
+        assert!(valid_url("not a url").unwrap_err().contains("is not a URL"));
+        assert!(
+            valid_url("ftp://x")
+                .unwrap_err()
+                .contains("not http:// or https://")
+        );
+    }
 
     #[test]
     fn keys_are_masked_to_the_last_four() {

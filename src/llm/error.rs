@@ -31,9 +31,14 @@ pub enum LlmError {
         status: u16,
         detail: String,
     },
-    /// No server accepts connections at the URL.
-    #[error("cannot reach {provider} at {url}: nothing is listening there")]
-    Unreachable { provider: String, url: String },
+    /// No connection could be made: `why` says whether nothing listens, the name does not
+    /// resolve, or there is no route.
+    #[error("cannot reach {provider} at {url}: {why}")]
+    Unreachable {
+        provider: String,
+        url: String,
+        why: String,
+    },
     #[error("cannot reach {provider} at {url}: {detail}")]
     Network {
         provider: String,

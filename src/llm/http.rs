@@ -17,12 +17,43 @@ pub fn client() -> reqwest::Client {
         .unwrap_or_else(|_| reqwest::Client::new())
 }
 
+/// Why a connection could not be made, in words a person can act on: nothing listens at
+/// the address, the name does not resolve (DNS, or no network at all), or there is no route.
+pub fn connect_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut text = String::new();
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            match io.kind() {
+                K::ConnectionRefused => return "nothing is listening there".into(),
+                K::NetworkUnreachable | K::HostUnreachable => {
+                    return "there is no route to it (is the network up?)".into();
+                }
+                K::TimedOut => return "the connection timed out".into(),
+                _ => {}
+            }
+        }
+        text.push_str(&err.to_string().to_lowercase());
+        text.push(' ');
+        cur = err.source();
+    }
+    if text.contains("dns") || text.contains("lookup") || text.contains("resolve") {
+        "its name does not resolve (a typo in the host, no DNS, or no network)".into()
+    } else if text.contains("refused") {
+        "nothing is listening there".into()
+    } else {
+        "no connection could be made".into()
+    }
+}
+
 /// Map a failed send to a network error naming the URL.
 pub fn network(provider: &str, url: &str, e: reqwest::Error) -> LlmError {
     if e.is_connect() {
         return LlmError::Unreachable {
             provider: provider.into(),
             url: crate::settings::mask_url(url),
+            why: connect_cause(&e),
         };
     }
     LlmError::Network {

@@ -59,7 +59,8 @@ pub fn from_reqwest(base: &str, e: &reqwest::Error) -> BackendError {
         BackendError::Network(format!("timed out waiting for the Letta server at {base}"))
     } else if e.is_connect() {
         BackendError::Unreachable(format!(
-            "cannot reach the Letta server at {base}: nothing is listening there"
+            "cannot reach the Letta server at {base}: {}",
+            crate::llm::http::connect_cause(e)
         ))
     } else {
         BackendError::Network(format!("talking to the Letta server at {base} failed: {e}"))

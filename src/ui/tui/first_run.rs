@@ -238,9 +238,15 @@ async fn run_inner(paths: &Paths, slot: &mut Option<Input>) -> std::io::Result<O
             _ => continue,
         };
         if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c') {
+            terminal.clear()?;
             return Ok(Outcome::Exit);
         }
         if let Some(done) = key(&mut s, k, paths, &mut terminal).await? {
+            if done == Outcome::Exit {
+                // Nothing stays behind of a screen the user left.
+                terminal.clear()?;
+                return Ok(done);
+            }
             // Leave the screen's last state visible, and the cursor below it for what follows.
             terminal.draw(|f| f.render_widget(Paragraph::new(s.lines()), f.area()))?;
             let area = terminal.get_frame().area();
@@ -317,14 +323,31 @@ async fn key(
         Step::Ask { target, field } => {
             let (target, field) = (*target, *field);
             if k.code == KeyCode::Esc {
-                s.step = Step::Choose;
                 s.error = None;
+                // From the key, Esc goes back to the URL it belongs to; from there, to the list.
+                if field == Field::Key && target != Target::Anthropic {
+                    let url = s.url.clone();
+                    ask(s, target, Field::Url, &url);
+                } else {
+                    s.step = Step::Choose;
+                }
                 return Ok(None);
             }
             let Edit::Submit(text) = s.input.key(k) else {
                 return Ok(None);
             };
-            let text = text.trim().to_string();
+            let mut text = text.trim().to_string();
+            if field == Field::Url {
+                match connect::valid_url(&text) {
+                    Ok(u) => text = u,
+                    Err(why) => {
+                        s.error = Some(why);
+                        return Ok(None);
+                    }
+                }
+            }
+            // What was wrong before is answered now.
+            s.error = None;
             match field {
                 Field::Url if target == Target::Ollama => {
                     s.url = text;
@@ -377,8 +400,16 @@ async fn check(
     settings: &Path,
     t: &mut Term,
 ) -> std::io::Result<Option<Outcome>> {
-    busy(s, t, "Checking the connection…")?;
     let url = (!s.url.is_empty()).then(|| s.url.clone());
+    let at = url
+        .clone()
+        .unwrap_or_else(|| target.default_url().to_string());
+    let what = if key.is_some() {
+        format!("Checking the key with {at}…")
+    } else {
+        format!("Checking {at}…")
+    };
+    busy(s, t, &crate::settings::mask_url(&what))?;
     if target == Target::Letta {
         let url = url.unwrap_or_else(|| target.default_url().into());
         return Ok(match connect::check_letta(&url, key.clone()).await {
