@@ -94,6 +94,10 @@ fn talk_approve_an_edit_interrupt_and_exit() {
     assert_eq!(p.wait_exit(), 0);
     assert!(cooked(&p), "the terminal was left in raw mode");
     let t = p.transcript();
+    // Nothing of the input box, the status line or the notice is left above the summary.
+    let tail = &t[t.rfind("back again").unwrap()..];
+    assert!(!tail.contains("Press Ctrl-C again"), "{tail}");
+    assert!(!tail.contains("────"), "{tail}");
     assert!(
         t.contains("Resume this agent:        letta --agent agent-"),
         "{t}"

@@ -303,12 +303,12 @@ impl App {
             self.view.approval = None;
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }
+        // The last lines go into the scrollback; then the input box, the status line and any
+        // notice ("Press Ctrl-C again") are cleared, so the exit summary follows the talk.
         let _ = draw(&mut self.terminal, &mut self.view, self.no_color);
         let area = self.terminal.get_frame().area();
-        self.terminal
-            .set_cursor_position((0, area.bottom().saturating_sub(1)))?;
-        use std::io::Write;
-        writeln!(std::io::stdout())?;
+        self.terminal.clear()?;
+        self.terminal.set_cursor_position((0, area.top()))?;
         Ok(Summary {
             duration: self.started.elapsed(),
             tokens_in: self.view.tokens_in,
