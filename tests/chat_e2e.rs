@@ -312,6 +312,10 @@ fn first_run_connects_an_openai_compatible_endpoint() {
     p.wait_text("gpt-other");
     p.send("\x1b[B\r");
     p.wait_text("conversation");
+    // The picker is gone: nothing of it is left above the chat's banner.
+    let screen = p.screen();
+    assert!(!screen.contains("Pick a model"), "{screen}");
+    assert!(screen.trim_start().starts_with("╭ ✻ letta"), "{screen}");
     p.send("hello\r");
     p.wait_text("echo: hello");
     assert_eq!(llm.last_body()["model"], "gpt-other");

@@ -8,7 +8,6 @@ use std::time::Duration;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::input::Input;
-use ratatui::backend::Backend as _;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -247,15 +246,11 @@ async fn run_inner(paths: &Paths, slot: &mut Option<Input>) -> std::io::Result<O
                 terminal.clear()?;
                 return Ok(done);
             }
-            // Leave the screen's last state visible, and the cursor below it for what follows.
-            terminal.draw(|f| f.render_widget(Paragraph::new(s.lines()), f.area()))?;
-            let area = terminal.get_frame().area();
-            let last = area.bottom().saturating_sub(1);
-            terminal.set_cursor_position((0, last))?;
-            terminal.backend_mut().append_lines(1)?;
-            // Recorded as the last position set, which the chat view's terminal starts from.
-            let rows = terminal.size()?.height;
-            terminal.set_cursor_position((0, (last + 1).min(rows.saturating_sub(1))))?;
+            // The screen goes; the chat view starts where it began (its banner says what is
+            // connected). The position is recorded for the chat view's terminal.
+            let top = terminal.get_frame().area().top();
+            terminal.clear()?;
+            terminal.set_cursor_position((0, top))?;
             return Ok(done);
         }
     }
