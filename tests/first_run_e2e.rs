@@ -60,3 +60,41 @@ fn the_url_is_checked_errors_clear_and_esc_steps_back() {
     );
     assert!(!t.contains("Connect a model to start"), "{t}");
 }
+
+#[test]
+fn with_only_the_environment_the_model_is_chosen_before_the_first_message() {
+    let llm = ScriptedLlm::start_in_background();
+    // OPENAI_BASE_URL and OPENAI_API_KEY only, as the README suggests; no model named.
+    let sb = Sandbox::new(&llm.openai_url());
+    let mut p = sb.pty(&[], &[]);
+    p.wait_text("Choose the model for the new agent:");
+    p.wait_text("2. openai/gpt-other");
+    p.send("2\r");
+    p.wait_text("conversation");
+    assert!(
+        p.transcript()
+            .contains("uses openai/gpt-other, as you chose")
+    );
+    p.send("hello\r");
+    p.wait_text("echo: hello");
+    assert_eq!(llm.last_body()["model"], "gpt-other");
+    p.wait_for("the turn to end", |s| !s.contains("esc to interrupt"));
+    p.send("\x03\x03");
+    assert_eq!(p.wait_exit(), 0);
+    let s: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sb.home.path().join("settings.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        s["defaultModel"], "openai/gpt-other",
+        "later agents take it too"
+    );
+    // Without a person to ask (a script), the first is taken and said.
+    let other = Sandbox::new(&llm.openai_url());
+    let o = other.run(&["-p", "hi"]);
+    let (_, stderr) = support::bin::out(&o);
+    assert!(
+        stderr.contains("uses openai/gpt-test, the first the backend offers"),
+        "{stderr}"
+    );
+}

@@ -229,6 +229,9 @@ fn a_fresh_home_with_only_the_server_address_chats() {
         100,
         30,
     );
+    // The server offers two models: the person picks (Enter takes the first).
+    p.wait_text("number or name (enter for 1)");
+    p.send("\r");
     p.wait_text("conversation");
     p.send("hello there\r");
     p.wait_text("echo: hello there");

@@ -141,23 +141,17 @@ async fn prepare(cli: &Cli, ctx: &AppContext, interactive: bool) -> anyhow::Resu
     }
     // A new agent gets -m, else the default model, else the first model the backend offers.
     let named = model_flag.clone().or(ctx.settings.default_model.clone());
-    let picked: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+    let picked: std::sync::Mutex<Option<(String, &'static str)>> = std::sync::Mutex::new(None);
     let opened = session::open(backend.as_ref(), &store, flags, async || {
         let model = if named.is_some() {
             named
         } else {
-            let first = crate::session::model::first_model(backend.as_ref()).await;
+            let terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
+            let chosen = choose_model(backend.as_ref(), interactive && terminal).await;
             if let Ok(mut p) = picked.lock() {
-                p.clone_from(&first);
+                p.clone_from(&chosen);
             }
-            // The backend names none: the person at the terminal may (else the backend's own
-            // refusal says what is missing).
-            first.or_else(|| {
-                let terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
-                (interactive && terminal).then(|| crate::ui::ask_line(
-                    "No model is set and the server lists none. Model for the new agent (provider/model, enter to skip): ",
-                )).flatten()
-            })
+            chosen.map(|c| c.0)
         };
         crate::session::model::new_agent_request(model, &cwd)
     })
@@ -166,10 +160,17 @@ async fn prepare(cli: &Cli, ctx: &AppContext, interactive: bool) -> anyhow::Resu
         Opened::Session { session, warnings } => (session, warnings, false),
         Opened::Browse { session } => (session, Vec::new(), true),
     };
-    if let Some(m) = picked.lock().ok().and_then(|p| p.clone()) {
+    if let Some((m, why)) = picked.lock().ok().and_then(|p| p.clone()) {
         warnings.push(format!(
-            "no model was named, so the new agent uses {m}, the first the backend offers (change it with /model or -m)"
+            "the new agent uses {m}, {why} (change it with /model or -m)"
         ));
+        if ctx.settings.default_model.is_none() {
+            // Chosen once: later new agents take it too.
+            let _ = GlobalSettings::update(&ctx.paths.settings_file(), |s| {
+                s.default_model.get_or_insert_with(|| m.clone());
+                Ok(())
+            });
+        }
     }
     for w in warnings {
         eprintln!("warning: {w}");
@@ -194,6 +195,56 @@ async fn prepare(cli: &Cli, ctx: &AppContext, interactive: bool) -> anyhow::Resu
         browse,
         sandbox,
     })
+}
+
+/// The model for a new agent when none was named. One offered: that one. Several, and a
+/// person at a terminal: they choose from the list. Otherwise the first. None offered: the
+/// person may type one. Returns the handle and how it was chosen.
+async fn choose_model(
+    backend: &dyn crate::backend::Backend,
+    ask: bool,
+) -> Option<(String, &'static str)> {
+    let handles: Vec<String> = backend
+        .list_models()
+        .await
+        .map(|m| m.into_iter().map(|m| m.handle).collect())
+        .unwrap_or_default();
+    match handles.as_slice() {
+        [] => ask
+            .then(|| {
+                crate::ui::ask_line(
+                    "No model is set and the server lists none. Model for the new agent (provider/model, enter to skip): ",
+                )
+            })
+            .flatten()
+            .map(|m| (m, "as you typed")),
+        [one] => Some((one.clone(), "the only model the provider offers")),
+        many if ask => {
+            println!("Choose the model for the new agent:");
+            for (i, h) in many.iter().take(30).enumerate() {
+                println!("  {:>2}. {h}", i + 1);
+            }
+            loop {
+                let Some(answer) = crate::ui::ask_line("number or name (enter for 1) › ") else {
+                    return Some((many[0].clone(), "the first in the list"));
+                };
+                let by_number = answer
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|n| n.checked_sub(1))
+                    .and_then(|i| many.get(i).cloned());
+                match by_number.map_or_else(
+                    || crate::session::model::resolve_model(&answer, many),
+                    Ok,
+                ) {
+                    Ok(h) if many.contains(&h) => return Some((h, "as you chose")),
+                    Ok(h) => println!("✗ {h} is not one of them"),
+                    Err(e) => println!("✗ {e}"),
+                }
+            }
+        }
+        many => Some((many[0].clone(), "the first the backend offers")),
+    }
 }
 
 pub(super) async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
