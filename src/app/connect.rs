@@ -7,6 +7,36 @@ use anyhow::bail;
 use super::AppContext;
 use crate::settings::GlobalSettings;
 
+/// Progress on stderr: the download's line is rewritten in place on a terminal, and printed
+/// every tenth of the way otherwise (a log should not get a line per megabyte).
+fn progress_printer() -> impl Fn(&str) + Send + Sync + 'static {
+    use std::io::IsTerminal;
+    let tty = std::io::stderr().is_terminal();
+    let shown = std::sync::atomic::AtomicU64::new(u64::MAX);
+    move |m: &str| {
+        if let Some(out) = progress_text(m, tty, &shown) {
+            eprint!("{out}");
+        }
+    }
+}
+
+/// What to write for a progress message; `shown` is the tenth last printed off a terminal.
+fn progress_text(m: &str, tty: bool, shown: &std::sync::atomic::AtomicU64) -> Option<String> {
+    use std::sync::atomic::Ordering;
+    let pct = m
+        .rsplit_once('(')
+        .and_then(|(_, p)| p.strip_suffix("%)"))
+        .and_then(|p| p.parse::<u64>().ok());
+    match (pct, tty) {
+        (Some(_), true) => Some(format!("\r{m}\x1b[K")),
+        (Some(p), false) => {
+            (shown.swap(p / 10, Ordering::Relaxed) != p / 10).then(|| format!("{m}\n"))
+        }
+        (None, true) => Some(format!("\r\x1b[K{m}\n")),
+        (None, false) => Some(format!("{m}\n")),
+    }
+}
+
 /// What `letta connect` alone offers, as the first-run screen does.
 const CHOICES: &[(&str, &str)] = &[
     (
@@ -72,7 +102,7 @@ pub(super) async fn run(
     };
     if target == Target::Local {
         return Ok(
-            match crate::connect::local::connect(&ctx.paths, |m| eprintln!("{m}")).await {
+            match crate::connect::local::connect(&ctx.paths, progress_printer()).await {
                 Ok(()) => {
                     println!(
                         "Connected the offline model local/{} (SmolLM2-135M: tiny and not smart, but no network and no key).",
@@ -170,4 +200,27 @@ pub(super) async fn run(
         println!("Default model for new agents: {m} (change with -m or `letta model list`)");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn download_progress_rewrites_a_line_or_logs_each_tenth() {
+        let shown = std::sync::atomic::AtomicU64::new(u64::MAX);
+        let m = |p: u64| format!("Fetching the model: {p} of about 95 MB ({p}%)");
+        assert_eq!(
+            progress_text(&m(3), true, &shown).unwrap(),
+            format!("\r{}\x1b[K", m(3))
+        );
+        let logged: Vec<u64> = (0..100)
+            .filter(|p| progress_text(&m(*p), false, &shown).is_some())
+            .collect();
+        assert_eq!(logged, [0, 10, 20, 30, 40, 50, 60, 70, 80, 90]);
+        assert_eq!(
+            progress_text("Unpacking", false, &shown).unwrap(),
+            "Unpacking\n"
+        );
+    }
 }

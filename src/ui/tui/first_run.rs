@@ -302,7 +302,7 @@ async fn key(
                         t,
                         "Setting up the offline model (about a minute the first time)…",
                     )?;
-                    return local(s, paths).await;
+                    return local(s, paths, t).await;
                 }
                 Target::Anthropic => ask(s, target, Field::Key, ""),
                 Target::Ollama => {
@@ -455,8 +455,21 @@ fn fail(
     None
 }
 
-async fn local(s: &mut Screen, paths: &Paths) -> std::io::Result<Option<Outcome>> {
-    match crate::connect::local::connect(paths, |_| {}).await {
+/// Set up the offline model, its progress ("Fetching the model: 37 of about 95 MB") shown on
+/// the screen's busy line as it comes.
+async fn local(s: &mut Screen, paths: &Paths, t: &mut Term) -> std::io::Result<Option<Outcome>> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let work = crate::connect::local::connect(paths, move |m| {
+        let _ = tx.send(m.to_string());
+    });
+    tokio::pin!(work);
+    let done = loop {
+        tokio::select! {
+            r = &mut work => break r,
+            Some(m) = rx.recv() => busy(s, t, &m)?,
+        }
+    };
+    match done {
         Ok(()) => Ok(Some(Outcome::Connected)),
         Err(why) => {
             s.step = Step::Choose;
