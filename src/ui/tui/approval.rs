@@ -73,6 +73,18 @@ impl Approval {
         }
     }
 
+    /// Whether the reason for a "no" is being typed (Esc then gives up on the reason).
+    pub fn is_typing(&self) -> bool {
+        self.typing.is_some()
+    }
+
+    /// Deny, with what the user typed (into the input, after Esc) as the reason.
+    pub fn deny(mut self, reason: Option<String>) {
+        self.answer(ApprovalAnswer::No {
+            reason: reason.filter(|r| !r.trim().is_empty()),
+        });
+    }
+
     fn answer(&mut self, a: ApprovalAnswer) -> bool {
         if let Some(r) = self.reply.take() {
             let _ = r.send(a);
@@ -185,7 +197,7 @@ impl Approval {
             ]));
         } else {
             out.push(Line::from(Span::styled(
-                "  ↑↓ or 1-3 to pick · enter to confirm · esc to deny",
+                "  ↑↓ or 1-3 to pick · enter to confirm · esc to deny and say why in the input",
                 Style::default().add_modifier(Modifier::DIM),
             )));
         }

@@ -23,6 +23,8 @@ pub mod wrap;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_keys;
 
 use std::io::Write;
 

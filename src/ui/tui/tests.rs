@@ -14,9 +14,9 @@ use crate::session::setup::Banner as BannerInfo;
 use crate::tools::ToolOutput;
 use crate::turn::{ToolCallInfo, TurnEvent};
 
-struct Screen {
+pub(super) struct Screen {
     term: Terminal<TestBackend>,
-    view: ChatView,
+    pub(super) view: ChatView,
 }
 
 fn banner() -> BannerInfo {
@@ -32,7 +32,7 @@ fn banner() -> BannerInfo {
 }
 
 impl Screen {
-    fn new(w: u16, h: u16, cwd: &Path) -> Self {
+    pub(super) fn new(w: u16, h: u16, cwd: &Path) -> Self {
         let term = Terminal::with_options(
             TestBackend::new(w, h),
             TerminalOptions {
@@ -50,16 +50,16 @@ impl Screen {
         Self { term, view }
     }
 
-    fn show(&mut self) -> String {
+    pub(super) fn show(&mut self) -> String {
         draw(&mut self.term, &mut self.view, false).unwrap();
         self.term.backend().to_string()
     }
 
-    fn ev(&mut self, ev: TurnEvent) {
+    pub(super) fn ev(&mut self, ev: TurnEvent) {
         self.view.turn_event(ev);
     }
 
-    fn say(&mut self, text: &str) {
+    pub(super) fn say(&mut self, text: &str) {
         let chars: Vec<char> = text.chars().collect();
         for chunk in chars.chunks(5) {
             self.ev(TurnEvent::Assistant {
@@ -69,7 +69,7 @@ impl Screen {
         }
     }
 
-    fn typed(&mut self, s: &str) {
+    pub(super) fn typed(&mut self, s: &str) {
         for c in s.chars() {
             self.view
                 .key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
@@ -85,7 +85,7 @@ fn snap(name: &str, screen: String) {
     });
 }
 
-fn call(name: &str, args: serde_json::Value) -> ToolCallInfo {
+pub(super) fn call(name: &str, args: serde_json::Value) -> ToolCallInfo {
     ToolCallInfo {
         id: "call-1".into(),
         name: name.into(),
@@ -330,134 +330,4 @@ fn a_server_side_memory_edit_shows_live() {
     let screen = s.show();
     assert!(screen.contains("Memory(human)"), "{screen}");
     snap("server_memory_edit", screen);
-}
-
-#[test]
-fn a_bare_exit_leaves_and_esc_twice_offers_a_branch() {
-    use super::view::Action;
-    let d = tempfile::tempdir().unwrap();
-    let mut s = Screen::new(80, 24, d.path());
-    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
-    s.typed("quit");
-    assert!(s.view.key(enter).contains(&Action::Exit));
-    s.typed("exit the loop");
-    assert_eq!(
-        s.view.key(enter),
-        vec![
-            Action::Remember("exit the loop".into()),
-            Action::Send("exit the loop".into())
-        ]
-    );
-    let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
-    assert!(s.view.key(esc).is_empty());
-    assert!(s.show().contains("Press Esc again to branch"));
-    assert_eq!(
-        s.view.key(esc),
-        vec![Action::Open(super::overlay::Open::ForkPoints)]
-    );
-}
-
-/// The colour of the marker on the first line that shows `title`.
-fn marker(lines: &[ratatui::text::Line<'static>], title: &str) -> Option<ratatui::style::Color> {
-    lines
-        .iter()
-        .find(|l| l.spans.iter().any(|s| s.content.contains(title)))
-        .and_then(|l| l.spans.first())
-        .and_then(|s| s.style.fg)
-}
-
-#[test]
-fn failed_and_denied_calls_are_red_and_a_command_shows_its_description() {
-    use ratatui::style::Color;
-    let d = tempfile::tempdir().unwrap();
-    let mut s = Screen::new(80, 24, d.path());
-    let edit = call(
-        "Edit",
-        serde_json::json!({"file_path": "gone.txt", "old_string": "a", "new_string": "b"}),
-    );
-    s.ev(TurnEvent::ToolFinished {
-        call: edit,
-        output: ToolOutput::err("gone.txt does not exist"),
-        duration_ms: 1,
-    });
-    let bash = ToolCallInfo {
-        id: "call-2".into(),
-        ..call("Bash", serde_json::json!({"command": "rm -rf build"}))
-    };
-    s.ev(TurnEvent::Denied {
-        call: bash,
-        reason: "the user said no".into(),
-    });
-    let lines = s.view.take_history();
-    assert_eq!(marker(&lines, "Update(gone.txt)"), Some(Color::Red));
-    assert_eq!(marker(&lines, "Bash(rm -rf build)"), Some(Color::Red));
-    let denied = lines
-        .iter()
-        .find(|l| {
-            l.spans
-                .iter()
-                .any(|s| s.content.contains("Bash(rm -rf build)"))
-        })
-        .unwrap();
-    assert!(denied.spans.iter().any(|s| s.content.contains("Denied")));
-
-    let (tx, _rx) = tokio::sync::oneshot::channel();
-    s.view.approval = Some(super::approval::Approval::new(
-        call(
-            "Bash",
-            serde_json::json!({"command": "ls src", "description": "List the source files"}),
-        ),
-        "Bash runs a command".into(),
-        "Bash(ls:*)".into(),
-        d.path(),
-        80,
-        tx,
-    ));
-    let screen = s.show();
-    assert!(
-        screen.contains("Run this command?  (List the source files)"),
-        "{screen}"
-    );
-    assert!(!screen.contains("Bash runs a command"), "{screen}");
-}
-
-#[test]
-fn enter_on_a_file_completion_takes_it_and_sends() {
-    use super::view::Action;
-    let d = tempfile::tempdir().unwrap();
-    let mut s = Screen::new(80, 24, d.path());
-    s.view.set_files(std::sync::Arc::new(vec![
-        "src/".into(),
-        "src/main.rs".into(),
-    ]));
-    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
-    s.typed("look at @src/main.r");
-    let acts = s.view.key(enter);
-    assert!(
-        acts.contains(&Action::Send("look at @src/main.rs ".into())),
-        "{acts:?}"
-    );
-    // A folder stays open for the rest of the path.
-    s.typed("see @sr");
-    assert!(s.view.key(enter).is_empty());
-    assert!(s.show().contains("see @src/"));
-    s.typed("m");
-    assert!(
-        s.view
-            .key(enter)
-            .contains(&Action::Send("see @src/main.rs ".into()))
-    );
-}
-
-#[test]
-fn a_retry_shows_in_the_status_line_until_text_comes() {
-    let d = tempfile::tempdir().unwrap();
-    let mut s = Screen::new(80, 24, d.path());
-    s.view.begin_turn("hi");
-    s.ev(TurnEvent::Chunk(Box::new(
-        crate::protocol::retry::retry_event(2, 4, 3000, "overloaded"),
-    )));
-    assert!(s.show().contains("retrying (2/4) in 3 s: overloaded"));
-    s.say("ok");
-    assert!(!s.show().contains("retrying"));
 }

@@ -65,6 +65,8 @@ pub struct ChatView {
     server: super::server_calls::ServerCalls,
     queued: Vec<String>,
     pub approval: Option<Approval>,
+    /// A question put aside with Esc: the next line typed is the reason it is denied.
+    parked: Option<Approval>,
     busy_since: Option<Instant>,
     pub tokens_in: u64,
     pub tokens_out: u64,
@@ -115,6 +117,7 @@ impl ChatView {
             server: Default::default(),
             queued: Vec::new(),
             approval: None,
+            parked: None,
             busy_since: None,
             tokens_in: 0,
             tokens_out: 0,
@@ -322,6 +325,7 @@ impl ChatView {
         self.flush_streams();
         self.running.clear();
         self.approval = None;
+        self.parked = None;
         self.busy_since = None;
         self.retry = None;
         let w = self.w();

@@ -178,6 +178,15 @@ impl ChatView {
         if let Some(n) = &self.notice {
             return Line::from(Span::styled(n.clone(), Style::default().fg(Color::Yellow)));
         }
+        if self.parked.is_some() {
+            return Line::from(Span::styled(
+                cells::fit(
+                    " denying the call: type what to do instead and press Enter · Esc denies it as it is",
+                    w,
+                ),
+                Style::default().fg(Color::Yellow),
+            ));
+        }
         let mode = match self.mode {
             PermissionMode::Standard => "standard",
             PermissionMode::AcceptEdits => "accept edits",

@@ -18,6 +18,7 @@ impl ChatView {
         if ctrl && k.code == KeyCode::Char('c') {
             if self.is_busy() {
                 self.approval = None;
+                self.parked = None;
                 return vec![Action::Interrupt];
             }
             if !self.composer.is_empty() {
@@ -32,6 +33,9 @@ impl ChatView {
             }
             self.last_ctrl_c = Some(Instant::now());
             self.notice = Some("Press Ctrl-C again to exit".into());
+            return Vec::new();
+        }
+        if k.code == KeyCode::Esc && self.esc_at_question() {
             return Vec::new();
         }
         if let Some(a) = &mut self.approval {
@@ -117,8 +121,35 @@ impl ChatView {
         }
     }
 
+    /// Esc at a question hands the focus back to the input, as Letta Code does: the call is
+    /// denied with whatever is typed next as the reason (Enter), or as it is (Esc again, on an
+    /// empty input). True when Esc was taken for that.
+    fn esc_at_question(&mut self) -> bool {
+        if self.approval.as_ref().is_some_and(|a| !a.is_typing()) {
+            self.parked = self.approval.take();
+            return true;
+        }
+        if self.parked.is_none() {
+            return false;
+        }
+        if self.composer.is_empty() {
+            if let Some(p) = self.parked.take() {
+                p.deny(None);
+            }
+        } else {
+            self.composer.clear();
+        }
+        true
+    }
+
     fn submit(&mut self, text: String) -> Vec<Action> {
         if text.trim().is_empty() {
+            return Vec::new();
+        }
+        if let Some(p) = self.parked.take() {
+            // The reason for the denial, not a message of its own.
+            self.composer.clear();
+            p.deny(Some(text));
             return Vec::new();
         }
         let typed = self.composer.text().to_string();
