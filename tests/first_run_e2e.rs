@@ -50,7 +50,7 @@ fn the_url_is_checked_errors_clear_and_esc_steps_back() {
     );
     // Leaving: the menu goes, a hint stays.
     p.send("\x1b");
-    p.wait_text("1.");
+    p.wait_text("6. Exit");
     p.send("\x1b");
     assert_eq!(p.wait_exit(), 0);
     let t = p.transcript();
