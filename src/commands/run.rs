@@ -161,45 +161,39 @@ async fn new_conversation(b: &dyn Backend, s: &Session, name: Option<String>) ->
         summary: name,
         ..Default::default()
     };
-    match b.create_conversation(&s.agent_id, req).await {
-        Ok(c) => {
-            fresh(
-                b,
-                Session {
-                    agent_id: s.agent_id.clone(),
-                    conversation_id: c.id.clone(),
-                },
-                format!(
-                    "Started a new conversation {} with the same agent and memory",
-                    named(c.summary.as_deref(), &c.id)
-                ),
-                None,
-            )
-            .await
-        }
-        Err(e) => Outcome::Error(e.to_string()),
-    }
+    start(b, s, req, |c| {
+        format!(
+            "Started a new conversation {} with the same agent and memory",
+            named(c.summary.as_deref(), &c.id)
+        )
+    })
+    .await
 }
 
 async fn clear(b: &dyn Backend, s: &Session) -> Outcome {
-    match b
-        .create_conversation(&s.agent_id, CreateConversation::default())
-        .await
-    {
+    start(b, s, CreateConversation::default(), |c| {
+        format!(
+            "Started a fresh conversation ({}); the old one stays in /resume",
+            c.id
+        )
+    })
+    .await
+}
+
+/// A new conversation with the session's agent, switched to; `note` says what happened.
+async fn start(
+    b: &dyn Backend,
+    s: &Session,
+    req: CreateConversation,
+    note: impl Fn(&crate::protocol::Conversation) -> String,
+) -> Outcome {
+    match b.create_conversation(&s.agent_id, req).await {
         Ok(c) => {
-            fresh(
-                b,
-                Session {
-                    agent_id: s.agent_id.clone(),
-                    conversation_id: c.id.clone(),
-                },
-                format!(
-                    "Started a fresh conversation ({}); the old one stays in /resume",
-                    c.id
-                ),
-                None,
-            )
-            .await
+            let next = Session {
+                agent_id: s.agent_id.clone(),
+                conversation_id: c.id.clone(),
+            };
+            fresh(b, next, note(&c), None).await
         }
         Err(e) => Outcome::Error(e.to_string()),
     }

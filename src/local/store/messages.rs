@@ -50,7 +50,7 @@ impl MessageRow {
     }
 }
 
-fn row(r: &Row) -> rusqlite::Result<MessageRow> {
+pub(super) fn row(r: &Row) -> rusqlite::Result<MessageRow> {
     Ok(MessageRow {
         seq: r.get(0)?,
         id: r.get(1)?,
@@ -60,7 +60,7 @@ fn row(r: &Row) -> rusqlite::Result<MessageRow> {
     })
 }
 
-const COLS: &str = "seq, id, message_type, body, in_context";
+pub(super) const COLS: &str = "seq, id, message_type, body, in_context";
 
 /// Insert inside a caller's transaction.
 pub fn insert(tx: &rusqlite::Connection, m: &NewMessage) -> StoreResult<()> {

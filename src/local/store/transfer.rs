@@ -57,19 +57,12 @@ impl Store {
         let mut conversations = Vec::new();
         for id in ids.drain(..) {
             let row = self.get_conversation(&id)?;
-            let mut stmt = self.conn().prepare_cached(
-                "SELECT seq, id, message_type, body, in_context FROM messages WHERE conversation_id = ?1 ORDER BY seq",
-            )?;
+            let mut stmt = self.conn().prepare_cached(&format!(
+                "SELECT {} FROM messages WHERE conversation_id = ?1 ORDER BY seq",
+                super::messages::COLS
+            ))?;
             let messages = stmt
-                .query_map([&id], |r| {
-                    Ok(MessageRow {
-                        seq: r.get(0)?,
-                        id: r.get(1)?,
-                        message_type: r.get(2)?,
-                        body: r.get(3)?,
-                        in_context: r.get::<_, i64>(4)? != 0,
-                    })
-                })?
+                .query_map([&id], super::messages::row)?
                 .collect::<Result<_, _>>()?;
             conversations.push(ConversationDump { row, messages });
         }
