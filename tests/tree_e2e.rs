@@ -86,6 +86,8 @@ fn esc_esc_branches_before_a_picked_message_and_hands_it_back() {
         .find(|n| n["id"] == parent)
         .unwrap_or_else(|| panic!("{parent} is not a root: {stdout}"));
     assert_eq!(holder["children"][0]["id"], fork.as_str(), "{stdout}");
+    assert_eq!(holder["children"][0]["current"], true, "{stdout}");
+    assert!(holder.get("current").is_none(), "{stdout}");
     assert!(
         holder["children"][0]["fork_message_id"].is_string(),
         "{stdout}"

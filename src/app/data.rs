@@ -85,7 +85,12 @@ pub(super) async fn conversations(
         ConversationsCommand::Tree { agent } => {
             let agent = agent_or_project(agent, ctx)?;
             let convs = crate::session::forks::all_conversations(backend.as_ref(), &agent).await?;
-            print_json(&crate::session::forks::tree(&convs))
+            let mut forest = crate::session::forks::tree(&convs);
+            // The conversation this project is in, when it is this agent's.
+            if let Some(s) = super::project_session(ctx)?.filter(|s| s.agent_id == agent) {
+                crate::session::forks::mark_current(&mut forest, &s.conversation_id);
+            }
+            print_json(&forest)
         }
         ConversationsCommand::Export {
             id,

@@ -104,13 +104,18 @@ fn cwd() -> anyhow::Result<std::path::PathBuf> {
 
 /// The agent of this project's last session on this server, if any.
 fn project_agent(ctx: &AppContext) -> anyhow::Result<Option<String>> {
+    Ok(project_session(ctx)?.map(|s| s.agent_id))
+}
+
+/// This project's last session on this server, if any.
+fn project_session(ctx: &AppContext) -> anyhow::Result<Option<crate::settings::SessionRef>> {
     let project = ProjectSettings::load(&project_local_file(&cwd()?))?;
     let key = ctx.choice.server_key();
     Ok(project
         .sessions_by_server
         .get(&key)
         .or_else(|| ctx.settings.sessions_by_server.get(&key))
-        .map(|s| s.agent_id.clone()))
+        .cloned())
 }
 
 async fn dispatch(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {

@@ -96,6 +96,9 @@ pub struct Node {
     pub created_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_message_at: Option<String>,
+    /// The conversation in use (set by [`mark_current`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub current: bool,
     pub children: Vec<Node>,
 }
 
@@ -108,6 +111,7 @@ impl Node {
             fork_message_id: c.fork_message_id.clone(),
             created_at: c.created_at.clone(),
             last_message_at: c.last_message_at.clone(),
+            current: false,
             children: Vec::new(),
         }
     }
@@ -203,6 +207,14 @@ pub fn tree(convs: &[Conversation]) -> Vec<Node> {
         }
     }
     out
+}
+
+/// Mark the conversation `id` as the one in use.
+pub fn mark_current(forest: &mut [Node], id: &str) {
+    for n in forest {
+        n.current = n.id == id;
+        mark_current(&mut n.children, id);
+    }
 }
 
 /// The tree as rows to draw: depth, node, and whether it is `current` or on the path to it.
