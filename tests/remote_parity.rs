@@ -241,8 +241,9 @@ fn a_fresh_home_with_only_the_server_address_chats() {
 
 #[test]
 fn with_no_model_listed_the_user_is_asked_for_one() {
-    // A server with no provider lists no models.
-    let server_box = Sandbox::new("");
+    // A server with no provider lists no models (and reaches out nowhere).
+    let mut server_box = Sandbox::new("");
+    server_box.env.clear();
     let server = server_box.start_server(&[]);
     let mut client = Sandbox::new("");
     client.env = vec![("LETTA_BASE_URL".into(), server.url.clone())];
@@ -259,7 +260,7 @@ fn with_no_model_listed_the_user_is_asked_for_one() {
         100,
         30,
     );
-    p.wait_text("the server lists none");
+    p.wait_text("Model for the new agent (provider/model, enter to skip)");
     p.send("openai/gpt-typed\r");
     p.wait_text("/help for commands");
     p.send("/exit\r");

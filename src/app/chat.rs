@@ -156,14 +156,12 @@ async fn prepare(cli: &Cli, ctx: &AppContext, interactive: bool) -> anyhow::Resu
         crate::session::model::new_agent_request(model, &cwd)
     })
     .await?;
-    let (session, mut warnings, browse) = match opened {
+    let (session, warnings, browse) = match opened {
         Opened::Session { session, warnings } => (session, warnings, false),
         Opened::Browse { session } => (session, Vec::new(), true),
     };
     if let Some((m, why)) = picked.lock().ok().and_then(|p| p.clone()) {
-        warnings.push(format!(
-            "the new agent uses {m}, {why} (change it with /model or -m)"
-        ));
+        eprintln!("note: the new agent uses {m}, {why} (change it with /model or -m)");
         if ctx.settings.default_model.is_none() {
             // Chosen once: later new agents take it too.
             let _ = GlobalSettings::update(&ctx.paths.settings_file(), |s| {
@@ -204,11 +202,21 @@ async fn choose_model(
     backend: &dyn crate::backend::Backend,
     ask: bool,
 ) -> Option<(String, &'static str)> {
-    let handles: Vec<String> = backend
-        .list_models()
-        .await
-        .map(|m| m.into_iter().map(|m| m.handle).collect())
-        .unwrap_or_default();
+    let handles: Vec<String> = match backend.list_models().await {
+        Ok(m) => m.into_iter().map(|m| m.handle).collect(),
+        Err(e) => {
+            // Not "none offered": the list could not be had, and that is the thing to fix.
+            let why = crate::ui::safe_text::neutralise(&e.to_string());
+            if !ask {
+                eprintln!("warning: no model is named and the models could not be listed: {why}");
+                return None;
+            }
+            return crate::ui::ask_line(&format!(
+                "The models could not be listed ({why}). Model for the new agent (provider/model, enter to skip): "
+            ))
+            .map(|m| (m, "as you typed"));
+        }
+    };
     match handles.as_slice() {
         [] => ask
             .then(|| {

@@ -74,6 +74,37 @@ fn choose() -> Option<String> {
     Some(picked)
 }
 
+/// The base URL (enter keeps the usual one) and, when the provider takes one and none is in
+/// the environment, the key (hidden while typed).
+fn ask_details(
+    target: crate::connect::Target,
+    url: Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> (Option<String>, Option<String>) {
+    use crate::connect::Target;
+    let url = match (url, target) {
+        (Some(u), _) => Some(u),
+        (None, Target::OpenAi | Target::Ollama | Target::Letta) => crate::ui::ask_line(&format!(
+            "{} base URL (enter for {}) › ",
+            target.name(),
+            target.default_url()
+        )),
+        (None, _) => None,
+    };
+    let in_env = target
+        .key_var()
+        .and_then(env)
+        .is_some_and(|k| !k.trim().is_empty());
+    let key = match target {
+        Target::OpenAi | Target::Anthropic | Target::Letta if !in_env => crate::ui::ask_secret(
+            &format!("{} API key (hidden; enter for none) › ", target.name()),
+        )
+        .filter(|k| !k.trim().is_empty()),
+        _ => None,
+    };
+    (url, key)
+}
+
 /// `letta connect …`: check, then save; `--list` shows what is configured.
 pub(super) async fn run(
     args: crate::app::cli::ConnectArgs,
@@ -87,6 +118,7 @@ pub(super) async fn run(
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let chosen = args.provider.is_none();
     let name = match args.provider.clone() {
         Some(n) => n,
         None => match choose() {
@@ -100,6 +132,12 @@ pub(super) async fn run(
         );
         return Ok(ExitCode::from(2));
     };
+    let mut args = args;
+    let mut typed_key = None;
+    if chosen {
+        // Chosen from the list at a terminal: what the flags would have said is asked for.
+        (args.base_url, typed_key) = ask_details(target, args.base_url.take(), &env);
+    }
     if target == Target::Local {
         return Ok(
             match crate::connect::local::connect(&ctx.paths, progress_printer()).await {
@@ -119,7 +157,10 @@ pub(super) async fn run(
         );
     }
     // The key: given, or named by --api-key-env, or the provider's usual variable.
-    let given = super::secret(args.api_key.as_deref(), "--api-key", "--api-key-env VAR")?;
+    let given = match typed_key {
+        Some(k) => Some(k),
+        None => super::secret(args.api_key.as_deref(), "--api-key", "--api-key-env VAR")?,
+    };
     let (key, key_env) = match (&given, &args.api_key_env) {
         (Some(k), _) => (Some(k.clone()), None),
         (None, Some(var)) => match env(var).filter(|v| !v.trim().is_empty()) {
@@ -135,7 +176,6 @@ pub(super) async fn run(
         },
     };
     let file = ctx.paths.settings_file();
-    let mut args = args;
     if let Some(u) = &args.base_url {
         match connect::valid_url(u) {
             Ok(u) => args.base_url = Some(u),

@@ -28,7 +28,7 @@ impl Engine {
             .or_else(|| self.default_model.clone())
             .ok_or_else(|| {
                 BackendError::NoProvider(format!(
-                    "agent {} has no model; pass -m provider/model (e.g. openai/gpt-4.1-mini) or set a default with `letta connect`",
+                    "agent {} has no model; choose one with /model in the chat, or -m provider/model (e.g. openai/gpt-4.1-mini), or set a default with `letta connect`",
                     agent.id
                 ))
             })?;

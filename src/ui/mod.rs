@@ -51,6 +51,41 @@ pub fn ask_line(prompt: &str) -> Option<String> {
     Some(line.trim().to_string()).filter(|l| !l.is_empty())
 }
 
+/// Ask for a secret on the terminal without showing it: each character is drawn as `•`.
+/// `None` on Esc or Ctrl-C (or when the terminal cannot be read).
+pub fn ask_secret(prompt: &str) -> Option<String> {
+    use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers, read};
+    use std::io::Write;
+    let mut out = std::io::stdout();
+    let _ = write!(out, "{prompt}");
+    let _ = out.flush();
+    crossterm::terminal::enable_raw_mode().ok()?;
+    let mut secret = String::new();
+    let done = loop {
+        let Ok(Event::Key(k)) = read() else { continue };
+        if k.kind == KeyEventKind::Release {
+            continue;
+        }
+        match k.code {
+            KeyCode::Enter => break true,
+            KeyCode::Esc => break false,
+            KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => break false,
+            KeyCode::Backspace if secret.pop().is_some() => {
+                let _ = write!(out, "\u{8} \u{8}");
+            }
+            KeyCode::Char(c) => {
+                secret.push(c);
+                let _ = write!(out, "•");
+            }
+            _ => {}
+        }
+        let _ = out.flush();
+    };
+    let _ = crossterm::terminal::disable_raw_mode();
+    let _ = writeln!(out);
+    done.then_some(secret)
+}
+
 /// Ask, in plain lines before any screen is set up, whether to trust this folder's own
 /// settings; `what` lists what they would loosen. Anything but `y`/`yes` keeps them out.
 pub fn ask_trust(folder: &std::path::Path, what: &[String]) -> bool {

@@ -10,7 +10,7 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::input::Input;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::{Terminal, TerminalOptions, Viewport};
 
 use super::cells;
@@ -102,7 +102,7 @@ impl Screen {
                                 "Ollama — found at {url} ({n} model{})",
                                 if *n == 1 { "" } else { "s" }
                             ),
-                            None => "Ollama (not detected at http://localhost:11434)".into(),
+                            None => format!("Ollama (not detected at {})", probe_url()),
                         };
                     }
                     out.push(row(i, self.sel, text));
@@ -162,6 +162,14 @@ impl Screen {
     }
 }
 
+/// The screen, wrapped to the terminal's width (a long reason is never cut).
+fn paint(f: &mut ratatui::Frame, s: &Screen) {
+    f.render_widget(
+        Paragraph::new(s.lines()).wrap(Wrap { trim: false }),
+        f.area(),
+    );
+}
+
 /// A key as it may be shown while typed.
 fn masked(s: &str) -> String {
     let n = s.chars().count();
@@ -178,11 +186,15 @@ pub fn needed(
     !connect::anything_configured(choice, env, settings)
 }
 
-async fn detect_ollama() -> Option<(String, usize)> {
-    // OLLAMA_PROBE_URL lets tests point the probe away from a real local Ollama.
-    let url = std::env::var("OLLAMA_PROBE_URL")
+/// Where Ollama is looked for (OLLAMA_PROBE_URL lets tests point away from a real one).
+fn probe_url() -> String {
+    std::env::var("OLLAMA_PROBE_URL")
         .or_else(|_| std::env::var("OLLAMA_BASE_URL"))
-        .unwrap_or_else(|_| "http://localhost:11434".into());
+        .unwrap_or_else(|_| "http://localhost:11434".into())
+}
+
+async fn detect_ollama() -> Option<(String, usize)> {
+    let url = probe_url();
     let spec = connect::spec(Target::Ollama, Some(&url), None);
     let models = tokio::time::timeout(Duration::from_millis(400), connect::check_provider(&spec))
         .await
@@ -217,12 +229,12 @@ async fn run_inner(paths: &Paths, slot: &mut Option<Input>) -> std::io::Result<O
         error: None,
         ollama: None,
     };
-    terminal.draw(|f| f.render_widget(Paragraph::new(s.lines()), f.area()))?;
+    terminal.draw(|f| paint(f, &s))?;
     s.ollama = detect_ollama().await;
     s.step = Step::Choose;
     let events = slot.insert(Input::start());
     loop {
-        terminal.draw(|f| f.render_widget(Paragraph::new(s.lines()), f.area()))?;
+        terminal.draw(|f| paint(f, &s))?;
         let Some(Ok(ev)) = events.next().await else {
             return Ok(Outcome::Exit);
         };
@@ -261,7 +273,7 @@ type Term = Terminal<super::backend::Tracked>;
 fn busy(s: &mut Screen, t: &mut Term, what: &str) -> std::io::Result<()> {
     s.step = Step::Busy(what.into());
     s.error = None;
-    t.draw(|f| f.render_widget(Paragraph::new(s.lines()), f.area()))?;
+    t.draw(|f| paint(f, s))?;
     Ok(())
 }
 

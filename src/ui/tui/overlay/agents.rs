@@ -157,7 +157,7 @@ impl Browser {
                 }
                 Some((id, name)) => {
                     self.status = Some(format!(
-                        "Delete agent \"{name}\" ({id}) with all its conversations and memory? y/n"
+                        "y/n: delete agent \"{name}\" with all its conversations and memory? ({id})"
                     ));
                     self.confirm = Some((id, name));
                 }

@@ -224,7 +224,7 @@ impl Browser {
                     self.status = Some("The default conversation cannot be deleted".into());
                 }
                 Some(r) => {
-                    self.status = Some(format!("Delete \"{}\"? y/n", r.label()));
+                    self.status = Some(format!("y/n: delete \"{}\"?", r.label()));
                     self.confirm = Some(r);
                 }
                 None => {}

@@ -246,6 +246,11 @@ fn agent_browser() {
         vec![Req::Run(Cmd::NewAgent(None))]
     );
     o.key(key(KeyCode::Delete));
+    let shown = show(&mut o, 80, 20);
+    assert!(
+        shown.contains("y/n: delete agent"),
+        "the question shows first: {shown}"
+    );
     assert_eq!(
         o.key(key(KeyCode::Char('y'))),
         vec![Req::Fetch(Fetch::DeleteAgent("agent-2".into()))]
