@@ -177,3 +177,34 @@ pub fn sse_events(
         },
     )
 }
+
+#[cfg(test)]
+mod cause_tests {
+    use super::connect_cause;
+
+    #[derive(Debug)]
+    struct Wrapped(std::io::Error);
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("client error (Connect)")
+        }
+    }
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_failed_connection_says_why() {
+        use std::io::{Error, ErrorKind};
+        let refused = Wrapped(Error::from(ErrorKind::ConnectionRefused));
+        assert_eq!(connect_cause(&refused), "nothing is listening there");
+        let dns = Wrapped(Error::other(
+            "dns error: failed to lookup address information",
+        ));
+        assert!(connect_cause(&dns).starts_with("its name does not resolve"));
+        let route = Wrapped(Error::from(ErrorKind::NetworkUnreachable));
+        assert!(connect_cause(&route).contains("no route"));
+    }
+}
