@@ -35,7 +35,7 @@ fn server_to_file_to_engine_to_file_and_back() {
     remote.env = vec![("LETTA_BASE_URL".into(), server.url.clone())];
     let o = remote.run_with_stdin(
         &["--plain", "-m", "openai/gpt-test"],
-        "hello one\n/fork --all side road\nhello two\n/exit\n",
+        "hello one\n/fork --all side road\n/model openai/gpt-other\nhello two\n/exit\n",
     );
     assert!(o.status.success(), "{:?}", out(&o));
 
@@ -51,6 +51,10 @@ fn server_to_file_to_engine_to_file_and_back() {
     assert_eq!(convs.len(), 1, "{first}");
     assert_eq!(convs[0]["summary"], "side road");
     assert_eq!(convs[0]["parent_conversation_id"], "default");
+    assert_eq!(
+        convs[0]["model"], "openai/gpt-other",
+        "a conversation's own model travels"
+    );
     let text = first.to_string();
     for said in [
         "hello one",

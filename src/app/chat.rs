@@ -162,8 +162,10 @@ async fn prepare(cli: &Cli, ctx: &AppContext, interactive: bool) -> anyhow::Resu
     };
     if let Some((m, why)) = picked.lock().ok().and_then(|p| p.clone()) {
         eprintln!("note: the new agent uses {m}, {why} (change it with /model or -m)");
-        if ctx.settings.default_model.is_none() {
-            // Chosen once: later new agents take it too.
+        // Chosen by the person, for the embedded engine: later new agents take it too. (A
+        // server's handles are the server's; a pick made for a script is not a choice.)
+        let chose = why.starts_with("as you");
+        if chose && ctx.settings.default_model.is_none() && ctx.choice == BackendChoice::Local {
             let _ = GlobalSettings::update(&ctx.paths.settings_file(), |s| {
                 s.default_model.get_or_insert_with(|| m.clone());
                 Ok(())

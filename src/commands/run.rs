@@ -252,7 +252,21 @@ async fn resume_at(
             .iter()
             .any(|m| m.common().and_then(|c| c.id.as_deref()) == Some(message_id));
         if !shown {
-            sw.earlier = crate::session::query::around(b, &sw.session, message_id).await;
+            // What the newest messages show already is not shown twice.
+            let newest: std::collections::HashSet<String> = sw
+                .messages
+                .iter()
+                .filter_map(|m| m.common().and_then(|c| c.id.clone()))
+                .collect();
+            sw.earlier = crate::session::query::around(b, &sw.session, message_id)
+                .await
+                .into_iter()
+                .filter(|m| {
+                    m.common()
+                        .and_then(|c| c.id.as_ref())
+                        .is_none_or(|id| !newest.contains(id))
+                })
+                .collect();
         }
     }
     out

@@ -98,6 +98,14 @@ fn fetch(python: &Path, dest: &Path, progress: &dyn Fn(&str)) -> Result<(), Stri
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("pip download could not start: {e}"))?;
+    // Read pip's complaints as they come, so a long one never fills the pipe and stalls it.
+    let stderr = child.stderr.take().map(|mut e| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = std::io::Read::read_to_string(&mut e, &mut s);
+            s
+        })
+    });
     let mut last = u64::MAX;
     let status = loop {
         if let Some(st) = child.try_wait().map_err(|e| e.to_string())? {
@@ -110,11 +118,8 @@ fn fetch(python: &Path, dest: &Path, progress: &dyn Fn(&str)) -> Result<(), Stri
         }
         std::thread::sleep(std::time::Duration::from_millis(250));
     };
+    let err = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
     if !status.success() {
-        let mut err = String::new();
-        if let Some(mut e) = child.stderr.take() {
-            let _ = std::io::Read::read_to_string(&mut e, &mut err);
-        }
         let last = err
             .lines()
             .rev()

@@ -65,6 +65,7 @@ pub fn export(st: &Store, agent_id: &str) -> StoreResult<AgentFile> {
                 fork_message_id: c.row.fork_message_id.clone(),
                 created_at: Some(c.row.created_at.clone()),
                 in_context_message_ids: in_context,
+                model: c.row.model.clone(),
                 extra: Default::default(),
             });
         }
@@ -144,6 +145,12 @@ fn blocks_of(a: &AfAgent, file: &AgentFile) -> StoreResult<Vec<Block>> {
                     a.name
                 ))
             })?;
+            // Checked here, while planning: no agent of the file is written if one is wrong.
+            super::store::agents::check_limit(
+                &b.label,
+                &b.value,
+                b.limit.unwrap_or(super::store::agents::DEFAULT_BLOCK_LIMIT),
+            )?;
             Ok(Block {
                 id: Some(new_id("block")),
                 label: b.label.clone(),
@@ -217,6 +224,7 @@ fn plan(a: &AfAgent, file: &AgentFile) -> StoreResult<NewAgent> {
         summary: None,
         parent_id: None,
         fork_message_id: None,
+        model: None,
         created_at: ts.clone(),
         last_message_at: last.get(&default_id).cloned(),
     }];
@@ -227,6 +235,7 @@ fn plan(a: &AfAgent, file: &AgentFile) -> StoreResult<NewAgent> {
             id,
             is_default: false,
             summary: c.summary.clone(),
+            model: c.model.clone(),
             parent_id: c.parent_conversation_id.as_deref().and_then(|p| {
                 if p == DEFAULT_CONVERSATION {
                     Some(p.to_string())

@@ -11,22 +11,31 @@ use serde_json::{Value, json};
 
 use super::{Extra, LettaMessage};
 
+/// A list that a file may also give as `null` (Letta writes `null` for empty lists at times).
+fn nullable<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
 /// The whole file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AgentFile {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub agents: Vec<AfAgent>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub groups: Vec<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub blocks: Vec<AfBlock>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub files: Vec<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub sources: Vec<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub tools: Vec<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub mcp_servers: Vec<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Value>,
@@ -46,20 +55,24 @@ pub struct AfAgent {
     pub agent_type: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub tags: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub tool_ids: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub block_ids: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub llm_config: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub in_context_message_ids: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub messages: Vec<AfMessage>,
     /// Conversations besides the default one (our extension).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub conversations: Vec<AfConversation>,
     #[serde(flatten)]
     pub extra: Extra,
@@ -113,8 +126,11 @@ pub struct AfConversation {
     pub fork_message_id: Option<String>,
     #[serde(default)]
     pub created_at: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub in_context_message_ids: Vec<String>,
+    /// The model this conversation uses instead of the agent's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -126,7 +142,7 @@ pub struct AfMessage {
     pub kind: Option<String>,
     pub id: String,
     pub role: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub content: Vec<Value>,
     #[serde(default)]
     pub name: Option<String>,
@@ -134,7 +150,7 @@ pub struct AfMessage {
     pub tool_calls: Option<Vec<Value>>,
     #[serde(default)]
     pub tool_call_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub tool_returns: Vec<Value>,
     #[serde(default)]
     pub created_at: Option<String>,
@@ -178,12 +194,6 @@ pub fn check(file: &AgentFile) -> Result<(), String> {
         for m in &a.messages {
             if !msgs.insert(m.id.as_str()) {
                 return Err(format!("{who}: message id {} appears twice", m.id));
-            }
-            if !matches!(m.role.as_str(), "system" | "user" | "assistant" | "tool") {
-                return Err(format!(
-                    "{who}: message {} has the unknown role {:?}",
-                    m.id, m.role
-                ));
             }
             if let Some(c) = &m.conversation_id
                 && !convs.contains_key(c.as_str())
@@ -440,8 +450,11 @@ mod tests {
         };
         let e = broken(&|a| a["messages"][1]["id"] = json!("message-0"));
         assert!(e.contains("message id message-0 appears twice"), "{e}");
-        let e = broken(&|a| a["messages"][0]["role"] = json!("wizard"));
-        assert!(e.contains("unknown role \"wizard\""), "{e}");
+        // Roles this client does not take (approval, summary) are passed over, not refused.
+        let mut a = ok.clone();
+        a["messages"][0]["role"] = json!("approval");
+        a["messages"][0]["tool_returns"] = json!(null);
+        assert_eq!(check(&file(a)), Ok(()));
         let e = broken(&|a| a["conversations"][0]["parent_conversation_id"] = json!("conv-2"));
         assert!(e.contains("its own ancestor"), "{e}");
         let e = broken(&|a| a["conversations"][1]["parent_conversation_id"] = json!("conv-2"));

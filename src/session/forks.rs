@@ -32,12 +32,27 @@ pub struct ForkPoint {
     pub reply: String,
 }
 
-/// The conversation's user messages, newest first.
+/// The conversation's user messages, newest first. After a compaction only what is still in
+/// context can be branched from, so where the backend says what that is, the rest is left out.
 pub async fn fork_points(b: &dyn Backend, s: &Session) -> Result<Vec<ForkPoint>, String> {
     let mut msgs = recent(b, &s.conversation_id, &s.agent_id, POINTS_READ).await?;
     let full = msgs.len() as u32 >= POINTS_READ;
     msgs.reverse();
-    Ok(points(&msgs, full))
+    let mut found = points(&msgs, full);
+    let in_context: Option<HashSet<String>> = if s.conversation_id == DEFAULT_CONVERSATION {
+        None
+    } else {
+        b.get_conversation(&s.conversation_id)
+            .await
+            .ok()
+            .and_then(|c| c.in_context_message_ids)
+            .filter(|ids| !ids.is_empty())
+            .map(|ids| ids.into_iter().collect())
+    };
+    if let Some(ids) = in_context {
+        found.retain(|p| p.before.as_ref().is_none_or(|b| ids.contains(b)));
+    }
+    Ok(found)
 }
 
 /// Fork points of messages given oldest first; `cut` means older messages were not read, so

@@ -62,7 +62,12 @@ pub fn ask_secret(prompt: &str) -> Option<String> {
     crossterm::terminal::enable_raw_mode().ok()?;
     let mut secret = String::new();
     let done = loop {
-        let Ok(Event::Key(k)) = read() else { continue };
+        let k = match read() {
+            Ok(Event::Key(k)) => k,
+            Ok(_) => continue,
+            // The terminal went away: nothing more can be typed.
+            Err(_) => break false,
+        };
         if k.kind == KeyEventKind::Release {
             continue;
         }

@@ -29,6 +29,8 @@ pub struct NewConversation {
     pub summary: Option<String>,
     pub parent_id: Option<String>,
     pub fork_message_id: Option<String>,
+    /// The model it uses instead of the agent's.
+    pub model: Option<String>,
     pub created_at: String,
     pub last_message_at: Option<String>,
 }
@@ -107,8 +109,8 @@ impl Store {
             }
             for c in &a.conversations {
                 tx.execute(
-                    "INSERT INTO conversations(id, agent_id, is_default, summary, created_at, updated_at, last_message_at, parent_id, fork_message_id) VALUES (?1,?2,?3,?4,?5,?5,?6,?7,?8)",
-                    params![c.id, r.id, i64::from(c.is_default), c.summary, c.created_at, c.last_message_at, c.parent_id, c.fork_message_id],
+                    "INSERT INTO conversations(id, agent_id, is_default, summary, created_at, updated_at, last_message_at, parent_id, fork_message_id, model) VALUES (?1,?2,?3,?4,?5,?5,?6,?7,?8,?9)",
+                    params![c.id, r.id, i64::from(c.is_default), c.summary, c.created_at, c.last_message_at, c.parent_id, c.fork_message_id, c.model],
                 )?;
             }
             for (m, in_context) in &a.messages {

@@ -55,16 +55,30 @@ impl Approval {
             ),
             _ => (format!("Allow {}?", neutralise(&view.title())), Vec::new()),
         };
-        // The model's own words for a command ("List the source files") say more than the rule.
+        // The model's own words for a command ("List the source files") say more than the
+        // generic reason; a specific warning (a protected file, outside the project) stays,
+        // with the model's words under it.
         let said = serde_json::from_str::<serde_json::Value>(&call.arguments)
             .ok()
             .and_then(|v| v.get("description")?.as_str().map(str::to_string))
             .map(|d| neutralise(d.trim()))
             .filter(|d| !d.is_empty() && matches!(view.effect, Effect::Runs { .. }));
+        let mut preview = preview;
+        let reason = match said {
+            Some(d) if reason.ends_with(" runs a command") => d,
+            Some(d) => {
+                preview.push(Line::from(Span::styled(
+                    format!("the model says: {d}"),
+                    Style::default().add_modifier(Modifier::DIM),
+                )));
+                reason
+            }
+            None => reason,
+        };
         Self {
             call,
             rule,
-            reason: said.unwrap_or(reason),
+            reason,
             question,
             preview,
             selected: 0,

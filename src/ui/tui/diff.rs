@@ -99,7 +99,8 @@ pub fn in_file(
     before: bool,
     width: usize,
 ) -> Option<(Vec<Line<'static>>, Counts)> {
-    if found.is_empty() {
+    // Only where the text is unmistakable: the first of several places may not be the edit.
+    if found.is_empty() || file.matches(found).nth(1).is_some() {
         return None;
     }
     let at = file.find(found)?;
@@ -186,5 +187,9 @@ mod tests {
             t
         );
         assert!(in_file(file, "absent", "x", true, 80).is_none());
+        assert!(
+            in_file("a\nb\na\n", "a", "x", true, 80).is_none(),
+            "twice: not placed"
+        );
     }
 }
