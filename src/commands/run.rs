@@ -2,7 +2,9 @@
 
 use super::{AgentInfo, Cmd, Ctx, Outcome, PermissionsView, Switch};
 use crate::backend::Backend;
-use crate::protocol::{CreateConversation, DEFAULT_CONVERSATION, ForkParams, UpdateAgent};
+use crate::protocol::{
+    Conversation, CreateConversation, DEFAULT_CONVERSATION, ForkParams, UpdateAgent,
+};
 use crate::session::Session;
 use crate::session::model::{checked_model, new_agent_request};
 use crate::session::query::{RECENT, recent, unanswered};
@@ -108,6 +110,24 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
 
 /// A switch to `session`: its newest messages and the calls it waits on.
 pub async fn switch(b: &dyn Backend, session: Session, note: String) -> Outcome {
+    switch_known(b, session, note, None).await
+}
+
+/// A switch to the conversation `c` of `agent_id`, which the caller has already fetched.
+async fn switch_to(b: &dyn Backend, agent_id: &str, c: Conversation, note: String) -> Outcome {
+    let session = Session {
+        agent_id: agent_id.to_string(),
+        conversation_id: c.id.clone(),
+    };
+    switch_known(b, session, note, Some(c)).await
+}
+
+async fn switch_known(
+    b: &dyn Backend,
+    session: Session,
+    note: String,
+    known: Option<Conversation>,
+) -> Outcome {
     let (messages, pending, load_error) =
         match recent(b, &session.conversation_id, &session.agent_id, RECENT).await {
             Ok(mut m) => {
@@ -121,7 +141,7 @@ pub async fn switch(b: &dyn Backend, session: Session, note: String) -> Outcome 
         .iter()
         .filter(|m| !matches!(m, crate::protocol::LettaMessage::System(_)))
         .count();
-    let place = crate::session::place::describe(b, &session, shown).await;
+    let place = crate::session::place::describe(b, &session, shown, known).await;
     Outcome::Switch(Box::new(Switch {
         session,
         note,
@@ -141,8 +161,9 @@ async fn fresh(
     session: Session,
     note: String,
     agent: Option<AgentInfo>,
+    known: Option<Conversation>,
 ) -> Outcome {
-    let place = crate::session::place::describe(b, &session, 0).await;
+    let place = crate::session::place::describe(b, &session, 0, known).await;
     Outcome::Switch(Box::new(Switch {
         session,
         note,
@@ -185,7 +206,7 @@ async fn start(
     b: &dyn Backend,
     s: &Session,
     req: CreateConversation,
-    note: impl Fn(&crate::protocol::Conversation) -> String,
+    note: impl Fn(&Conversation) -> String,
 ) -> Outcome {
     match b.create_conversation(&s.agent_id, req).await {
         Ok(c) => {
@@ -193,7 +214,8 @@ async fn start(
                 agent_id: s.agent_id.clone(),
                 conversation_id: c.id.clone(),
             };
-            fresh(b, next, note(&c), None).await
+            let note = note(&c);
+            fresh(b, next, note, None, Some(c)).await
         }
         Err(e) => Outcome::Error(e.to_string()),
     }
@@ -204,29 +226,22 @@ async fn fork(b: &dyn Backend, s: &Session, name: Option<String>) -> Outcome {
         agent_id: Some(s.agent_id.clone()),
         message_id: None,
     };
-    let c = match b.fork_conversation(&s.conversation_id, params).await {
+    let mut c = match b.fork_conversation(&s.conversation_id, params).await {
         Ok(c) => c,
         Err(e) => return Outcome::Error(e.to_string()),
     };
     if let Some(t) = name {
         let req = CreateConversation {
-            summary: Some(t),
+            summary: Some(t.clone()),
             ..Default::default()
         };
         if let Err(e) = b.update_conversation(&c.id, req).await {
             return Outcome::Error(format!("forked as {}, but naming it failed: {e}", c.id));
         }
+        c.summary = Some(t);
     }
-    let next = Session {
-        agent_id: s.agent_id.clone(),
-        conversation_id: c.id.clone(),
-    };
-    switch(
-        b,
-        next,
-        format!("Forked conversation {} (use /resume to switch back)", c.id),
-    )
-    .await
+    let note = format!("Forked conversation {} (use /resume to switch back)", c.id);
+    switch_to(b, &s.agent_id, c, note).await
 }
 
 /// Resume a conversation found by a message: the match quoted, and shown with what surrounds
@@ -292,15 +307,11 @@ async fn fork_at(b: &dyn Backend, s: &Session, before: Option<String>, draft: St
         Ok(c) => c,
         Err(e) => return Outcome::Error(format!("could not branch: {e}")),
     };
-    let next = Session {
-        agent_id: s.agent_id.clone(),
-        conversation_id: c.id.clone(),
-    };
     let note = format!(
         "Branched before that message as {}; it is in the input to edit and send (the original stays in /resume)",
         c.id
     );
-    let mut out = switch(b, next, note).await;
+    let mut out = switch_to(b, &s.agent_id, c, note).await;
     if let Outcome::Switch(sw) = &mut out {
         sw.draft = Some(draft);
     }
@@ -334,16 +345,20 @@ async fn resume(b: &dyn Backend, s: &Session, id: String) -> Outcome {
                 c.agent_id, c.agent_id
             ))
         }
-        Ok(c) => {
-            let name = c.as_ref().map_or_else(
-                || "\"default\" (default)".into(),
-                |c| named(c.summary.as_deref(), &c.id),
-            );
+        Ok(None) => {
             let next = Session {
                 agent_id: s.agent_id.clone(),
-                conversation_id: id.clone(),
+                conversation_id: id,
             };
-            switch(b, next, format!("Resumed conversation {name}")).await
+            let note = "Resumed conversation \"default\" (default)".to_string();
+            switch(b, next, note).await
+        }
+        Ok(Some(c)) => {
+            let note = format!(
+                "Resumed conversation {}",
+                named(c.summary.as_deref(), &c.id)
+            );
+            switch_to(b, &s.agent_id, c, note).await
         }
         Err(e) => Outcome::Error(e.to_string()),
     }
@@ -434,6 +449,7 @@ async fn new_agent(
                     label: format!("{} ({})", a.name, a.id),
                     model: a.model.clone(),
                 }),
+                None,
             )
             .await
         }

@@ -409,6 +409,12 @@ pub fn save_allow_rule(cwd: &Path, rule: &Rule) -> Result<(), SettingsError> {
 mod tests;
 
 /// What the mode says when no rule settled a call.
+/// The reason a command asks when nothing more specific applies; the approval prompt shows
+/// the model's own description of the command in its place.
+pub fn runs_a_command(tool: &str) -> String {
+    format!("{tool} runs a command")
+}
+
 fn by_mode(mode: PermissionMode, tool: &str, access: &Access) -> Decision {
     let ask = |reason: String| Decision::Ask { reason };
     match (mode, access.class) {
@@ -425,7 +431,7 @@ fn by_mode(mode: PermissionMode, tool: &str, access: &Access) -> Decision {
             Some(p) => format!("{tool} changes {}", p.display()),
             None => format!("{tool} changes files"),
         }),
-        (_, PermissionClass::Execute) => ask(format!("{tool} runs a command")),
+        (_, PermissionClass::Execute) => ask(runs_a_command(tool)),
         (_, PermissionClass::Network) => ask(format!("{tool} reaches the network")),
     }
 }

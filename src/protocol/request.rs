@@ -290,6 +290,13 @@ pub struct ResumeStream {
     pub extra: Extra,
 }
 
+/// The words of a search query: runs of letters, digits and `_`. The engine's index matches
+/// these, and the browser highlights the same ones.
+pub fn search_words(q: &str) -> impl Iterator<Item = &str> {
+    q.split(|c: char| !c.is_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+}
+
 /// `POST /v1/messages/search`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SearchRequest {

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use super::Session;
-use super::place::{clock, label, one_line};
+use super::place::{clock, label_of, one_line};
 use super::query::{conversation_query, recent, text_of};
 use crate::backend::{Backend, BackendError};
 use crate::protocol::{Conversation, DEFAULT_CONVERSATION, LettaMessage};
@@ -133,20 +133,42 @@ impl Node {
 
     /// Its title or short id.
     pub fn label(&self) -> String {
-        let c = Conversation {
-            summary: self.title.clone(),
-            ..Default::default()
-        };
-        label(Some(&c), &self.id)
+        label_of(self.title.as_deref(), &self.id)
     }
 
-    /// "forked at 10:42" for a branch.
-    pub fn fork_label(&self) -> Option<String> {
+    /// "forked at 10:42" for a branch, the time as `clock` shows it.
+    pub fn fork_label(&self, clock: fn(&str) -> Option<String>) -> Option<String> {
         self.parent_conversation_id.as_ref()?;
         Some(match self.created_at.as_deref().and_then(clock) {
             Some(at) => format!("forked at {at}"),
             None => "forked".into(),
         })
+    }
+
+    /// The short id, shown beside a title (an untitled one is named by it already).
+    pub fn id_note(&self) -> Option<String> {
+        (self.id != DEFAULT_CONVERSATION && self.title.is_some())
+            .then(|| super::place::short_id(&self.id))
+    }
+}
+
+impl Mark {
+    /// ● the current conversation, ○ one on the path to it.
+    pub fn glyph(self) -> char {
+        match self {
+            Mark::Current => '●',
+            Mark::Path => '○',
+            Mark::None => ' ',
+        }
+    }
+}
+
+/// How far a row is indented for its depth in the tree.
+pub fn indent(depth: usize) -> String {
+    if depth == 0 {
+        String::new()
+    } else {
+        format!("{}└─ ", "   ".repeat(depth - 1))
     }
 }
 
@@ -288,21 +310,11 @@ pub enum Mark {
 pub fn tree_text(forest: &[Node], current: &str) -> String {
     let mut t = String::new();
     for (depth, n, mark) in rows(forest, current) {
-        let m = match mark {
-            Mark::Current => "● ",
-            Mark::Path => "○ ",
-            Mark::None => "  ",
-        };
-        let indent = if depth == 0 {
-            String::new()
-        } else {
-            format!("{}└─ ", "   ".repeat(depth - 1))
-        };
-        let mut line = format!("{m}{indent}{}", n.label());
-        if n.id != DEFAULT_CONVERSATION && n.title.is_some() {
-            line.push_str(&format!("  {}", super::place::short_id(&n.id)));
+        let mut line = format!("{} {}{}", mark.glyph(), indent(depth), n.label());
+        if let Some(id) = n.id_note() {
+            line.push_str(&format!("  {id}"));
         }
-        if let Some(f) = n.fork_label() {
+        if let Some(f) = n.fork_label(clock) {
             line.push_str(&format!("  ({f})"));
         }
         if mark == Mark::Current {

@@ -19,14 +19,15 @@ pub struct Place {
 
 /// A conversation's title, else its id cut to the part a person tells apart.
 pub fn label(c: Option<&Conversation>, id: &str) -> String {
-    if let Some(t) = c
-        .and_then(|c| c.summary.as_deref())
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
-        return one_line(t, 40);
+    label_of(c.and_then(|c| c.summary.as_deref()), id)
+}
+
+/// [`label`] from a title alone.
+pub fn label_of(title: Option<&str>, id: &str) -> String {
+    match title.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => one_line(t, 40),
+        None => short_id(id),
     }
-    short_id(id)
 }
 
 /// Characters that reorder text on screen (a title could make itself read as something else).
@@ -79,15 +80,24 @@ pub fn clock(ts: &str) -> Option<String> {
 }
 
 /// Describe the session's conversation; `loaded` is how many messages were fetched, used when
-/// the server does not say how many are in context.
-pub async fn describe(b: &dyn Backend, s: &Session, loaded: usize) -> Place {
+/// the server does not say how many are in context. `known` is the conversation when the
+/// caller has it already (it is fetched otherwise).
+pub async fn describe(
+    b: &dyn Backend,
+    s: &Session,
+    loaded: usize,
+    known: Option<Conversation>,
+) -> Place {
     if s.conversation_id == DEFAULT_CONVERSATION {
         return Place {
             label: DEFAULT_CONVERSATION.into(),
             line: format!("Now in the agent's default conversation{}", count(loaded)),
         };
     }
-    let conv = b.get_conversation(&s.conversation_id).await.ok();
+    let conv = match known {
+        Some(c) => Some(c),
+        None => b.get_conversation(&s.conversation_id).await.ok(),
+    };
     let name = label(conv.as_ref(), &s.conversation_id);
     let mut line = format!("Now in '{name}'");
     if let Some(c) = &conv

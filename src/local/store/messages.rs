@@ -84,9 +84,7 @@ pub fn insert(tx: &rusqlite::Connection, m: &NewMessage) -> StoreResult<()> {
 
 /// Turn free text into an FTS5 query: every word must occur (prefix match on the last).
 pub fn fts_query(q: &str) -> Option<String> {
-    let words: Vec<String> = q
-        .split(|c: char| !c.is_alphanumeric() && c != '_')
-        .filter(|w| !w.is_empty())
+    let words: Vec<String> = crate::protocol::search_words(q)
         .map(|w| format!("\"{w}\""))
         .collect();
     if words.is_empty() {

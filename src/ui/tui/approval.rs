@@ -65,7 +65,7 @@ impl Approval {
             .filter(|d| !d.is_empty() && matches!(view.effect, Effect::Runs { .. }));
         let mut preview = preview;
         let reason = match said {
-            Some(d) if reason.ends_with(" runs a command") => d,
+            Some(d) if reason == crate::permissions::runs_a_command(&call.name) => d,
             Some(d) => {
                 preview.push(Line::from(Span::styled(
                     format!("the model says: {d}"),
@@ -132,7 +132,7 @@ impl Approval {
             KeyCode::Char('2') => return self.pick(1),
             KeyCode::Char('3') => return self.pick(2),
             KeyCode::Enter => return self.pick(self.selected),
-            KeyCode::Esc => return self.answer(ApprovalAnswer::No { reason: None }),
+            // Esc (when no reason is being typed) is the view's: it sets the question aside.
             _ => {}
         }
         false

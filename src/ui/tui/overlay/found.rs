@@ -40,11 +40,9 @@ pub fn per_conversation(hits: Vec<SearchHit>) -> Vec<TextHit> {
         .collect()
 }
 
-/// The words of a query, lowercased (quotes and operators dropped).
+/// The words of a query as the index matches them, lowercased.
 fn terms(query: &str) -> Vec<String> {
-    query
-        .split(|c: char| !c.is_alphanumeric() && c != '_')
-        .filter(|w| !w.is_empty())
+    crate::protocol::search_words(query)
         .map(str::to_lowercase)
         .collect()
 }

@@ -381,6 +381,30 @@ impl Browser {
         out
     }
 
+    /// Under a row's title: the match for a row found by its text, else its last exchange.
+    fn row_body(&self, r: &Row, w: usize, dim: Style) -> Vec<Line<'static>> {
+        if let Some(h) = &r.hit {
+            let mut l = super::found::snippet(&h.text, &self.query, w.saturating_sub(10));
+            let who = if h.role == "user" { "you" } else { "agent" };
+            l.spans.insert(0, Span::styled(format!("  └ {who}: "), dim));
+            return vec![l];
+        }
+        let preview = r.preview.as_ref().or_else(|| self.previews.get(&r.id));
+        let texts: Vec<String> = match preview {
+            Some(p) if p.is_empty() => vec!["(no messages to preview)".into()],
+            Some(p) => super::rows::wrapped(p, w.saturating_sub(4)),
+            None => vec!["Loading preview…".into()],
+        };
+        texts
+            .iter()
+            .enumerate()
+            .map(|(j, l)| {
+                let lead = if j == 0 { "  └ " } else { "    " };
+                Line::from(Span::styled(cells::fit(&format!("{lead}{l}"), w), dim))
+            })
+            .collect()
+    }
+
     pub fn draw(&mut self, f: &mut Frame, area: Rect) {
         if let Some(t) = &mut self.tree {
             let area = header(f, area, "Conversations and their forks");
@@ -439,28 +463,9 @@ impl Browser {
                 ),
                 Span::styled(cur, Style::default().add_modifier(Modifier::BOLD)),
             ]));
-            let preview = r.preview.as_ref().or_else(|| self.previews.get(&r.id));
-            let body: Vec<String> = match (&r.hit, preview) {
-                (Some(h), _) => {
-                    let mut l = super::found::snippet(&h.text, &self.query, w.saturating_sub(10));
-                    let who = if h.role == "user" { "you" } else { "agent" };
-                    l.spans.insert(0, Span::styled(format!("  └ {who}: "), dim));
-                    lines.push(l);
-                    vec![String::new()]
-                }
-                (None, p) => match p {
-                    Some(p) if p.is_empty() => vec!["(no messages to preview)".into()],
-                    Some(p) => super::rows::wrapped(p, w.saturating_sub(4)),
-                    None => vec!["Loading preview…".into()],
-                },
-            };
-            for (j, l) in body.iter().enumerate().filter(|_| r.hit.is_none()) {
-                let lead = if j == 0 { "  └ " } else { "    " };
-                lines.push(Line::from(Span::styled(
-                    cells::fit(&format!("{lead}{l}"), w),
-                    dim,
-                )));
-            }
+            let body = self.row_body(r, w, dim);
+            let shown = body.len();
+            lines.extend(body);
             let mut times = Vec::new();
             if let Some(a) = r.active.as_deref().and_then(|t| ago(t, now)) {
                 times.push(format!("Active {a}"));
@@ -472,7 +477,7 @@ impl Browser {
                 cells::fit(&format!("    {}", times.join(" · ")), w),
                 dim,
             )));
-            for _ in body.len()..3 {
+            for _ in shown..3 {
                 lines.push(Line::default());
             }
             lines.push(Line::default());

@@ -11,7 +11,7 @@ use ratatui::widgets::Paragraph;
 use super::{Data, Fetch, Req, footer};
 use crate::commands::Cmd;
 use crate::protocol::DEFAULT_CONVERSATION;
-use crate::session::forks::{Mark, Node, rows, tree};
+use crate::session::forks::{Mark, Node, indent, rows, tree};
 use crate::ui::safe_text::neutralise;
 use crate::ui::tui::cells;
 
@@ -134,30 +134,19 @@ impl Tree {
         dim: Style,
     ) -> Line<'static> {
         let cursor = if selected { "❯" } else { " " };
-        let m = match mark {
-            Mark::Current => "●",
-            Mark::Path => "○",
-            Mark::None => " ",
-        };
-        let indent = if depth == 0 {
-            String::new()
-        } else {
-            format!("{}└─ ", "   ".repeat(depth - 1))
-        };
+        let m = mark.glyph();
+        let indent = indent(depth);
         let name = if n.id == DEFAULT_CONVERSATION {
             "default (the agent's default conversation)".to_string()
         } else {
             neutralise(&n.label())
         };
         let mut detail = String::new();
-        if n.id != DEFAULT_CONVERSATION && n.title.is_some() {
-            detail.push_str(&format!("  {}", crate::session::place::short_id(&n.id)));
+        if let Some(id) = n.id_note() {
+            detail.push_str(&format!("  {id}"));
         }
-        if n.parent_conversation_id.is_some() {
-            match n.created_at.as_deref().and_then(self.clock) {
-                Some(at) => detail.push_str(&format!("  forked at {at}")),
-                None => detail.push_str("  forked"),
-            }
+        if let Some(f) = n.fork_label(self.clock) {
+            detail.push_str(&format!("  {f}"));
         }
         if mark == Mark::Current {
             detail.push_str("  (current)");
