@@ -202,7 +202,8 @@ fn the_resume_tree_after_two_levels_of_forks() {
     p.wait_text("Conversations and their forks");
     p.wait_text("a side topic");
     p.send("\x1b[A\r");
-    p.wait_text("Now in 'level two' (forked from 'level one' at");
+    // (The fork's own note said "Now in 'level two'" earlier: wait for the switch's.)
+    p.wait_text("Resumed conversation \"level two\"");
     p.send("/resume\r");
     p.wait_text("Resume a previous conversation");
     p.send("t");
