@@ -15,6 +15,7 @@ mod backends;
 mod chat_e2e;
 mod cli;
 mod connect_e2e;
+mod context_e2e;
 mod engine;
 mod first_run_e2e;
 mod hangs;

@@ -73,7 +73,9 @@ fn parallel_processes_share_one_database() {
             let users: Vec<String> = msgs
                 .iter()
                 .filter_map(|m| match m {
-                    LettaMessage::User(u) => Some(u.content.to_text()),
+                    LettaMessage::User(u) => {
+                        Some(crate::support::llm::without_reminders(&u.content.to_text()))
+                    }
                     _ => None,
                 })
                 .collect();

@@ -286,7 +286,14 @@ pub(super) async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> 
         .get_agent(&p.session.agent_id)
         .await
         .map_or_else(|_| p.session.agent_id.clone(), |a| a.name);
+    let context = project_context(&cli, &ctx, &p.cwd);
     let banner = crate::session::setup::Banner {
+        instructions: context
+            .files()
+            .iter()
+            .map(|f| crate::session::context::display_name(&f.path, &p.cwd))
+            .collect::<Vec<_>>()
+            .join(", "),
         version: env!("CARGO_PKG_VERSION").to_string(),
         agent: format!("{agent_name} ({})", p.session.agent_id),
         model: p.model.clone().unwrap_or_else(|| "(none set)".into()),
@@ -320,6 +327,7 @@ pub(super) async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> 
         settings_file: ctx.paths.settings_file(),
         browse: p.browse,
         sandbox: p.sandbox,
+        context,
     };
     let summary = if cli.session.plain {
         crate::ui::plain::run(setup).await?
@@ -356,6 +364,7 @@ pub(super) async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCo
         approver: Arc::new(NoOneToAsk),
         project_dir: p.cwd.clone(),
         journal: crate::turn::Journal::new(&ctx.paths.data),
+        context: project_context(&cli, &ctx, &p.cwd),
     };
     let opts = TurnOptions {
         override_model: p.model_flag.clone(),
@@ -380,4 +389,18 @@ pub(super) async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCo
         init,
     )
     .await)
+}
+
+/// What the model is told about this project: the session reminder (unless turned off) and
+/// the instruction files, the global one kept beside the settings.
+fn project_context(
+    cli: &Cli,
+    ctx: &AppContext,
+    cwd: &std::path::Path,
+) -> Arc<crate::session::context::ProjectContext> {
+    Arc::new(crate::session::context::ProjectContext::new(
+        cwd.to_path_buf(),
+        Some(ctx.paths.config.clone()),
+        !cli.session.no_system_info_reminder,
+    ))
 }

@@ -84,6 +84,9 @@ pub struct SessionArgs {
         value_name = "RULES"
     )]
     pub disallowed_tools: Vec<String>,
+    /// Do not tell the model about the folder, OS, date and git state on the first turn
+    #[arg(long)]
+    pub no_system_info_reminder: bool,
 }
 
 impl SessionArgs {

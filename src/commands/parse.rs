@@ -139,6 +139,7 @@ pub fn parse(line: &str) -> Result<Parsed, String> {
             None => return Err("/search needs a query: /search QUERY".into()),
         },
         "remember" => Parsed::Send(remember(arg)),
+        "init" => Parsed::Send(init(arg.as_deref())?),
         "rename" => rename(arg.unwrap_or_default())?,
         other => return Err(format!("/{other} is listed but not handled")),
     })
@@ -168,6 +169,40 @@ fn remember(arg: Option<String>) -> String {
         ),
         None => "Please look at our conversation so far and store in your memory whatever is worth keeping for later conversations.".into(),
     }
+}
+
+/// `/init`: an ordinary turn with a purpose-made prompt, so it costs only the model's time
+/// and works the same on both backends.
+fn init(arg: Option<&str>) -> Result<String, String> {
+    let agents_md = match arg {
+        None => false,
+        Some("--agents-md") => true,
+        Some(other) => {
+            return Err(format!(
+                "/init knows no {other}; use /init or /init --agents-md"
+            ));
+        }
+    };
+    let mut p = String::from(
+        "Study this project so that you can work in it well in later conversations. \
+         Use your read-only tools: list the top folders, read the README, the build and \
+         package files (Cargo.toml, package.json, pyproject.toml, Makefile and the like), the \
+         CI configuration, and any AGENTS.md or CLAUDE.md. Do not change any file unless told \
+         below.\n\nThen store what you learned in your memory block labelled \"project\", \
+         replacing what it held (memory_rethink with label \"project\"; the block is created if \
+         it does not exist). Write terse notes, under 2,000 characters:\n\
+         - how to build, test and lint, as exact commands;\n\
+         - the layout: the main folders and what each holds;\n\
+         - the conventions: style, naming, error handling, tests, commits.\n",
+    );
+    if agents_md {
+        p.push_str(
+            "\nAlso write these notes, a little fuller and for people as well as agents, to \
+             AGENTS.md at the project root. If it exists, edit it and keep what is still true.\n",
+        );
+    }
+    p.push_str("\nEnd with a short summary of what you stored.");
+    Ok(p)
 }
 
 fn rename(r: String) -> Result<Parsed, String> {

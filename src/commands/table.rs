@@ -74,6 +74,11 @@ pub const TABLE: &[Spec] = &[
     ),
     spec("memory", "View and edit the agent's memory blocks", true),
     spec(
+        "init",
+        "Study this project into the project memory block; --agents-md also writes AGENTS.md",
+        false,
+    ),
+    spec(
         "compact",
         "Summarise this conversation's older messages now",
         false,

@@ -42,7 +42,7 @@ pub fn specs() -> Vec<ToolSpec> {
         },
         ToolSpec {
             name: "memory_rethink".into(),
-            description: "Rewrite a memory block completely with new_memory. Use it to reorganise a block, not for small edits.".into(),
+            description: "Rewrite a memory block completely with new_memory (a block that does not exist yet is created). Use it to reorganise a block or start a new one, not for small edits.".into(),
             parameters: json!({"type": "object", "properties": {
                 "label": label,
                 "new_memory": {"type": "string", "description": "The block's complete new text."}},
@@ -103,7 +103,13 @@ fn edit_memory(
 ) -> Result<String, String> {
     let s = |k: &str| string_arg(args, k);
     let label = s("label")?;
-    let block = store.block(agent_id, &label).map_err(|e| e.to_string())?;
+    let block = match store.block(agent_id, &label) {
+        // Inserting into or rewriting a block that is not there yet creates it.
+        Err(crate::local::store::StoreError::NotFound(_)) if name != "memory_replace" => store
+            .add_block(agent_id, &label, "", "Created by the agent.")
+            .map_err(|e| e.to_string())?,
+        other => other.map_err(|e| e.to_string())?,
+    };
     if block.read_only == Some(true) {
         return Err(format!("block {label:?} is read-only"));
     }

@@ -204,6 +204,7 @@ impl Checker {
     ) -> Decision {
         let access = tools.access(ctx, tool, args);
         let family = tools.rule_family(tool);
+        let family = family.as_str();
         let path = access.paths.first().map(|p| real(p));
         let script = access
             .command

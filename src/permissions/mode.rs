@@ -20,6 +20,26 @@ pub enum PermissionMode {
 }
 
 impl PermissionMode {
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Standard => "default",
+            Self::AcceptEdits => "acceptEdits",
+            Self::Unrestricted => "unrestricted",
+            Self::Strict => "strict",
+        }
+    }
+
+    /// What it lets run without asking, for the model's session reminder.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Standard => "reads run; edits and commands ask the user first",
+            Self::AcceptEdits => "reads and file edits run; commands ask the user first",
+            Self::Unrestricted => "everything runs without asking, except what deny rules forbid",
+            Self::Strict => "every tool call asks the user first",
+        }
+    }
+
     /// The next mode for Shift+Tab, as Letta Code cycles: the modes picked day to day, in a
     /// ring (standard → accept edits → unrestricted → standard). Strict is only chosen
     /// explicitly; Shift+Tab leaves it for standard.

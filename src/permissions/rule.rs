@@ -11,8 +11,18 @@ pub struct Rule {
 
 /// A rule names the call's tool, or the family that covers it: `Edit` covers every file
 /// change, `Read` every file read (each tool says which family it is in).
+/// MCP tools are named `mcp__server__tool`: `mcp__server` and `mcp__server__*` cover all of a
+/// server's tools, and any name ending in `*` covers the names it starts.
 fn covers(rule_tool: &str, call_tool: &str, family: &str) -> bool {
-    rule_tool == call_tool || rule_tool == family
+    if rule_tool == call_tool || rule_tool == family {
+        return true;
+    }
+    if let Some(prefix) = rule_tool.strip_suffix('*') {
+        return call_tool.starts_with(prefix);
+    }
+    rule_tool.starts_with("mcp__")
+        && !rule_tool["mcp__".len()..].contains("__")
+        && call_tool.starts_with(&format!("{rule_tool}__"))
 }
 
 impl Rule {
@@ -30,8 +40,12 @@ impl Rule {
             }
             None => (s, None),
         };
-        if tool.is_empty()
-            || !tool
+        let name = match tool.strip_suffix('*') {
+            Some(prefix) if pattern.is_none() && !prefix.is_empty() => prefix,
+            _ => tool,
+        };
+        if name.is_empty()
+            || !name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         {
@@ -111,6 +125,21 @@ impl std::fmt::Display for Rule {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn mcp_rules_cover_a_server_or_a_tool() {
+        let r = |s: &str| Rule::parse(s).unwrap();
+        let t = "mcp__github__create_issue";
+        assert!(r("mcp__github__*").matches_tool(t, t));
+        assert!(r("mcp__github").matches_tool(t, t));
+        assert!(r("mcp__github__create_issue").matches_tool(t, t));
+        assert!(!r("mcp__git").matches_tool(t, t));
+        assert!(!r("mcp__github__read").matches_tool(t, t));
+        assert!(!r("mcp__fs__*").matches_tool(t, t));
+        assert!(r("mcp__*").matches_tool(t, t));
+        assert!(Rule::parse("*").is_err());
+        assert!(Rule::parse("mcp__x*(a)").is_err());
+    }
+
     use super::*;
 
     #[test]

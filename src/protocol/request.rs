@@ -225,6 +225,19 @@ impl MessageCreate {
         })
     }
 
+    /// A user message with `<system-reminder>` text as its own parts before the user's words,
+    /// as Letta Code sends them (a real server stores them as they are).
+    pub fn user_with_reminders(reminders: &str, text: impl Into<String>) -> Self {
+        let mut m = Self::user(text);
+        if let Self::Message(u) = &mut m
+            && let MessageContent::Parts(parts) = &mut u.content
+            && !reminders.is_empty()
+        {
+            parts.insert(0, super::ContentPart::text(reminders));
+        }
+        m
+    }
+
     /// An approval message answering every pending call at once.
     pub fn approvals(approvals: Vec<ApprovalDecision>) -> Self {
         Self::Approval(ApprovalCreate {

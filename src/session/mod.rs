@@ -1,5 +1,6 @@
 //! Opening a session at startup and remembering it, on any backend.
 
+pub mod context;
 pub mod export;
 pub mod forks;
 pub mod history;

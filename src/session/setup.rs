@@ -19,6 +19,8 @@ pub struct Banner {
     pub conversation: String,
     /// What confines commands, in a few words.
     pub sandbox: String,
+    /// The project instruction files the model is given (AGENTS.md, CLAUDE.md), by name.
+    pub instructions: String,
 }
 
 /// Everything a front end needs to run a session.
@@ -40,6 +42,8 @@ pub struct Setup {
     pub browse: bool,
     /// How commands are confined.
     pub sandbox: super::sandbox::SessionSandbox,
+    /// What the model is told about the project (reminders, instruction files).
+    pub context: Arc<super::context::ProjectContext>,
 }
 
 impl Setup {

@@ -45,17 +45,22 @@ impl Tool for Static {
     }
 }
 
+/// Tools that come and go while a session runs (an MCP server's, once it is ready): asked
+/// afresh at every request, so a server that connects mid-session is offered from then on.
+pub trait ToolSource: Send + Sync {
+    fn tools(&self) -> Vec<Arc<dyn Tool>>;
+}
+
 /// The tools a session offers the model.
 #[derive(Clone)]
 pub struct Registry {
     tools: Vec<Arc<dyn Tool>>,
+    sources: Vec<Arc<dyn ToolSource>>,
 }
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list()
-            .entries(self.tools.iter().map(|t| t.name()))
-            .finish()
+        f.debug_list().entries(self.names()).finish()
     }
 }
 
@@ -73,6 +78,7 @@ impl Registry {
                 .iter()
                 .map(|t| Arc::new(Static(*t)) as Arc<dyn Tool>)
                 .collect(),
+            sources: Vec::new(),
         }
     }
 
@@ -84,17 +90,42 @@ impl Registry {
         }
     }
 
-    pub fn get(&self, name: &str) -> Option<&Arc<dyn Tool>> {
-        self.tools.iter().find(|t| t.name() == name)
+    /// Offer the tools of `source` too, after the fixed ones (which win on a name clash).
+    #[must_use]
+    pub fn with_source(mut self, source: Arc<dyn ToolSource>) -> Self {
+        self.sources.push(source);
+        self
     }
 
-    pub fn names(&self) -> Vec<&str> {
-        self.tools.iter().map(|t| t.name()).collect()
+    /// Every tool offered now.
+    pub fn all(&self) -> Vec<Arc<dyn Tool>> {
+        let mut out = self.tools.clone();
+        for s in &self.sources {
+            for t in s.tools() {
+                if !out.iter().any(|o| o.name() == t.name()) {
+                    out.push(t);
+                }
+            }
+        }
+        out
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<dyn Tool>> {
+        if let Some(t) = self.tools.iter().find(|t| t.name() == name) {
+            return Some(t.clone());
+        }
+        self.sources
+            .iter()
+            .find_map(|s| s.tools().into_iter().find(|t| t.name() == name))
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.all().iter().map(|t| t.name().to_string()).collect()
     }
 
     /// The schemas sent as `client_tools`.
     pub fn definitions(&self) -> Vec<ClientTool> {
-        self.tools.iter().map(|t| t.definition()).collect()
+        self.all().iter().map(|t| t.definition()).collect()
     }
 
     /// What a call touches. A tool this session does not have counts as running a program,
@@ -107,8 +138,9 @@ impl Registry {
     }
 
     /// The rule name that also covers `name` (see [`Tool::rule_family`]).
-    pub fn rule_family<'a>(&'a self, name: &'a str) -> &'a str {
-        self.get(name).map_or(name, |t| t.rule_family())
+    pub fn rule_family(&self, name: &str) -> String {
+        self.get(name)
+            .map_or_else(|| name.to_string(), |t| t.rule_family().to_string())
     }
 
     /// Run one call; `arguments` is the model's JSON text.

@@ -25,6 +25,7 @@ use crate::protocol::{
     SendMessageRequest, StopReason, UsageStatistics,
 };
 use crate::session::Session;
+use crate::session::context::ProjectContext;
 pub use crate::session::setup::TurnOptions;
 pub use crate::tools::ToolCallInfo;
 use crate::tools::{Registry, ToolContext, ToolOutput};
@@ -136,6 +137,8 @@ pub struct TurnDriver {
     pub project_dir: PathBuf,
     /// Calls that started and never finished (a crash), so they are never run again unasked.
     pub journal: Journal,
+    /// What the model is told about the project before the user's words.
+    pub context: Arc<ProjectContext>,
 }
 
 /// The answer for a call that started before letta stopped and was not run again.
@@ -156,6 +159,7 @@ impl TurnDriver {
             approver,
             project_dir: setup.cwd.clone(),
             journal: Journal::new(&setup.data_dir),
+            context: setup.context.clone(),
         }
     }
 
@@ -190,9 +194,12 @@ impl TurnDriver {
         events: &UnboundedSender<TurnEvent>,
         cancel: &CancellationToken,
     ) -> Result<TurnResult, BackendError> {
+        let mode = self.checker.lock().map(|c| c.mode).unwrap_or_default();
+        let key = format!("{}/{}", session.agent_id, session.conversation_id);
+        let reminders = self.context.reminders(&key, mode);
         let req = self.request(
             session,
-            vec![MessageCreate::user(text)],
+            vec![MessageCreate::user_with_reminders(&reminders, text)],
             opts,
             opts.max_steps,
         );

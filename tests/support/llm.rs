@@ -148,6 +148,24 @@ impl ScriptedLlm {
     }
 }
 
+/// The user's own words: a client's `<system-reminder>` parts are not echoed.
+pub fn without_reminders(text: &str) -> String {
+    let mut t = text.to_string();
+    while let (Some(a), Some(b)) = (t.find("<system-reminder>"), t.find("</system-reminder>")) {
+        if b < a {
+            break;
+        }
+        let end = b + "</system-reminder>".len();
+        let end = if t[end..].starts_with('\n') {
+            end + 1
+        } else {
+            end
+        };
+        t.replace_range(a..end, "");
+    }
+    t
+}
+
 fn next_reply(shared: &Shared, body: &Value) -> Reply {
     if let Some(r) = shared.script.lock().unwrap().pop_front() {
         return r;
@@ -165,6 +183,7 @@ fn next_reply(shared: &Shared, body: &Value) -> Reply {
                 .join(""),
             _ => String::new(),
         })
+        .map(|t| without_reminders(&t))
         .unwrap_or_default();
     // `CALL_TOOL:NAME ARGS` asks for that tool call; its result is then said back.
     if let Some(rest) = last_user.strip_prefix("CALL_TOOL:") {

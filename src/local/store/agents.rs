@@ -235,6 +235,37 @@ impl Store {
         self.block(agent_id, label)
     }
 
+    /// Give the agent a new block at the end of its memory.
+    pub fn add_block(
+        &mut self,
+        agent_id: &str,
+        label: &str,
+        value: &str,
+        description: &str,
+    ) -> StoreResult<Block> {
+        if label.trim().is_empty() || label.len() > 64 || label.chars().any(char::is_whitespace) {
+            return Err(StoreError::Invalid(format!(
+                "{label:?} is not a block label: use one word of up to 64 characters"
+            )));
+        }
+        check_limit(label, value, DEFAULT_BLOCK_LIMIT)?;
+        let position = self.blocks(agent_id)?.len() as i64;
+        let bid = new_id("block");
+        let ts = now();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO blocks(id, label, value, lim, description, read_only, updated_at) VALUES (?1,?2,?3,?4,?5,0,?6)",
+                params![bid, label, value, DEFAULT_BLOCK_LIMIT as i64, description, ts],
+            )?;
+            tx.execute(
+                "INSERT INTO agent_blocks(agent_id, block_id, position) VALUES (?1,?2,?3)",
+                params![agent_id, bid, position],
+            )?;
+            Ok(())
+        })?;
+        self.block(agent_id, label)
+    }
+
     /// When any of the agent's blocks last changed.
     pub fn memory_updated_at(&self, agent_id: &str) -> StoreResult<Option<String>> {
         Ok(self.conn().query_row(

@@ -91,6 +91,9 @@ pub async fn run(setup: Setup) -> std::io::Result<Summary> {
     if !b.sandbox.is_empty() {
         println!("commands: {}", b.sandbox);
     }
+    if !b.instructions.is_empty() {
+        println!("instructions: {}", neutralise(&b.instructions));
+    }
     println!("/help for commands, /exit to quit");
     let mut repl = Repl {
         session: setup.session.clone(),

@@ -73,6 +73,9 @@ pub fn banner(b: &crate::session::setup::Banner, width: usize) -> Vec<Line<'stat
     if !b.sandbox.is_empty() {
         lines.push(row("commands", &b.sandbox));
     }
+    if !b.instructions.is_empty() {
+        lines.push(row("instructions", &b.instructions));
+    }
     lines.push(Line::from(Span::styled(
         format!("╰{}╯", "─".repeat(w - 2)),
         border,

@@ -28,6 +28,7 @@ fn banner() -> BannerInfo {
         cwd: "/home/me/project".into(),
         conversation: "conv-0002".into(),
         sandbox: "Landlock sandbox: project-only writes, no network".into(),
+        instructions: String::new(),
     }
 }
 

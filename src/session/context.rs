@@ -1,0 +1,311 @@
+//! What the model is told about the project before the user's words: the session's
+//! surroundings (folder, OS, date, git, permission mode) on its first turn, and the project's
+//! instruction files (`AGENTS.md`, `CLAUDE.md`) on the first turn and whenever they change.
+//!
+//! Both travel as `<system-reminder>` text in front of the user message, as Letta Code sends
+//! them, so they work against a real Letta server unchanged; the UIs strip them for display.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use crate::permissions::PermissionMode;
+
+/// Instruction files read in each folder, in this order.
+const NAMES: [&str; 3] = ["AGENTS.md", "CLAUDE.md", ".letta/AGENTS.md"];
+/// Bytes read of one instruction file; the rest is cut with a note.
+const FILE_CAP: usize = 32 * 1024;
+/// Changed files listed in the session reminder.
+const DIRTY_CAP: usize = 20;
+
+/// One instruction file, as found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instructions {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// The instruction files that apply in `cwd`: the global one in the letta home, then each
+/// folder's from the git root (or `cwd` alone outside git) down to `cwd`.
+pub fn instruction_files(cwd: &Path, letta_home: Option<&Path>) -> Vec<Instructions> {
+    let mut dirs: Vec<&Path> = Vec::new();
+    for d in cwd.ancestors() {
+        dirs.push(d);
+        if d.join(".git").exists() {
+            break;
+        }
+    }
+    if !cwd.ancestors().any(|d| d.join(".git").exists()) {
+        dirs.truncate(1);
+    }
+    dirs.reverse();
+    let global = letta_home.map(|h| h.join("AGENTS.md"));
+    let candidates = global
+        .into_iter()
+        .chain(dirs.iter().flat_map(|d| NAMES.iter().map(|n| d.join(n))));
+    let mut seen = HashSet::new();
+    candidates
+        .filter_map(|p| {
+            let real = std::fs::canonicalize(&p).ok()?;
+            if !real.is_file() || !seen.insert(real) {
+                return None;
+            }
+            let bytes = std::fs::read(&p).ok()?;
+            let mut text =
+                String::from_utf8_lossy(&bytes[..bytes.len().min(FILE_CAP)]).into_owned();
+            if bytes.len() > FILE_CAP {
+                text.push_str(&format!(
+                    "\n[cut: {} of {} bytes shown]",
+                    FILE_CAP,
+                    bytes.len()
+                ));
+            }
+            (!text.trim().is_empty()).then_some(Instructions { path: p, text })
+        })
+        .collect()
+}
+
+/// How a loaded file is named for the user: relative to `cwd` where it can be.
+pub fn display_name(path: &Path, cwd: &Path) -> String {
+    if let Ok(rel) = path.strip_prefix(cwd) {
+        return rel.display().to_string();
+    }
+    let ups = cwd
+        .ancestors()
+        .enumerate()
+        .find_map(|(n, a)| path.strip_prefix(a).ok().map(|rel| (n, rel)));
+    match ups {
+        Some((n, rel)) if n <= 3 => format!("{}{}", "../".repeat(n), rel.display()),
+        _ => path.display().to_string(),
+    }
+}
+
+/// The git facts the session reminder gives: branch, changed files, last commits.
+fn git_facts(cwd: &Path) -> Option<String> {
+    let git = |args: &[&str]| -> Option<String> {
+        let o = Command::new("git")
+            .arg("-C")
+            .arg(cwd)
+            .args(args)
+            .env("GIT_OPTIONAL_LOCKS", "0")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        o.status
+            .success()
+            .then(|| String::from_utf8_lossy(&o.stdout).trim_end().to_string())
+    };
+    let branch = git(&["rev-parse", "--abbrev-ref", "HEAD"])?;
+    let mut out = format!("- Git repository: yes, on branch {branch}\n");
+    let status = git(&["status", "--porcelain"]).unwrap_or_default();
+    let dirty: Vec<&str> = status.lines().collect();
+    if dirty.is_empty() {
+        out.push_str("- Working tree: clean\n");
+    } else {
+        out.push_str(&format!("- Changed files ({}):\n", dirty.len()));
+        for l in dirty.iter().take(DIRTY_CAP) {
+            out.push_str(&format!("  {l}\n"));
+        }
+        if dirty.len() > DIRTY_CAP {
+            out.push_str(&format!("  … and {} more\n", dirty.len() - DIRTY_CAP));
+        }
+    }
+    if let Some(log) = git(&["log", "--oneline", "-5", "--no-decorate"]).filter(|l| !l.is_empty()) {
+        out.push_str("- Recent commits:\n");
+        for l in log.lines() {
+            out.push_str(&format!("  {l}\n"));
+        }
+    }
+    Some(out)
+}
+
+/// The first-turn reminder: where and when this session runs.
+pub fn session_reminder(cwd: &Path, mode: PermissionMode) -> String {
+    let now = chrono::Local::now();
+    let mut s =
+        String::from("<system-reminder>\nThis session has just started. About the environment:\n");
+    s.push_str(&format!("- Working directory: {}\n", cwd.display()));
+    s.push_str(&format!(
+        "- OS: {} ({})\n",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    ));
+    s.push_str(&format!(
+        "- Date: {}\n",
+        now.format("%Y-%m-%d (%A), %H:%M %Z")
+    ));
+    match git_facts(cwd) {
+        Some(g) => s.push_str(&g),
+        None => s.push_str("- Git repository: no\n"),
+    }
+    s.push_str(&format!(
+        "- Permission mode: {} ({})\n",
+        mode.name(),
+        mode.describe()
+    ));
+    s.push_str("</system-reminder>\n");
+    s
+}
+
+/// The reminder carrying the project's instruction files.
+pub fn instructions_reminder(files: &[Instructions], cwd: &Path) -> String {
+    let mut s = String::from(
+        "<system-reminder>\nProject instructions from the user's instruction files. Follow them; a file nearer the working directory wins over one further up.\n",
+    );
+    for f in files {
+        s.push_str(&format!(
+            "\n## {}\n{}\n",
+            display_name(&f.path, cwd),
+            f.text.trim_end()
+        ));
+    }
+    s.push_str("</system-reminder>\n");
+    s
+}
+
+fn fingerprint(files: &[Instructions]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    files.hash(&mut h);
+    h.finish()
+}
+
+impl Hash for Instructions {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.path.hash(state);
+        self.text.hash(state);
+    }
+}
+
+/// What this process has told each conversation, so the session reminder goes once and the
+/// instructions again only when they change.
+#[derive(Debug)]
+pub struct ProjectContext {
+    cwd: PathBuf,
+    letta_home: Option<PathBuf>,
+    /// `--no-system-info-reminder` turns the session reminder off (not the instructions).
+    system_info: bool,
+    told: Mutex<HashMap<String, Told>>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Told {
+    session: bool,
+    instructions: Option<u64>,
+}
+
+impl ProjectContext {
+    pub fn new(cwd: PathBuf, letta_home: Option<PathBuf>, system_info: bool) -> Self {
+        Self {
+            cwd,
+            letta_home,
+            system_info,
+            told: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Nothing is ever added (tests that check exact requests, and callers with no project).
+    pub fn none() -> Self {
+        Self {
+            cwd: PathBuf::new(),
+            letta_home: None,
+            system_info: false,
+            told: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The instruction files in force now.
+    pub fn files(&self) -> Vec<Instructions> {
+        if self.cwd.as_os_str().is_empty() {
+            return Vec::new();
+        }
+        instruction_files(&self.cwd, self.letta_home.as_deref())
+    }
+
+    /// The reminders to put before the next user message of `conversation`, and remember
+    /// them as told. Empty when there is nothing new.
+    pub fn reminders(&self, conversation: &str, mode: PermissionMode) -> String {
+        if self.cwd.as_os_str().is_empty() {
+            return String::new();
+        }
+        let files = self.files();
+        let print = (!files.is_empty()).then(|| fingerprint(&files));
+        let Ok(mut told) = self.told.lock() else {
+            return String::new();
+        };
+        let t = told.entry(conversation.to_string()).or_default();
+        let mut out = String::new();
+        if self.system_info && !t.session {
+            out.push_str(&session_reminder(&self.cwd, mode));
+        }
+        t.session = true;
+        if print.is_some() && print != t.instructions {
+            out.push_str(&instructions_reminder(&files, &self.cwd));
+        }
+        t.instructions = print;
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_instruction_files_from_the_git_root_down() {
+        let root = tempfile::tempdir().unwrap();
+        let home = tempfile::tempdir().unwrap();
+        let r = root.path();
+        std::fs::create_dir_all(r.join(".git")).unwrap();
+        std::fs::create_dir_all(r.join("app/.letta")).unwrap();
+        std::fs::write(r.join("AGENTS.md"), "root rules").unwrap();
+        std::fs::write(r.join("app/CLAUDE.md"), "app rules").unwrap();
+        std::fs::write(r.join("app/.letta/AGENTS.md"), "letta rules").unwrap();
+        std::fs::write(home.path().join("AGENTS.md"), "global rules").unwrap();
+        let cwd = r.join("app");
+        let files = instruction_files(&cwd, Some(home.path()));
+        let texts: Vec<&str> = files.iter().map(|f| f.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["global rules", "root rules", "app rules", "letta rules"]
+        );
+        assert_eq!(display_name(&files[1].path, &cwd), "../AGENTS.md");
+        assert_eq!(display_name(&files[3].path, &cwd), ".letta/AGENTS.md");
+    }
+
+    #[test]
+    fn outside_git_only_the_folder_itself_counts() {
+        let root = tempfile::tempdir().unwrap();
+        let cwd = root.path().join("sub");
+        std::fs::create_dir_all(&cwd).unwrap();
+        std::fs::write(root.path().join("AGENTS.md"), "parent").unwrap();
+        std::fs::write(cwd.join("AGENTS.md"), "mine").unwrap();
+        let files = instruction_files(&cwd, None);
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].text, "mine");
+    }
+
+    #[test]
+    fn tells_each_conversation_once_and_again_on_change() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("AGENTS.md"), "use tabs").unwrap();
+        let ctx = ProjectContext::new(dir.path().to_path_buf(), None, true);
+        let first = ctx.reminders("c1", PermissionMode::Standard);
+        assert!(first.contains("Working directory:") && first.contains("use tabs"));
+        assert!(first.contains("Git repository: no"));
+        assert_eq!(ctx.reminders("c1", PermissionMode::Standard), "");
+        let other = ctx.reminders("c2", PermissionMode::Standard);
+        assert!(other.contains("Working directory:"), "{other}");
+        std::fs::write(dir.path().join("AGENTS.md"), "use spaces").unwrap();
+        let changed = ctx.reminders("c1", PermissionMode::Standard);
+        assert!(changed.contains("use spaces") && !changed.contains("Working directory"));
+        let quiet = ProjectContext::new(dir.path().to_path_buf(), None, false);
+        let q = quiet.reminders("c1", PermissionMode::Standard);
+        assert!(
+            !q.contains("Working directory") && q.contains("use spaces"),
+            "{q}"
+        );
+    }
+}
