@@ -22,6 +22,7 @@ mod hangs;
 mod headless_e2e;
 mod layers;
 mod local_model;
+mod mcp_e2e;
 mod multiprocess;
 mod plain_e2e;
 mod probes;

@@ -35,6 +35,7 @@ struct Prepared {
     /// `--resume`: the chat opens on the conversation browser.
     browse: bool,
     sandbox: SessionSandbox,
+    mcp: crate::mcp::McpManager,
 }
 
 /// The rules and the sandbox for this folder. A folder the user has not trusted gets only what
@@ -45,7 +46,7 @@ fn permissions(
     ctx: &AppContext,
     cwd: &std::path::Path,
     interactive: bool,
-) -> anyhow::Result<(Checker, SessionSandbox)> {
+) -> anyhow::Result<(Checker, SessionSandbox, crate::mcp::McpManager)> {
     use crate::session::trust;
     let mode_flag = if cli.session.yolo {
         Some(crate::permissions::PermissionMode::Unrestricted)
@@ -70,9 +71,17 @@ fn permissions(
         ProjectSettings::load(&crate::settings::project_shared_file(cwd))?,
         ProjectSettings::load(&crate::settings::project_local_file(cwd))?,
     ];
+    // A project's MCP servers are programs the repository would have letta start.
+    let mcp = crate::mcp::config::load(&ctx.paths.settings_file(), cwd);
     if !trusted {
         let mut ignored = checker.ignored.clone();
         ignored.extend(trust::loosening_beyond_rules(&project));
+        ignored.extend(
+            mcp.servers
+                .iter()
+                .filter(|s| s.scope.from_project())
+                .map(|s| format!("MCP server {} (starts {})", s.name, s.config.target())),
+        );
         if ignored.is_empty() {
             checker.trust_on_save = Some(ctx.paths.settings_file());
         } else if interactive && crate::ui::ask_trust(cwd, &ignored) {
@@ -96,7 +105,8 @@ fn permissions(
         std::env::current_exe().ok(),
         &env,
     );
-    Ok((checker, sandbox))
+    let mcp = crate::mcp::McpManager::start(mcp, cwd.to_path_buf(), trusted);
+    Ok((checker, sandbox, mcp))
 }
 
 async fn prepare(cli: &Cli, ctx: &AppContext, interactive: bool) -> anyhow::Result<Prepared> {
@@ -175,7 +185,7 @@ async fn prepare(cli: &Cli, ctx: &AppContext, interactive: bool) -> anyhow::Resu
     for w in warnings {
         eprintln!("warning: {w}");
     }
-    let (mut checker, sandbox) = permissions(cli, ctx, &cwd, interactive)?;
+    let (mut checker, sandbox, mcp) = permissions(cli, ctx, &cwd, interactive)?;
     checker.enforcement = sandbox.enforcement;
     let model = match &model_flag {
         Some(m) => Some(m.clone()),
@@ -194,6 +204,7 @@ async fn prepare(cli: &Cli, ctx: &AppContext, interactive: bool) -> anyhow::Resu
         cwd,
         browse,
         sandbox,
+        mcp,
     })
 }
 
@@ -314,7 +325,8 @@ pub(super) async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> 
         backend: p.backend,
         session: p.session,
         checker: Arc::new(std::sync::Mutex::new(p.checker)),
-        tools: Arc::new(crate::tools::Registry::builtin()),
+        tools: Arc::new(crate::tools::Registry::builtin().with_source(Arc::new(p.mcp.clone()))),
+        mcp: p.mcp,
         opts: TurnOptions {
             override_model: p.model_flag.clone(),
             max_steps: cli.session.max_turns,
@@ -356,10 +368,24 @@ pub(super) async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCo
     }
     let mode = p.checker.mode;
     let sandbox = p.sandbox.enforcement;
+    // One turn, nobody watching: it waits for the servers (each has its own start-up limit).
+    p.mcp.settled(std::time::Duration::from_mins(1)).await;
+    for problem in p.mcp.problems() {
+        eprintln!("mcp: {}", crate::ui::safe_text::neutralise(problem));
+    }
+    for v in p.mcp.views() {
+        if let crate::mcp::Status::Failed(why) | crate::mcp::Status::NotStarted(why) = &v.status {
+            eprintln!(
+                "mcp: server {} is not available: {}",
+                v.name,
+                crate::ui::safe_text::neutralise(why)
+            );
+        }
+    }
     let driver = TurnDriver {
         backend: p.backend.clone(),
         tools: Arc::new(p.sandbox.tool_context(p.cwd.clone(), &p.checker)),
-        registry: Arc::new(crate::tools::Registry::builtin()),
+        registry: Arc::new(crate::tools::Registry::builtin().with_source(Arc::new(p.mcp.clone()))),
         checker: Arc::new(std::sync::Mutex::new(p.checker)),
         approver: Arc::new(NoOneToAsk),
         project_dir: p.cwd.clone(),

@@ -161,6 +161,11 @@ pub enum Command {
     },
     /// Configure a provider or Letta server non-interactively
     Connect(ConnectArgs),
+    /// MCP servers: add, list, get, remove; `serve` exposes an agent's memory over MCP
+    Mcp {
+        #[command(subcommand)]
+        command: McpCommand,
+    },
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
@@ -360,4 +365,66 @@ mod tests {
         use clap::CommandFactory;
         Cli::command().debug_assert();
     }
+}
+
+/// Where `letta mcp add` writes a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum McpScope {
+    /// This project, this machine: .letta/settings.local.json
+    Local,
+    /// This project, shared with the team: .mcp.json (Claude Code's file)
+    Project,
+    /// Every project: the global settings file
+    User,
+}
+
+/// `letta mcp …`.
+#[derive(Debug, Subcommand)]
+pub enum McpCommand {
+    /// Add a server: `letta mcp add NAME -- COMMAND [ARGS…]`, or `--transport http NAME URL`
+    Add {
+        name: String,
+        /// The command and its arguments (stdio), or the URL (http, sse)
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        target: Vec<String>,
+        #[arg(short = 't', long, default_value = "stdio", value_parser = ["stdio", "http", "sse"])]
+        transport: String,
+        #[arg(short = 's', long, value_enum, default_value_t = McpScope::Local)]
+        scope: McpScope,
+        /// KEY=VALUE for the server's environment (repeatable)
+        #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+        env: Vec<String>,
+        /// "Name: value" header for an http server (repeatable)
+        #[arg(short = 'H', long = "header", value_name = "HEADER")]
+        header: Vec<String>,
+        /// Seconds one tool call may take (default 120)
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+    },
+    /// Start every configured server and show its status and tools
+    List,
+    /// One server: where it is configured, what it runs, its status and tools
+    Get { name: String },
+    /// Remove a server (from the narrowest scope that has it, or from --scope)
+    Remove {
+        name: String,
+        #[arg(short = 's', long, value_enum)]
+        scope: Option<McpScope>,
+    },
+    /// Serve an agent's memory, history and conversations as an MCP server (stdio by default)
+    Serve(McpServeArgs),
+}
+
+/// `letta mcp serve`.
+#[derive(Debug, Clone, Args)]
+pub struct McpServeArgs {
+    /// The agent to serve (default: this project's)
+    #[arg(long, value_name = "ID")]
+    pub agent: Option<String>,
+    /// Serve streamable HTTP on this address (e.g. 127.0.0.1:8765) instead of stdio
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
+    /// `-` reads the bearer token clients must send from stdin; or set LETTA_MCP_TOKEN
+    #[arg(long, value_name = "-")]
+    pub token: Option<String>,
 }

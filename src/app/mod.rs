@@ -4,6 +4,7 @@ mod chat;
 pub mod cli;
 mod connect;
 mod data;
+mod mcp;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -191,6 +192,7 @@ async fn dispatch(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
             eprintln!("letta server stopped");
         }
         Some(Command::Connect(args)) => return connect::run(args, &ctx).await,
+        Some(Command::Mcp { command }) => return mcp::run(command, &ctx).await,
         Some(Command::Completions { .. }) => {}
         None => {
             // Sessions are remembered per project; a corrupt file stops us before anything runs.

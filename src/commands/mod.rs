@@ -3,6 +3,7 @@
 //! ratatui; the plain REPL prints it as text.
 
 mod export;
+mod mcp;
 mod parse;
 mod run;
 pub mod table;
@@ -105,4 +106,6 @@ pub struct Ctx {
     pub checker: Arc<Mutex<Checker>>,
     /// The project folder (new agents are named after it).
     pub cwd: std::path::PathBuf,
+    /// The session's MCP servers (`/mcp`).
+    pub mcp: crate::mcp::McpManager,
 }

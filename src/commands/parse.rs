@@ -6,6 +6,8 @@ use super::table;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cmd {
     New(Option<String>),
+    /// `/mcp [reconnect NAME]`.
+    Mcp(Option<String>),
     Clear,
     /// Copy the whole conversation (optionally titled) and switch to the copy.
     Fork(Option<String>),
@@ -53,6 +55,7 @@ impl Cmd {
             Self::Compact => Some("Compacting this conversation (the model writes a summary)…"),
             Self::Search(_) => Some("Searching…"),
             Self::Export(_) => Some("Exporting…"),
+            Self::Mcp(Some(_)) => Some("Reconnecting…"),
             _ => None,
         }
     }
@@ -64,6 +67,7 @@ impl Cmd {
             Self::Clear => "clear",
             Self::Fork(_) | Self::ForkPick | Self::ForkAt { .. } => "fork",
             Self::Tree => "tree",
+            Self::Mcp(_) => "mcp",
             Self::Export(_) => "export",
             Self::RenameConvo(_) | Self::RenameAgent(_) | Self::AutoTitle => "rename",
             Self::Resume(_) | Self::ResumeAt { .. } => "resume",
@@ -126,6 +130,7 @@ pub fn parse(line: &str) -> Result<Parsed, String> {
         "clear" => Parsed::Backend(Cmd::Clear),
         "fork" => Parsed::Backend(fork(arg)?),
         "tree" => Parsed::Backend(Cmd::Tree),
+        "mcp" => Parsed::Backend(Cmd::Mcp(arg)),
         "export" => Parsed::Backend(Cmd::Export(arg)),
         "resume" => Parsed::Backend(Cmd::Resume(arg)),
         "model" => Parsed::Backend(Cmd::Model(arg)),

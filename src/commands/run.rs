@@ -104,6 +104,7 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
             }
         }
         Cmd::Permissions => permissions(&ctx),
+        Cmd::Mcp(arg) => super::mcp::mcp(&ctx, arg.as_deref()).await,
         Cmd::Export(path) => super::export::export(&ctx, path).await,
     }
 }

@@ -85,6 +85,11 @@ pub const TABLE: &[Spec] = &[
     ),
     spec("context", "How the context window is used", false),
     spec(
+        "mcp",
+        "MCP servers: status and tools; /mcp reconnect NAME",
+        true,
+    ),
+    spec(
         "permissions",
         "The permission mode and rules in force, with their sources",
         true,

@@ -434,6 +434,7 @@ fn by_mode(mode: PermissionMode, tool: &str, access: &Access) -> Decision {
         }),
         (_, PermissionClass::Execute) => ask(runs_a_command(tool)),
         (_, PermissionClass::Network) => ask(format!("{tool} reaches the network")),
+        (_, PermissionClass::External) => ask(format!("{tool} is a tool of an MCP server")),
     }
 }
 

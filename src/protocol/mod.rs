@@ -30,7 +30,7 @@ pub use request::{
     ApprovalCreate, ApprovalDecision, BlockCreate, BlockUpdate, ClientTool, CreateAgent,
     CreateConversation, ForkParams, LettaResponse, MessageCreate, ResumeStream, SearchRequest,
     SendMessageRequest, ToolReturnItem, UpdateAgent, UpdateConversation, UserMessageCreate,
-    search_words,
+    search_words, without_reminders,
 };
 pub use stop::StopReason;
 

@@ -321,3 +321,15 @@ pub struct SearchRequest {
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+/// A user message's text without the `<system-reminder>` parts a client (Letta Code) adds.
+pub fn without_reminders(text: &str) -> String {
+    let mut t = text.to_string();
+    while let (Some(a), Some(b)) = (t.find("<system-reminder>"), t.find("</system-reminder>")) {
+        if b < a {
+            break;
+        }
+        t.replace_range(a..b + "</system-reminder>".len(), "");
+    }
+    t.trim().to_string()
+}

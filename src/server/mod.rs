@@ -3,6 +3,7 @@
 
 mod agent_file;
 mod guard;
+pub mod mcp;
 mod routes;
 mod sse;
 
@@ -72,6 +73,13 @@ pub enum ServeError {
     Bind(String, std::io::Error),
 }
 
+/// Compare a presented token with the expected one in time that does not depend on where they
+/// first differ.
+pub(crate) fn same_secret(given: &str, expected: &str) -> bool {
+    let (a, b) = (given.as_bytes(), expected.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 async fn auth(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if let Some(token) = &state.token
@@ -82,7 +90,7 @@ async fn auth(State(state): State<AppState>, req: Request, next: Next) -> Respon
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        if given != Some(token.as_str()) {
+        if !given.is_some_and(|g| same_secret(g, token)) {
             return (
                 StatusCode::UNAUTHORIZED,
                 axum::Json(serde_json::json!({"detail": "missing or wrong bearer token"})),

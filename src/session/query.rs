@@ -2,6 +2,7 @@
 //! conversations, the model in use, pinned agents, and times as people read them.
 
 use crate::backend::{Backend, ConversationQuery};
+use crate::protocol::without_reminders;
 use crate::protocol::{DEFAULT_CONVERSATION, LettaMessage, ListParams, Order};
 use crate::tools::ToolCallInfo;
 
@@ -152,18 +153,6 @@ fn clean(text: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// A user message's text without the `<system-reminder>` parts a client (Letta Code) adds.
-fn without_reminders(text: &str) -> String {
-    let mut t = text.to_string();
-    while let (Some(a), Some(b)) = (t.find("<system-reminder>"), t.find("</system-reminder>")) {
-        if b < a {
-            break;
-        }
-        t.replace_range(a..b + "</system-reminder>".len(), "");
-    }
-    t.trim().to_string()
 }
 
 /// What a stored user message is, to show it: what the user typed, or the summary a real

@@ -44,6 +44,8 @@ pub struct Setup {
     pub sandbox: super::sandbox::SessionSandbox,
     /// What the model is told about the project (reminders, instruction files).
     pub context: Arc<super::context::ProjectContext>,
+    /// The MCP servers, whose tools are in `tools` once they are ready.
+    pub mcp: crate::mcp::McpManager,
 }
 
 impl Setup {

@@ -26,6 +26,9 @@ pub enum SettingsError {
     /// Bigger than any settings file should be.
     #[error("{path}: {size} bytes, more than a settings file may hold")]
     TooLarge { path: PathBuf, size: u64 },
+    /// Valid JSON in a shape letta cannot edit.
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
     #[error("{path}: cannot read ({source})")]
     Read {
         path: PathBuf,

@@ -48,7 +48,14 @@ impl Tool for Static {
 /// Tools that come and go while a session runs (an MCP server's, once it is ready): asked
 /// afresh at every request, so a server that connects mid-session is offered from then on.
 pub trait ToolSource: Send + Sync {
+    /// The tools offered to the model now.
     fn tools(&self) -> Vec<Arc<dyn Tool>>;
+
+    /// A tool by name, also one not offered now (its server went away), so that a call
+    /// gets that tool's own explanation.
+    fn find(&self, name: &str) -> Option<Arc<dyn Tool>> {
+        self.tools().into_iter().find(|t| t.name() == name)
+    }
 }
 
 /// The tools a session offers the model.
@@ -114,9 +121,7 @@ impl Registry {
         if let Some(t) = self.tools.iter().find(|t| t.name() == name) {
             return Some(t.clone());
         }
-        self.sources
-            .iter()
-            .find_map(|s| s.tools().into_iter().find(|t| t.name() == name))
+        self.sources.iter().find_map(|s| s.find(name))
     }
 
     pub fn names(&self) -> Vec<String> {

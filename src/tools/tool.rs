@@ -23,6 +23,8 @@ pub enum PermissionClass {
     Execute,
     /// Reaches other machines.
     Network,
+    /// Runs in another program (an MCP server's tool): what it touches is not known here.
+    External,
 }
 
 /// What one call touches: its class, the paths it names, and the command it runs.

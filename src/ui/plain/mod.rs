@@ -203,6 +203,7 @@ impl Repl {
             session: self.session.clone(),
             checker: self.setup.checker.clone(),
             cwd: self.setup.cwd.clone(),
+            mcp: self.setup.mcp.clone(),
         };
         if let Some(p) = cmd.progress() {
             println!("{p}");

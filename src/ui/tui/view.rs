@@ -76,6 +76,8 @@ pub struct ChatView {
     /// The model call failed and is tried again: shown in the status line until text comes.
     retry: Option<String>,
     notice: Option<String>,
+    /// How the MCP servers are doing, when there are any.
+    pub mcp: Option<String>,
     popup_sel: usize,
     files: Arc<Vec<String>>,
     errors_this_turn: usize,
@@ -126,6 +128,7 @@ impl ChatView {
             last_esc: None,
             retry: None,
             notice: None,
+            mcp: None,
             popup_sel: 0,
             files: Arc::new(Vec::new()),
             errors_this_turn: 0,

@@ -84,6 +84,7 @@ impl App {
             session: self.session.clone(),
             checker: self.setup.checker.clone(),
             cwd: self.setup.cwd.clone(),
+            mcp: self.setup.mcp.clone(),
         };
         let tx = self.tx.clone();
         tokio::spawn(async move {

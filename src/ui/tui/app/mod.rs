@@ -53,6 +53,8 @@ pub enum Event {
     /// The session's conversation as it was left (its last messages, calls left waiting),
     /// loaded at start.
     Resumed(Outcome),
+    /// An MCP server's status changed: the status line's summary.
+    Mcp(Option<String>),
     /// Time to compare the terminal's size (a resize signal can be missed).
     SizeCheck,
     /// SIGTERM or SIGHUP.
@@ -215,6 +217,15 @@ impl App {
             let _ = tx.send(Event::Files(Arc::new(popup::list_files(&root))));
         });
         self.retitle();
+        let (mcp, tx) = (self.setup.mcp.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let mut changes = mcp.changes();
+            loop {
+                if tx.send(Event::Mcp(mcp.summary())).is_err() || changes.changed().await.is_err() {
+                    break;
+                }
+            }
+        });
         if self.setup.browse {
             // The browser shows the conversation chosen there.
             return self.open_viewer(overlay::Open::Resume);

@@ -209,6 +209,7 @@ impl ChatView {
             self.model.clone(),
             mode.to_string(),
         ]);
+        parts.extend(self.mcp.clone());
         parts.push(format!(
             "↑{} ↓{}",
             compact(self.tokens_in),
