@@ -23,6 +23,7 @@ mod headless_e2e;
 mod layers;
 mod local_model;
 mod mcp_e2e;
+mod mcp_python;
 mod multiprocess;
 mod plain_e2e;
 mod probes;

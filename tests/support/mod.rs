@@ -7,6 +7,7 @@ pub mod fixtures;
 pub mod llm;
 pub mod proxy;
 pub mod pty;
+pub mod py_mcp;
 pub mod real_llm;
 pub mod replay;
 pub mod seed;
