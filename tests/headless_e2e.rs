@@ -238,3 +238,107 @@ fn name_opens_an_agent_by_its_name() {
         out(&o)
     );
 }
+
+#[test]
+fn a_driver_runs_two_turns_over_stream_json_allowing_one_call_and_denying_another() {
+    if std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return eprintln!("skipped: python3 is not installed");
+    }
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let call = |id: &str, name: &str, args: serde_json::Value| Reply::Tools {
+        text: String::new(),
+        calls: vec![(id.into(), name.into(), args.to_string())],
+    };
+    llm.push([
+        call(
+            "b1",
+            "Bash",
+            serde_json::json!({"command": "echo original > one.txt"}),
+        ),
+        Reply::Text("first done".into()),
+        call(
+            "w1",
+            "Write",
+            serde_json::json!({"file_path": "two.txt", "content": "x"}),
+        ),
+        Reply::Text("second done".into()),
+    ]);
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/stream_driver.py");
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(script).args([
+        env!("CARGO_BIN_EXE_letta"),
+        "-m",
+        "openai/gpt-test",
+        "--input-format",
+        "stream-json",
+        "--output-format",
+        "stream-json",
+        "--include-partial-messages",
+    ]);
+    cmd.current_dir(sb.project.path())
+        .env("LETTA_HOME", sb.home.path());
+    for (k, v) in &sb.env {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().unwrap();
+    let (stdout, stderr) = out(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.trim_end().ends_with("exit 0"), "{stdout}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of = |t: &str| lines.iter().filter(|v| v["type"] == t).collect::<Vec<_>>();
+    let init = of("control_response");
+    assert_eq!(init[0]["response"]["request_id"], "init-1");
+    assert!(
+        init[0]["response"]["response"]["tools"]
+            .as_array()
+            .unwrap()
+            .len()
+            > 3
+    );
+    assert!(
+        of("error")[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("stdin line 2 is not valid JSON")
+    );
+    let asks = of("control_request");
+    assert_eq!(asks.len(), 2, "{stdout}");
+    assert_eq!(asks[0]["request"]["tool_name"], "Bash");
+    assert_eq!(asks[0]["request"]["tool_call_id"], "b1");
+    assert_eq!(asks[1]["request"]["tool_name"], "Write");
+    let results = of("result");
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["result"], "first done");
+    assert_eq!(results[1]["result"], "second done");
+    assert!(
+        !of("stream_event").is_empty(),
+        "partial messages were asked for"
+    );
+    // The allowed call ran with the driver's input; the denied one did not run at all.
+    let one = std::fs::read_to_string(sb.project.path().join("one.txt")).unwrap();
+    assert_eq!(one.trim(), "changed");
+    assert!(!sb.project.path().join("two.txt").exists());
+    let denied = llm
+        .requests()
+        .iter()
+        .flat_map(|r| r.body["messages"].as_array().cloned().unwrap_or_default())
+        .find(|m| m["role"] == "tool" && m["tool_call_id"] == "w1")
+        .unwrap();
+    assert!(
+        denied["content"]
+            .as_str()
+            .unwrap()
+            .contains("not today, says the driver"),
+        "{denied}"
+    );
+}

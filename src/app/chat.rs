@@ -351,13 +351,18 @@ pub(super) async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> 
 }
 
 pub(super) async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
+    let bidirectional = cli.session.input_format.is_some();
+    if bidirectional && cli.session.output_format != crate::ui::headless::OutputFormat::StreamJson {
+        eprintln!("error: --input-format stream-json needs --output-format stream-json");
+        return Ok(ExitCode::from(2));
+    }
     let mut prompt = cli.session.prompt.clone().unwrap_or_default();
-    if prompt.trim().is_empty() {
+    if prompt.trim().is_empty() && !bidirectional {
         std::io::stdin()
             .read_to_string(&mut prompt)
             .context("reading the prompt from stdin")?;
     }
-    if prompt.trim().is_empty() {
+    if prompt.trim().is_empty() && !bidirectional {
         eprintln!("error: -p needs a prompt (as an argument or on stdin)");
         return Ok(ExitCode::from(2));
     }
@@ -382,12 +387,18 @@ pub(super) async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCo
             );
         }
     }
-    let driver = TurnDriver {
+    let mcp_servers = p
+        .mcp
+        .views()
+        .iter()
+        .map(|v| serde_json::json!({"name": v.name, "status": crate::mcp::status_word(&v.status), "tools": v.tools.len()}))
+        .collect();
+    let driver = |approver: Arc<dyn crate::turn::Approver>| TurnDriver {
         backend: p.backend.clone(),
         tools: Arc::new(p.sandbox.tool_context(p.cwd.clone(), &p.checker)),
         registry: Arc::new(crate::tools::Registry::builtin().with_source(Arc::new(p.mcp.clone()))),
-        checker: Arc::new(std::sync::Mutex::new(p.checker)),
-        approver: Arc::new(NoOneToAsk),
+        checker: Arc::new(std::sync::Mutex::new(p.checker.clone())),
+        approver,
         project_dir: p.cwd.clone(),
         journal: crate::turn::Journal::new(&ctx.paths.data),
         context: project_context(&cli, &ctx, &p.cwd),
@@ -405,9 +416,14 @@ pub(super) async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCo
         sandbox: sandbox
             .confined(mode != crate::permissions::PermissionMode::Unrestricted)
             .name(),
+        partial: cli.session.include_partial_messages,
+        mcp_servers,
     };
+    if bidirectional {
+        return Ok(crate::ui::headless::stream_in::run(driver, &p.session, &opts, init).await);
+    }
     Ok(crate::ui::headless::run(
-        &driver,
+        &driver(Arc::new(NoOneToAsk)),
         &p.session,
         &prompt,
         &opts,

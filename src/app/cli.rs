@@ -64,6 +64,13 @@ pub struct SessionArgs {
     /// Output format of -p
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output_format: OutputFormat,
+    /// stream-json: read user messages and approval answers from stdin, one JSON per line
+    /// (needs --output-format stream-json)
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub input_format: Option<InputFormat>,
+    /// With stream-json output: each chunk as a stream_event wrapper
+    #[arg(long)]
+    pub include_partial_messages: bool,
     /// Stop after this many agent steps (then one more step to wrap up, without tools)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_turns: Option<u32>,
@@ -427,4 +434,10 @@ pub struct McpServeArgs {
     /// `-` reads the bearer token clients must send from stdin; or set LETTA_MCP_TOKEN
     #[arg(long, value_name = "-")]
     pub token: Option<String>,
+}
+
+/// `--input-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InputFormat {
+    StreamJson,
 }

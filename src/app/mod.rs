@@ -197,7 +197,7 @@ async fn dispatch(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
         None => {
             // Sessions are remembered per project; a corrupt file stops us before anything runs.
             ProjectSettings::load(&project_local_file(&cwd()?))?;
-            if cli.session.prompt.is_some() {
+            if cli.session.prompt.is_some() || cli.session.input_format.is_some() {
                 return chat::headless(cli, ctx).await;
             }
             return chat::chat(cli, ctx).await;

@@ -55,3 +55,13 @@ pub fn listing(views: &[ServerView], problems: &[String], tools: bool) -> String
     }
     out
 }
+
+/// A status in one word, for machine-readable output.
+pub fn status_word(s: &Status) -> &'static str {
+    match s {
+        Status::Connecting => "connecting",
+        Status::Ready => "ready",
+        Status::Failed(_) => "failed",
+        Status::NotStarted(_) => "not_started",
+    }
+}

@@ -26,7 +26,10 @@ impl TurnDriver {
             .is_ok_and(|c| c.mode == PermissionMode::Unrestricted);
         self.tools.set_confined(!unrestricted);
         let mut to_run: Vec<usize> = Vec::new();
-        for (i, call) in calls.iter().enumerate() {
+        // A driver may change a call's arguments when it allows it.
+        let mut calls = std::borrow::Cow::Borrowed(calls);
+        for i in 0..calls.len() {
+            let call = &calls[i].clone();
             let args = call.args();
             let decision = match self.checker.lock() {
                 // A call a crash interrupted may already have done its work: always ask.
@@ -80,6 +83,32 @@ impl TurnDriver {
                     }
                     match answer {
                         ApprovalAnswer::Yes => to_run.push(i),
+                        ApprovalAnswer::YesWith(arguments) => {
+                            let mut changed = call.clone();
+                            changed.arguments = arguments;
+                            let denied = match self.checker.lock() {
+                                Ok(c) => match c.decide(
+                                    &self.tools,
+                                    &self.registry,
+                                    &changed.name,
+                                    &changed.args(),
+                                ) {
+                                    Decision::Deny { reason } => Some(reason),
+                                    _ => None,
+                                },
+                                Err(_) => Some("permission state unavailable".into()),
+                            };
+                            if let Some(reason) = denied {
+                                let _ = events.send(TurnEvent::Denied {
+                                    call: changed.clone(),
+                                    reason: reason.clone(),
+                                });
+                                answers[i] = Some(deny(&changed, &reason));
+                            } else {
+                                calls.to_mut()[i] = changed;
+                                to_run.push(i);
+                            }
+                        }
                         ApprovalAnswer::YesAlways(rule) => {
                             if let Ok(r) = Rule::parse(&rule) {
                                 // A rule that cannot be saved still holds for this session.
@@ -151,7 +180,7 @@ impl TurnDriver {
         }
         answers
             .into_iter()
-            .zip(calls)
+            .zip(calls.iter())
             .map(|(a, c)| a.unwrap_or_else(|| deny(c, INTERRUPTED)))
             .collect()
     }

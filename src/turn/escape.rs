@@ -49,7 +49,7 @@ impl TurnDriver {
                 ));
                 out
             }
-            ApprovalAnswer::Yes => {
+            ApprovalAnswer::Yes | ApprovalAnswer::YesWith(_) => {
                 self.tools.escalate(&cmd);
                 self.rerun(call, cancel).await
             }

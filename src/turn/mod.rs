@@ -77,6 +77,9 @@ pub enum ApprovalAnswer {
     Yes,
     /// Yes, and save this rule for the project.
     YesAlways(String),
+    /// Yes, with these arguments (JSON) instead of the model's: a driving program's
+    /// `updatedInput`. Deny rules are checked again on them.
+    YesWith(String),
     No {
         reason: Option<String>,
     },

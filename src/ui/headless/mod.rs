@@ -1,6 +1,9 @@
 //! Headless mode (`letta -p`): one turn, the answer on stdout, an exit code.
 //!
 //! Output shapes follow Letta Code's (`text`, `json`, `stream-json`; see protocol.md).
+//! [`stream_in`] is the bidirectional mode: messages and answers on stdin.
+
+pub mod stream_in;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -34,16 +37,27 @@ pub struct InitInfo {
     pub permission_mode: PermissionMode,
     /// What confines commands: `landlock` or `none`.
     pub sandbox: &'static str,
+    /// `--include-partial-messages`: chunks go out as `stream_event` wrappers.
+    pub partial: bool,
+    /// The MCP servers and how each is doing.
+    pub mcp_servers: Vec<Value>,
 }
 
 /// Stamps stream-json lines with the session id, a uuid and a timestamp.
-struct Lines {
+pub(crate) struct Lines {
     session_id: String,
     out: std::io::Stdout,
 }
 
 impl Lines {
-    fn emit(&mut self, mut v: Value) {
+    pub(crate) fn new() -> Self {
+        Self {
+            session_id: uuid::Uuid::new_v4().to_string(),
+            out: std::io::stdout(),
+        }
+    }
+
+    pub(crate) fn emit(&mut self, mut v: Value) {
         if let Some(o) = v.as_object_mut() {
             o.insert("session_id".into(), json!(self.session_id));
             o.insert("uuid".into(), json!(uuid::Uuid::new_v4().to_string()));
@@ -64,12 +78,13 @@ fn call_json(c: &ToolCallInfo) -> Value {
 }
 
 /// The stream-json line for an event, if it has one.
-fn event_line(ev: &TurnEvent) -> Option<Value> {
+fn event_line(ev: &TurnEvent, partial: bool) -> Option<Value> {
     Some(match ev {
         TurnEvent::Chunk(c) => match c.as_ref() {
             LettaMessage::ApprovalRequest(_)
             | LettaMessage::ApprovalResponse(_)
             | LettaMessage::Ping(_) => return None,
+            other if partial => json!({"type": "stream_event", "event": other}),
             other => {
                 let mut v = serde_json::to_value(other).ok()?;
                 let o = v.as_object_mut()?;
@@ -124,16 +139,12 @@ pub async fn run(
         out: std::io::stdout(),
     };
     if streaming {
-        lines.emit(json!({
-            "type": "system", "subtype": "init", "agent_id": session.agent_id, "conversation_id": session.conversation_id,
-            "model": init.model, "tools": driver.registry.names(), "cwd": init.cwd,
-            "permission_mode": format!("{:?}", init.permission_mode).to_lowercase(), "slash_commands": Vec::<String>::new(),
-            "sandbox": init.sandbox,
-        }));
+        lines.emit(init_line(driver, session, &init));
     }
+    let partial = init.partial;
     let printer = tokio::spawn(async move {
         while let Some(ev) = rx.recv().await {
-            if streaming && let Some(v) = event_line(&ev) {
+            if streaming && let Some(v) = event_line(&ev, partial) {
                 lines.emit(v);
             } else if let TurnEvent::Waiting { message } = &ev {
                 eprintln!("{message}");
@@ -206,13 +217,7 @@ pub async fn run(
                     json!({"type": "error", "message": e, "stop_reason": result.stop_reason}),
                 );
             }
-            lines.emit(json!({
-                "type": "result", "subtype": subtype, "is_error": result.is_error(), "result": result.text,
-                "run_ids": result.run_ids, "usage": usage_json(&result), "duration_ms": duration_ms,
-                "duration_api_ms": result.api_duration.as_millis() as u64, "num_turns": result.usage.step_count,
-                "agent_id": session.agent_id, "conversation_id": session.conversation_id, "stop_reason": result.stop_reason,
-                "errors": result.errors,
-            }));
+            lines.emit(result_line(&result, session, duration_ms));
         }
     }
     if result.interrupted {
@@ -253,5 +258,26 @@ fn usage_json(r: &TurnResult) -> Value {
         "step_count": u.step_count, "cached_input_tokens": u.cached_input_tokens.unwrap_or(0),
         "cache_write_tokens": u.cache_write_tokens.unwrap_or(0), "reasoning_tokens": u.reasoning_tokens.unwrap_or(0),
         "context_tokens": u.context_tokens,
+    })
+}
+
+/// The `system/init` line that opens a stream-json session.
+fn init_line(driver: &TurnDriver, session: &Session, init: &InitInfo) -> Value {
+    json!({
+        "type": "system", "subtype": "init", "agent_id": session.agent_id, "conversation_id": session.conversation_id,
+        "model": init.model, "tools": driver.registry.names(), "cwd": init.cwd,
+        "permission_mode": format!("{:?}", init.permission_mode).to_lowercase(), "slash_commands": Vec::<String>::new(),
+        "sandbox": init.sandbox, "mcp_servers": init.mcp_servers,
+    })
+}
+
+/// The `result` line that ends a turn in stream-json.
+fn result_line(result: &TurnResult, session: &Session, duration_ms: u64) -> Value {
+    json!({
+        "type": "result", "subtype": subtype(result), "is_error": result.is_error(), "result": result.text,
+        "run_ids": result.run_ids, "usage": usage_json(result), "duration_ms": duration_ms,
+        "duration_api_ms": result.api_duration.as_millis() as u64, "num_turns": result.usage.step_count,
+        "agent_id": session.agent_id, "conversation_id": session.conversation_id, "stop_reason": result.stop_reason,
+        "errors": result.errors,
     })
 }
