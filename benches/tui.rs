@@ -105,6 +105,45 @@ fn main() {
     );
     row("idle RSS after start", format!("{rss:.1} MB"), "< 20 MB");
 
+    // The same start with three MCP servers, one of which never answers its handshake
+    // (`letta mcp serve` twice, and `sleep`): the first frame does not wait for them.
+    let agent_id = sb.project_session()["agentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let settings_file = sb.home.path().join("settings.json");
+    let mut settings: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&settings_file).unwrap_or_else(|_| "{}".into()),
+    )
+    .unwrap_or_default();
+    let here = std::fs::canonicalize(sb.project.path()).unwrap();
+    settings["trustedFolders"] = serde_json::json!([here.display().to_string()]);
+    std::fs::write(&settings_file, settings.to_string()).unwrap();
+    let serve = serde_json::json!({"command": bin, "args": ["mcp", "serve", "--agent", agent_id]});
+    let mcp_file = sb.project.path().join(".mcp.json");
+    std::fs::write(
+        &mcp_file,
+        serde_json::json!({"mcpServers": {"one": serve, "two": serve,
+            "stuck": {"command": "sleep", "args": ["600"]}}})
+        .to_string(),
+    )
+    .unwrap();
+    let mut firsts = Vec::new();
+    for _ in 0..starts {
+        let t = Instant::now();
+        let p = Pty::spawn(bin, &[], sb.project.path(), &env_of(&sb, &[]), 100, 30);
+        p.wait_for("first frame", ready);
+        firsts.push(t.elapsed());
+        p.wait_for("the servers", |s| s.contains("MCP 2 ready, 1 connecting"));
+    }
+    firsts.sort();
+    row(
+        "same, 3 MCP servers (1 hangs) (median)",
+        format!("{:.1} ms", firsts[firsts.len() / 2].as_secs_f64() * 1e3),
+        "as without",
+    );
+    std::fs::remove_file(&mcp_file).unwrap();
+
     // The engine runs in its own `letta server` process, so the UI's CPU is measured alone.
     let server = sb.start_server(&[]);
     let url = server.url.clone();

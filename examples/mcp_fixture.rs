@@ -1,5 +1,5 @@
 //! An MCP server for letta's tests, written with rmcp's server side: `echo`, `add`, `sleep`
-//! (to outlast a timeout) and `crash` (to die mid-call). `--hang` never finishes starting.
+//! (to outlast a timeout), `crash` (to die mid-call) and `env` (what it was given). `--hang` never finishes starting.
 
 use std::sync::Arc;
 
@@ -54,6 +54,11 @@ impl ServerHandler for Fixture {
                     obj(json!({"secs": {"type": "number"}})),
                 ),
                 tool("crash", "Exit at once.", obj(json!({}))),
+                tool(
+                    "env",
+                    "An environment variable of the server.",
+                    obj(json!({"name": {"type": "string"}})),
+                ),
             ],
             ..Default::default()
         })
@@ -77,6 +82,8 @@ impl ServerHandler for Fixture {
                 "slept".into()
             }
             "crash" => std::process::exit(3),
+            "env" => std::env::var(args.get("name").and_then(Value::as_str).unwrap_or(""))
+                .unwrap_or_else(|_| "(unset)".into()),
             other => {
                 return Ok(CallToolResult::error(vec![Content::text(format!(
                     "no tool {other}"

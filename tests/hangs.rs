@@ -157,7 +157,8 @@ fn background_processes_do_not_hold_a_command_and_signals_stop_commands() {
     let marker = sb.project.path().join("pid.txt");
     llm.push([bash("echo $$ > pid.txt; exec sleep 600")]);
     let mut child = sb.spawn_quiet(&["-p", "go", "-m", "openai/gpt-test", "--yolo"]);
-    until(|| marker.exists());
+    // The file exists a moment before the shell has written the pid into it.
+    until(|| std::fs::read_to_string(&marker).is_ok_and(|s| s.ends_with('\n')));
     let pid: i32 = std::fs::read_to_string(&marker)
         .unwrap()
         .trim()

@@ -116,6 +116,15 @@ fn a_model_calls_an_mcp_tool_and_rules_govern_it() {
     let r = tool_result(&llm, "c3");
     assert!(r.contains("denied by the rule mcp__fx"), "{r}");
 
+    // letta's keys stay out of a server's environment.
+    llm.push([
+        call("e1", "mcp__fx__env", json!({"name": "OPENAI_API_KEY"})),
+        Reply::Text("ok".into()),
+    ]);
+    let o = sb.run(&["-p", "env", "--allowedTools", "mcp__fx"]);
+    assert!(o.status.success(), "{:?}", out(&o));
+    assert_eq!(tool_result(&llm, "e1"), "(unset)");
+
     // An allow rule for the one tool lets it run.
     llm.push([
         call("c4", "mcp__fx__add", json!({"a": 1, "b": 2})),
@@ -219,7 +228,7 @@ fn mcp_add_list_get_remove() {
     assert_eq!(local["mcpServers"]["fx"]["args"], json!(["--flag"]));
     assert_eq!(local["mcpServers"]["fx"]["timeout"], 5);
     let (list, _) = out(&sb.run(&["mcp", "list"]));
-    assert!(list.contains("● fx — ready, 4 tools"), "{list}");
+    assert!(list.contains("● fx — ready, 5 tools"), "{list}");
     assert!(list.contains("✗ web — failed"), "{list}");
     assert!(
         !list.contains("s3cret"),
@@ -240,4 +249,30 @@ fn mcp_add_list_get_remove() {
     assert!(!sb.run(&["mcp", "remove", "web"]).status.success());
     let (list, _) = out(&sb.run(&["mcp", "list"]));
     assert!(list.contains("No MCP servers are configured"), "{list}");
+}
+
+#[test]
+fn the_chat_view_does_not_wait_for_a_slow_server_and_shows_its_state() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = with_servers(
+        &llm,
+        json!({"fx": {"command": fixture()}, "stuck": {"command": fixture(), "args": ["--hang"]}}),
+    );
+    let mut p = sb.pty(&["-m", "openai/gpt-test"], &[]);
+    p.wait_text("MCP 1 ready, 1 connecting…");
+    // The prompt works while a server is still starting; its tool asks first.
+    llm.push([
+        call("t1", "mcp__fx__echo", json!({"text": "from the chat"})),
+        Reply::Text("the tool ran".into()),
+    ]);
+    p.send("use fx\r");
+    p.wait_text("fx · echo");
+    p.send("1");
+    p.wait_text("the tool ran");
+    assert_eq!(tool_result(&llm, "t1"), "fixture echo: from the chat");
+    p.send("/mcp\r");
+    p.wait_text("● fx — ready, 5 tools");
+    p.wait_text("… stuck — connecting");
+    p.send("\x03\x03");
+    assert_eq!(p.wait_exit(), 0);
 }

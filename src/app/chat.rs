@@ -420,7 +420,10 @@ pub(super) async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCo
         mcp_servers,
     };
     if bidirectional {
-        return Ok(crate::ui::headless::stream_in::run(driver, &p.session, &opts, init).await);
+        let first = Some(prompt).filter(|p| !p.trim().is_empty());
+        return Ok(
+            crate::ui::headless::stream_in::run(driver, &p.session, first, &opts, init).await,
+        );
     }
     Ok(crate::ui::headless::run(
         &driver(Arc::new(NoOneToAsk)),

@@ -84,6 +84,12 @@ pub async fn connect(
             cwd,
         } => {
             let mut cmd = tokio::process::Command::new(command);
+            // letta's own keys are not the server's business unless its entry passes them.
+            for k in crate::sandbox::SECRET_ENV {
+                if !env.contains_key(*k) {
+                    cmd.env_remove(k);
+                }
+            }
             cmd.args(args)
                 .envs(env)
                 .current_dir(

@@ -387,24 +387,11 @@ impl Tool for McpTool {
     }
 
     fn describe(&self, args: &Value, _cwd: &std::path::Path) -> CallView {
-        let arg = args
-            .as_object()
-            .map(|o| {
-                o.iter()
-                    .take(3)
-                    .map(|(k, v)| match v {
-                        Value::String(s) => format!("{k}: {s:?}"),
-                        other => format!("{k}: {other}"),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default();
-        CallView {
-            verb: format!("{} · {}", self.server, self.tool),
-            arg: crate::tools::cap_text(&arg, 120),
+        crate::tools::mcp_view(&self.full, args).unwrap_or_else(|| CallView {
+            verb: self.full.clone(),
+            arg: String::new(),
             effect: Effect::Output,
-        }
+        })
     }
 
     async fn run(

@@ -205,6 +205,7 @@ pub fn repair_sealed(policy: &Policy) {
 pub const SECRET_ENV: &[&str] = &[
     "LETTA_API_KEY",
     "LETTA_SERVER_TOKEN",
+    "LETTA_MCP_TOKEN",
     "OPENAI_API_KEY",
     "ANTHROPIC_API_KEY",
     "OPENROUTER_API_KEY",

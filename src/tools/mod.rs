@@ -23,7 +23,7 @@ pub use builtin::BUILTIN;
 pub use call::ToolCallInfo;
 pub use context::{ToolContext, ToolOutput};
 pub use denied::DeniedReads;
-pub use registry::{Registry, ToolSource, describe};
+pub use registry::{Registry, ToolSource, describe, mcp_view};
 pub use todo::Todo;
 pub use tool::{Access, CallView, Effect, PermissionClass, Tool};
 

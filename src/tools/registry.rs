@@ -179,14 +179,38 @@ impl Registry {
     }
 }
 
-/// How a call shows on screen. Built-in tools describe themselves; any other tool shows its name.
+/// How a call shows on screen. Built-in tools describe themselves, an MCP tool shows its
+/// server, tool and first arguments, and any other tool its name.
 pub fn describe(call: &ToolCallInfo, cwd: &Path) -> CallView {
     match BUILTIN.iter().find(|t| t.name() == call.name) {
         Some(t) => t.describe(&call.args(), cwd),
-        None => CallView {
+        None => mcp_view(&call.name, &call.args()).unwrap_or_else(|| CallView {
             verb: call.name.clone(),
             arg: String::new(),
             effect: Effect::Output,
-        },
+        }),
     }
+}
+
+/// `mcp__server__tool` with `{"a": 1}` shows as `server · tool(a: 1)`.
+pub fn mcp_view(name: &str, args: &Value) -> Option<CallView> {
+    let (server, tool) = name.strip_prefix("mcp__")?.split_once("__")?;
+    let arg = args
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .take(3)
+                .map(|(k, v)| match v {
+                    Value::String(s) => format!("{k}: {s:?}"),
+                    other => format!("{k}: {other}"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    Some(CallView {
+        verb: format!("{server} · {tool}"),
+        arg: super::cap_text(&arg, 120),
+        effect: Effect::Output,
+    })
 }

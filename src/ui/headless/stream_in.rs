@@ -177,6 +177,7 @@ fn read_stdin(out: Out, pending: Pending, to_loop: mpsc::UnboundedSender<Input>)
 pub async fn run(
     make_driver: impl FnOnce(Arc<dyn Approver>) -> TurnDriver,
     session: &Session,
+    first: Option<String>,
     opts: &TurnOptions,
     init: InitInfo,
 ) -> ExitCode {
@@ -190,7 +191,7 @@ pub async fn run(
     emit(&out, init_line(&driver, session, &init));
     let (tx, mut inputs) = mpsc::unbounded_channel();
     read_stdin(out.clone(), pending, tx);
-    let mut queue: std::collections::VecDeque<String> = Default::default();
+    let mut queue: std::collections::VecDeque<String> = first.into_iter().collect();
     let mut code = ExitCode::SUCCESS;
     let mut ended = false;
     loop {
