@@ -8,9 +8,10 @@
 //! 2. `llm`: model providers (OpenAI-compatible, Anthropic), their catalogue, the offline model.
 //! 3. `backend` → `local`, `remote`: the Backend trait; the embedded engine (SQLite store on
 //!    its own thread, agent loop); the Letta REST client.
-//! 4. `shell` → `sandbox` → `tools` → `mcp` → `permissions` → `connect`: what a shell command
-//!    would run (tree-sitter-bash); the OS sandbox for commands; the Tool trait and its
-//!    registry; MCP servers as tools (rmcp); permission modes and rules; provider setup.
+//! 4. `shell` → `sandbox` → `tools` → `mcp` → `hooks` → `permissions` → `connect`: what a shell
+//!    command would run (tree-sitter-bash); the OS sandbox for commands; the Tool trait and its
+//!    registry; MCP servers as tools (rmcp); user hooks (Claude Code's contract); permission
+//!    modes and rules; provider setup.
 //! 5. `session` → `turn` → `commands`: which agent and conversation, and what is queried about
 //!    them; one turn; the slash-command table and its outcomes as data.
 //! 6. `ui` → `ui::tui`, `ui::plain`, `ui::headless`, `server`: the front ends (the chat view,
@@ -24,6 +25,7 @@ pub mod app;
 pub mod backend;
 pub mod commands;
 pub mod connect;
+pub mod hooks;
 pub mod llm;
 pub mod local;
 pub mod mcp;

@@ -20,6 +20,7 @@ mod engine;
 mod first_run_e2e;
 mod hangs;
 mod headless_e2e;
+mod hooks_e2e;
 mod layers;
 mod local_model;
 mod mcp_e2e;

@@ -162,6 +162,7 @@ async fn compacting_a_short_conversation_says_there_is_nothing_to_compact() {
         checker: Default::default(),
         cwd: std::env::temp_dir(),
         mcp: letta::mcp::McpManager::none(),
+        hooks: Default::default(),
     };
     match letta::commands::run(Cmd::Compact, ctx).await {
         Outcome::Info(t) => assert!(t.starts_with("Nothing to compact yet"), "{t}"),

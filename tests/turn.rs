@@ -92,6 +92,7 @@ async fn yes_always_saves_a_rule_and_no_carries_the_reason() {
         project_dir: project.path().to_path_buf(),
         journal: letta::turn::Journal::none(),
         context: std::sync::Arc::new(letta::session::context::ProjectContext::none()),
+        hooks: Default::default(),
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let cancel = CancellationToken::new();

@@ -36,6 +36,7 @@ struct Prepared {
     browse: bool,
     sandbox: SessionSandbox,
     mcp: crate::mcp::McpManager,
+    hooks: Arc<crate::hooks::Hooks>,
 }
 
 /// The rules and the sandbox for this folder. A folder the user has not trusted gets only what
@@ -46,7 +47,12 @@ fn permissions(
     ctx: &AppContext,
     cwd: &std::path::Path,
     interactive: bool,
-) -> anyhow::Result<(Checker, SessionSandbox, crate::mcp::McpManager)> {
+) -> anyhow::Result<(
+    Checker,
+    SessionSandbox,
+    crate::mcp::McpManager,
+    crate::hooks::Hooks,
+)> {
     use crate::session::trust;
     let mode_flag = if cli.session.yolo {
         Some(crate::permissions::PermissionMode::Unrestricted)
@@ -96,17 +102,35 @@ fn permissions(
         }
     }
     let env = |k: &str| std::env::var(k).ok();
+    let applied = trust::as_applied(project, trusted);
     let sandbox = crate::session::sandbox::prepare(
         &ctx.paths,
         &ctx.settings,
-        &trust::as_applied(project, trusted),
+        &applied,
         &checker,
         cwd,
         std::env::current_exe().ok(),
         &env,
     );
     let mcp = crate::mcp::McpManager::start(mcp, cwd.to_path_buf(), trusted);
-    Ok((checker, sandbox, mcp))
+    // An untrusted folder's hooks were left out of `applied`.
+    let docs: Vec<(std::path::PathBuf, Option<serde_json::Value>)> = [
+        (ctx.paths.settings_file(), ctx.settings.extra.get("hooks")),
+        (
+            crate::settings::project_shared_file(cwd),
+            applied.first().and_then(|p| p.extra.get("hooks")),
+        ),
+        (
+            crate::settings::project_local_file(cwd),
+            applied.get(1).and_then(|p| p.extra.get("hooks")),
+        ),
+    ]
+    .into_iter()
+    .map(|(f, h)| (f, h.map(|h| serde_json::json!({ "hooks": h }))))
+    .collect();
+    let sources: Vec<_> = docs.iter().map(|(f, d)| (f.clone(), d.as_ref())).collect();
+    let hooks = crate::hooks::Hooks::load(&sources, cwd);
+    Ok((checker, sandbox, mcp, hooks))
 }
 
 async fn prepare(cli: &Cli, ctx: &AppContext, interactive: bool) -> anyhow::Result<Prepared> {
@@ -185,7 +209,7 @@ async fn prepare(cli: &Cli, ctx: &AppContext, interactive: bool) -> anyhow::Resu
     for w in warnings {
         eprintln!("warning: {w}");
     }
-    let (mut checker, sandbox, mcp) = permissions(cli, ctx, &cwd, interactive)?;
+    let (mut checker, sandbox, mcp, hooks) = permissions(cli, ctx, &cwd, interactive)?;
     checker.enforcement = sandbox.enforcement;
     let model = match &model_flag {
         Some(m) => Some(m.clone()),
@@ -205,6 +229,7 @@ async fn prepare(cli: &Cli, ctx: &AppContext, interactive: bool) -> anyhow::Resu
         browse,
         sandbox,
         mcp,
+        hooks: Arc::new(hooks),
     })
 }
 
@@ -327,6 +352,7 @@ pub(super) async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> 
         checker: Arc::new(std::sync::Mutex::new(p.checker)),
         tools: Arc::new(crate::tools::Registry::builtin().with_source(Arc::new(p.mcp.clone()))),
         mcp: p.mcp,
+        hooks: p.hooks,
         opts: TurnOptions {
             override_model: p.model_flag.clone(),
             max_steps: cli.session.max_turns,
@@ -402,6 +428,7 @@ pub(super) async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCo
         project_dir: p.cwd.clone(),
         journal: crate::turn::Journal::new(&ctx.paths.data),
         context: project_context(&cli, &ctx, &p.cwd),
+        hooks: p.hooks.clone(),
     };
     let opts = TurnOptions {
         override_model: p.model_flag.clone(),

@@ -108,4 +108,6 @@ pub struct Ctx {
     pub cwd: std::path::PathBuf,
     /// The session's MCP servers (`/mcp`).
     pub mcp: crate::mcp::McpManager,
+    /// The user's hooks (`/hooks`, `PreCompact`).
+    pub hooks: Arc<crate::hooks::Hooks>,
 }

@@ -8,6 +8,8 @@ pub enum Cmd {
     New(Option<String>),
     /// `/mcp [reconnect NAME]`.
     Mcp(Option<String>),
+    /// `/hooks`: the configured hooks and their files.
+    Hooks,
     Clear,
     /// Copy the whole conversation (optionally titled) and switch to the copy.
     Fork(Option<String>),
@@ -68,6 +70,7 @@ impl Cmd {
             Self::Fork(_) | Self::ForkPick | Self::ForkAt { .. } => "fork",
             Self::Tree => "tree",
             Self::Mcp(_) => "mcp",
+            Self::Hooks => "hooks",
             Self::Export(_) => "export",
             Self::RenameConvo(_) | Self::RenameAgent(_) | Self::AutoTitle => "rename",
             Self::Resume(_) | Self::ResumeAt { .. } => "resume",
@@ -131,6 +134,7 @@ pub fn parse(line: &str) -> Result<Parsed, String> {
         "fork" => Parsed::Backend(fork(arg)?),
         "tree" => Parsed::Backend(Cmd::Tree),
         "mcp" => Parsed::Backend(Cmd::Mcp(arg)),
+        "hooks" => Parsed::Backend(Cmd::Hooks),
         "export" => Parsed::Backend(Cmd::Export(arg)),
         "resume" => Parsed::Backend(Cmd::Resume(arg)),
         "model" => Parsed::Backend(Cmd::Model(arg)),
@@ -194,8 +198,8 @@ fn init(arg: Option<&str>) -> Result<String, String> {
          package files (Cargo.toml, package.json, pyproject.toml, Makefile and the like), the \
          CI configuration, and any AGENTS.md or CLAUDE.md. Do not change any file unless told \
          below.\n\nThen store what you learned in your memory block labelled \"project\", \
-         replacing what it held (memory_rethink with label \"project\"; the block is created if \
-         it does not exist). Write terse notes, under 2,000 characters:\n\
+         replacing what it held: memory_rethink with label \"project\" creates or rewrites \
+         it; where your tools cannot create a block that way, use the one that creates blocks. Write terse notes, under 2,000 characters:\n\
          - how to build, test and lint, as exact commands;\n\
          - the layout: the main folders and what each holds;\n\
          - the conventions: style, naming, error handling, tests, commits.\n",

@@ -80,6 +80,17 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
         Cmd::SwitchAgent(id) => switch_agent(b, id).await,
         Cmd::NewAgent(name) => new_agent(b, s, &ctx.cwd, name).await,
         Cmd::Compact => {
+            let pre = ctx
+                .hooks
+                .fire(
+                    crate::hooks::Event::PreCompact,
+                    None,
+                    serde_json::json!({"trigger": "manual", "custom_instructions": ""}),
+                )
+                .await;
+            if let Some(why) = pre.blocked.or(pre.stop) {
+                return Outcome::Error(format!("A PreCompact hook stopped the compaction: {why}"));
+            }
             let agent = (s.conversation_id == DEFAULT_CONVERSATION).then_some(s.agent_id.as_str());
             match b.compact(&s.conversation_id, agent).await {
                 Ok(c) => Outcome::Compacted(c),
@@ -105,6 +116,7 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
         }
         Cmd::Permissions => permissions(&ctx),
         Cmd::Mcp(arg) => super::mcp::mcp(&ctx, arg.as_deref()).await,
+        Cmd::Hooks => Outcome::Info(crate::hooks::listing_text(&ctx.hooks)),
         Cmd::Export(path) => super::export::export(&ctx, path).await,
     }
 }

@@ -89,6 +89,7 @@ pub const TABLE: &[Spec] = &[
         "MCP servers: status and tools; /mcp reconnect NAME",
         true,
     ),
+    spec("hooks", "The hooks configured, with their files", true),
     spec(
         "permissions",
         "The permission mode and rules in force, with their sources",

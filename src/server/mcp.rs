@@ -199,6 +199,7 @@ impl AgentService {
             project_dir: cwd,
             journal: crate::turn::Journal::none(),
             context: Arc::new(crate::session::context::ProjectContext::none()),
+            hooks: Arc::new(crate::hooks::Hooks::none()),
         };
         let session = Session {
             agent_id: self.agent_id.clone(),

@@ -188,6 +188,8 @@ pub struct ProjectContext {
     /// `--no-system-info-reminder` turns the session reminder off (not the instructions).
     system_info: bool,
     told: Mutex<HashMap<String, Told>>,
+    /// Context for the next message only (what a SessionStart hook printed).
+    once: Mutex<String>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -203,6 +205,14 @@ impl ProjectContext {
             letta_home,
             system_info,
             told: Mutex::new(HashMap::new()),
+            once: Mutex::new(String::new()),
+        }
+    }
+
+    /// Add `text` (a reminder) before the next user message, whatever its conversation.
+    pub fn add_once(&self, text: &str) {
+        if let Ok(mut o) = self.once.lock() {
+            o.push_str(text);
         }
     }
 
@@ -213,6 +223,7 @@ impl ProjectContext {
             letta_home: None,
             system_info: false,
             told: Mutex::new(HashMap::new()),
+            once: Mutex::new(String::new()),
         }
     }
 
@@ -227,8 +238,13 @@ impl ProjectContext {
     /// The reminders to put before the next user message of `conversation`, and remember
     /// them as told. Empty when there is nothing new.
     pub fn reminders(&self, conversation: &str, mode: PermissionMode) -> String {
+        let once = self
+            .once
+            .lock()
+            .map(|mut o| std::mem::take(&mut *o))
+            .unwrap_or_default();
         if self.cwd.as_os_str().is_empty() {
-            return String::new();
+            return once;
         }
         let files = self.files();
         let print = (!files.is_empty()).then(|| fingerprint(&files));
@@ -245,7 +261,7 @@ impl ProjectContext {
             out.push_str(&instructions_reminder(&files, &self.cwd));
         }
         t.instructions = print;
-        out
+        out + &once
     }
 }
 

@@ -46,6 +46,8 @@ pub struct Setup {
     pub context: Arc<super::context::ProjectContext>,
     /// The MCP servers, whose tools are in `tools` once they are ready.
     pub mcp: crate::mcp::McpManager,
+    /// The user's hooks.
+    pub hooks: Arc<crate::hooks::Hooks>,
 }
 
 impl Setup {

@@ -26,9 +26,21 @@ impl TurnDriver {
             .is_ok_and(|c| c.mode == PermissionMode::Unrestricted);
         self.tools.set_confined(!unrestricted);
         let mut to_run: Vec<usize> = Vec::new();
-        // A driver may change a call's arguments when it allows it.
+        // A driver or a hook may change a call's arguments.
         let mut calls = std::borrow::Cow::Borrowed(calls);
         for i in 0..calls.len() {
+            let pre = self.pre_tool_hooks(&calls[i], events).await;
+            if let Some(reason) = pre.blocked {
+                let _ = events.send(TurnEvent::Denied {
+                    call: calls[i].clone(),
+                    reason: reason.clone(),
+                });
+                answers[i] = Some(deny(&calls[i], &reason));
+                continue;
+            }
+            if let Some(u) = &pre.updated_input {
+                calls.to_mut()[i].arguments = u.to_string();
+            }
             let call = &calls[i].clone();
             let args = call.args();
             let decision = match self.checker.lock() {
@@ -40,6 +52,11 @@ impl TurnDriver {
                 Err(_) => Decision::Ask {
                     reason: "permission state unavailable".into(),
                 },
+            };
+            let decision = super::hooked::with_hook_decision(decision, pre.decision);
+            let decision = match decision {
+                Decision::Ask { reason } => self.permission_hooks(call, reason, events).await,
+                other => other,
             };
             match decision {
                 Decision::Allow { reason, rule } => {
@@ -72,6 +89,7 @@ impl TurnDriver {
                         ),
                         None => reason,
                     };
+                    self.notify(format!("letta needs your permission to use {}", call.name));
                     let answer = tokio::select! {
                         a = self.approver.ask(call, &reason, &suggested) => a,
                         () = cancel.cancelled() => ApprovalAnswer::No { reason: Some(INTERRUPTED.into()) },
@@ -211,6 +229,7 @@ impl TurnDriver {
             out = self.escalate(call, out, &why, cancel).await;
         }
         self.journal.finished(&call.id);
+        let out = self.post_tool_hooks(call, out, events).await;
         let _ = events.send(TurnEvent::ToolFinished {
             call: call.clone(),
             output: out.clone(),

@@ -5,6 +5,7 @@
 mod answer;
 mod collect;
 mod escape;
+mod hooked;
 mod journal;
 
 pub use collect::merge_delta;
@@ -67,6 +68,11 @@ pub enum TurnEvent {
     },
     /// The turn waits (for another session's reply to end).
     Waiting {
+        message: String,
+    },
+    /// Something the user should know that is not an error of the turn (a hook's message,
+    /// or a hook that failed).
+    Note {
         message: String,
     },
 }
@@ -142,6 +148,8 @@ pub struct TurnDriver {
     pub journal: Journal,
     /// What the model is told about the project before the user's words.
     pub context: Arc<ProjectContext>,
+    /// The user's hooks.
+    pub hooks: Arc<crate::hooks::Hooks>,
 }
 
 /// The answer for a call that started before letta stopped and was not run again.
@@ -163,6 +171,7 @@ impl TurnDriver {
             project_dir: setup.cwd.clone(),
             journal: Journal::new(&setup.data_dir),
             context: setup.context.clone(),
+            hooks: setup.hooks.clone(),
         }
     }
 
@@ -197,16 +206,31 @@ impl TurnDriver {
         events: &UnboundedSender<TurnEvent>,
         cancel: &CancellationToken,
     ) -> Result<TurnResult, BackendError> {
+        let extra = match self.prompt_hooks(text, events).await {
+            Ok(extra) => extra,
+            Err(why) => {
+                let message = format!("A UserPromptSubmit hook blocked the prompt: {why}");
+                let _ = events.send(TurnEvent::Error {
+                    message: message.clone(),
+                });
+                return Ok(TurnResult {
+                    errors: vec![message],
+                    ..Default::default()
+                });
+            }
+        };
         let mode = self.checker.lock().map(|c| c.mode).unwrap_or_default();
         let key = format!("{}/{}", session.agent_id, session.conversation_id);
-        let reminders = self.context.reminders(&key, mode);
+        let reminders = self.context.reminders(&key, mode) + &extra;
         let req = self.request(
             session,
             vec![MessageCreate::user_with_reminders(&reminders, text)],
             opts,
             opts.max_steps,
         );
-        self.drive(session, req, opts, events, cancel).await
+        let result = self.drive(session, req, opts, events, cancel).await?;
+        self.until_stop_hooks_agree(session, result, opts, events, cancel)
+            .await
     }
 
     /// Offer calls an earlier process left waiting (a crash, a closed terminal), then go on

@@ -116,6 +116,9 @@ fn event_line(ev: &TurnEvent, partial: bool) -> Option<Value> {
         TurnEvent::Waiting { message } => {
             json!({"type": "system", "subtype": "waiting", "message": message})
         }
+        TurnEvent::Note { message } => {
+            json!({"type": "system", "subtype": "note", "message": message})
+        }
         TurnEvent::Assistant { .. } | TurnEvent::Reasoning { .. } => return None,
     })
 }
@@ -146,8 +149,8 @@ pub async fn run(
         while let Some(ev) = rx.recv().await {
             if streaming && let Some(v) = event_line(&ev, partial) {
                 lines.emit(v);
-            } else if let TurnEvent::Waiting { message } = &ev {
-                eprintln!("{message}");
+            } else if let TurnEvent::Waiting { message } | TurnEvent::Note { message } = &ev {
+                eprintln!("{}", crate::ui::safe_text::neutralise(message));
             }
         }
         lines
@@ -159,7 +162,13 @@ pub async fn run(
             on_signal.cancel();
         }
     });
+    for message in driver.session_start("startup").await {
+        let _ = tx.send(TurnEvent::Note {
+            message: format!("hook: {message}"),
+        });
+    }
     let outcome = driver.run(session, prompt, opts, &tx, &cancel).await;
+    driver.session_end("exit").await;
     signal.abort();
     drop(tx);
     let mut lines = printer.await.unwrap_or(Lines {

@@ -189,6 +189,12 @@ pub async fn run(
         pending: pending.clone(),
     }));
     emit(&out, init_line(&driver, session, &init));
+    for message in driver.session_start("startup").await {
+        emit(
+            &out,
+            json!({"type": "system", "subtype": "note", "message": format!("hook: {message}")}),
+        );
+    }
     let (tx, mut inputs) = mpsc::unbounded_channel();
     read_stdin(out.clone(), pending, tx);
     let mut queue: std::collections::VecDeque<String> = first.into_iter().collect();
@@ -197,6 +203,7 @@ pub async fn run(
     loop {
         let Some(text) = queue.pop_front() else {
             if ended {
+                driver.session_end("exit").await;
                 return code;
             }
             match inputs.recv().await {

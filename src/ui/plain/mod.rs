@@ -95,6 +95,9 @@ pub async fn run(setup: Setup) -> std::io::Result<Summary> {
         println!("instructions: {}", neutralise(&b.instructions));
     }
     println!("/help for commands, /exit to quit");
+    for n in driver.session_start("startup").await {
+        println!("… hook: {}", neutralise(&n));
+    }
     let mut repl = Repl {
         session: setup.session.clone(),
         opts: setup.opts.clone(),
@@ -126,6 +129,7 @@ pub async fn run(setup: Setup) -> std::io::Result<Summary> {
         }
     }
     while repl.step(&hist).await {}
+    repl.driver.session_end("exit").await;
     Ok(Summary {
         duration: started.elapsed(),
         tokens_in: repl.tokens.0,
@@ -204,6 +208,7 @@ impl Repl {
             checker: self.setup.checker.clone(),
             cwd: self.setup.cwd.clone(),
             mcp: self.setup.mcp.clone(),
+            hooks: self.setup.hooks.clone(),
         };
         if let Some(p) = cmd.progress() {
             println!("{p}");

@@ -67,7 +67,9 @@ pub fn event(ev: &TurnEvent, at_line_start: &mut bool, cwd: &Path) {
             at_line_start,
         ),
         TurnEvent::Error { message } => line(format!("✗ {}", neutralise(message)), at_line_start),
-        TurnEvent::Waiting { message } => line(format!("… {}", neutralise(message)), at_line_start),
+        TurnEvent::Waiting { message } | TurnEvent::Note { message } => {
+            line(format!("… {}", neutralise(message)), at_line_start);
+        }
     }
     let _ = out.flush();
 }

@@ -85,6 +85,7 @@ impl App {
             checker: self.setup.checker.clone(),
             cwd: self.setup.cwd.clone(),
             mcp: self.setup.mcp.clone(),
+            hooks: self.setup.hooks.clone(),
         };
         let tx = self.tx.clone();
         tokio::spawn(async move {

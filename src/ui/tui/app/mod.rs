@@ -217,6 +217,13 @@ impl App {
             let _ = tx.send(Event::Files(Arc::new(popup::list_files(&root))));
         });
         self.retitle();
+        let (driver, turn_tx) = (self.driver.clone(), self.turn_tx.clone());
+        tokio::spawn(async move {
+            for message in driver.session_start("startup").await {
+                let message = format!("hook: {message}");
+                let _ = turn_tx.send(TurnEvent::Note { message });
+            }
+        });
         let (mcp, tx) = (self.setup.mcp.clone(), self.tx.clone());
         tokio::spawn(async move {
             let mut changes = mcp.changes();
@@ -314,6 +321,7 @@ impl App {
             self.view.approval = None;
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }
+        self.driver.session_end("exit").await;
         // The last lines go into the scrollback; then the input box, the status line and any
         // notice ("Press Ctrl-C again") are cleared, so the exit summary follows the talk.
         let _ = draw(&mut self.terminal, &mut self.view, self.no_color);
