@@ -227,6 +227,17 @@ fn mcp_add_list_get_remove() {
     .unwrap();
     assert_eq!(local["mcpServers"]["fx"]["args"], json!(["--flag"]));
     assert_eq!(local["mcpServers"]["fx"]["timeout"], 5);
+    // Not started until the folder is trusted, as in a session.
+    let (list, _) = out(&sb.run(&["mcp", "list"]));
+    assert!(list.contains("○ fx — not started"), "{list}");
+    let here = std::fs::canonicalize(sb.project.path()).unwrap();
+    let global: Value = serde_json::from_str(
+        &std::fs::read_to_string(sb.home.path().join("settings.json")).unwrap(),
+    )
+    .unwrap();
+    let mut global = global;
+    global["trustedFolders"] = json!([here.display().to_string()]);
+    sb.settings(global);
     let (list, _) = out(&sb.run(&["mcp", "list"]));
     assert!(list.contains("● fx — ready, 5 tools"), "{list}");
     assert!(list.contains("✗ web — failed"), "{list}");
@@ -237,6 +248,8 @@ fn mcp_add_list_get_remove() {
     let (one, _) = out(&sb.run(&["mcp", "get", "fx"]));
     assert!(one.contains("mcp__fx__echo  Say the text back."), "{one}");
     assert!(!sb.run(&["mcp", "get", "nope"]).status.success());
+    let o = sb.run(&["mcp", "add", "fx", "--", "other"]);
+    assert!(out(&o).1.contains("already there"), "{:?}", out(&o));
     let o = sb.run(&["mcp", "add", "bad__name", "--", "x"]);
     assert!(!o.status.success());
     assert!(

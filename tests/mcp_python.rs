@@ -104,6 +104,8 @@ fn check_flow(stdout: &str) {
         "lighthouse keeper waves",
         "send: echo: hello from mcp",
         "bad: True no block \"nope\"",
+        "empty: True message is empty",
+        "gone: True no conversation conv-nope",
         "mcp client ok",
     ] {
         assert!(stdout.contains(want), "{want:?} not in:\n{stdout}");
@@ -199,6 +201,19 @@ fn mcp_serve_over_http_wants_its_token() {
     check_flow(&stdout);
     let o = run("wrong");
     assert!(!o.status.success(), "a wrong token was accepted");
+    // Another name for this machine (DNS rebinding) is refused, token or not.
+    let port = url
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches("/mcp");
+    let mut s = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    std::io::Write::write_all(
+        &mut s,
+        b"POST /mcp HTTP/1.1\r\nHost: evil.example\r\nAuthorization: Bearer tok-123\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = std::io::Read::read_to_string(&mut s, &mut answer);
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
     let _ = serve.kill();
     let _ = serve.wait();
 }

@@ -45,8 +45,9 @@ pub(super) async fn run(command: McpCommand, ctx: &AppContext) -> anyhow::Result
                     bail!("no MCP server is called {n:?} here; `letta mcp list` shows them");
                 }
             }
-            // Listing is for the user who runs it here: the project's servers start too.
-            let manager = McpManager::start(loaded, here, true);
+            // A project's servers start only in a folder the user trusts, as in a session.
+            let trusted = crate::session::trust::is_trusted(&ctx.settings, &here);
+            let manager = McpManager::start(loaded, here, trusted);
             manager.settled(Duration::from_secs(40)).await;
             print!(
                 "{}",
@@ -64,7 +65,7 @@ pub(super) async fn run(command: McpCommand, ctx: &AppContext) -> anyhow::Result
             };
             for s in scopes {
                 let file = scope_file(s, &global, &here);
-                if config::remove(&file, &name).map_err(anyhow::Error::msg)? {
+                if config::remove(&file, &name, s == McpScope::User).map_err(anyhow::Error::msg)? {
                     println!("Removed MCP server {name} from {}", file.display());
                     return Ok(ExitCode::SUCCESS);
                 }

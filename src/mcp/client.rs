@@ -9,8 +9,7 @@ use std::time::Duration;
 use rmcp::model::{CallToolRequestParam, ClientInfo, Implementation, RawContent};
 use rmcp::service::RunningService;
 use rmcp::transport::{
-    StreamableHttpClientTransport, TokioChildProcess,
-    streamable_http_client::StreamableHttpClientTransportConfig,
+    StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig,
 };
 use rmcp::{RoleClient, ServiceExt};
 use tokio::io::AsyncReadExt;
@@ -70,12 +69,50 @@ impl StderrTail {
     }
 }
 
+/// The longest line a stdio server may send (one JSON-RPC message).
+const MAX_LINE: usize = 16 << 20;
+
+/// A server's stdout, cut off when one line passes [`MAX_LINE`]: a server that never ends a
+/// line must not fill memory.
+struct LineCap<R> {
+    inner: R,
+    since_newline: usize,
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for LineCap<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let std::task::Poll::Ready(Ok(())) = &polled {
+            let fresh = &buf.filled()[before..];
+            self.since_newline = match memchr::memrchr(b'\n', fresh) {
+                Some(i) => fresh.len() - i - 1,
+                None => self.since_newline + fresh.len(),
+            };
+            if self.since_newline > MAX_LINE {
+                return std::task::Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("the server sent a line longer than {} MB", MAX_LINE >> 20),
+                )));
+            }
+        }
+        polled
+    }
+}
+
+/// A running stdio server; killed when dropped.
+pub type Child = tokio::process::Child;
+
 /// Start (stdio) or reach (HTTP) a server and complete MCP's handshake.
 pub async fn connect(
     transport: &Transport,
     project: &Path,
     stderr: &StderrTail,
-) -> Result<Session, String> {
+) -> Result<(Session, Option<Child>), String> {
     match transport {
         Transport::Stdio {
             command,
@@ -96,22 +133,32 @@ pub async fn connect(
                     cwd.as_deref()
                         .map_or_else(|| project.to_path_buf(), |c| project.join(c)),
                 )
-                .kill_on_drop(true);
-            let (proc, err) = TokioChildProcess::builder(cmd)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
+                .kill_on_drop(true);
+            let mut child = cmd
                 .spawn()
                 .map_err(|e| format!("cannot start {command:?}: {e}"))?;
-            if let Some(e) = err {
+            if let Some(e) = child.stderr.take() {
                 stderr.drain(e);
             }
-            client_info().serve(proc).await.map_err(|e| {
+            let (Some(out), Some(input)) = (child.stdout.take(), child.stdin.take()) else {
+                return Err(format!("cannot talk to {command:?}"));
+            };
+            let reader = LineCap {
+                inner: out,
+                since_newline: 0,
+            };
+            let session = client_info().serve((reader, input)).await.map_err(|e| {
                 let why = stderr.summary();
                 if why.is_empty() {
                     format!("the handshake failed: {e}")
                 } else {
                     format!("the handshake failed: {e}; it said: {why}")
                 }
-            })
+            })?;
+            Ok((session, Some(child)))
         }
         Transport::Http { url, headers } => {
             let mut map = reqwest::header::HeaderMap::new();
@@ -131,10 +178,11 @@ pub async fn connect(
                 http,
                 StreamableHttpClientTransportConfig::with_uri(url.as_str()),
             );
-            client_info()
+            let session = client_info()
                 .serve(t)
                 .await
-                .map_err(|e| format!("cannot connect to {url}: {e}"))
+                .map_err(|e| format!("cannot connect to {url}: {e}"))?;
+            Ok((session, None))
         }
     }
 }

@@ -186,6 +186,15 @@ pub fn valid_name(name: &str) -> Result<(), String> {
 pub fn load(global_settings: &Path, cwd: &Path) -> Loaded {
     let mut out = Loaded::default();
     for (scope, file) in files(global_settings, cwd) {
+        if scope.from_project()
+            && let Some(link) = linked(&file)
+        {
+            out.problems.push(format!(
+                "{}: a symbolic link; a project's MCP settings must be regular files in the project (remove the link)",
+                link.display()
+            ));
+            continue;
+        }
         let doc: Value = match crate::settings::load_json(&file) {
             Ok(v) => v,
             Err(e) => {
@@ -193,6 +202,11 @@ pub fn load(global_settings: &Path, cwd: &Path) -> Loaded {
                 continue;
             }
         };
+        if !doc.is_object() && !doc.is_null() {
+            out.problems
+                .push(format!("{}: not a JSON object", file.display()));
+            continue;
+        }
         let Some(servers) = doc.get("mcpServers") else {
             continue;
         };
@@ -229,28 +243,70 @@ pub fn load(global_settings: &Path, cwd: &Path) -> Loaded {
     out
 }
 
-/// Add (or replace) a server in `file`, through the one settings write path.
+/// The file itself or its folder, when either is a symbolic link.
+fn linked(file: &Path) -> Option<PathBuf> {
+    let folder = file.parent().filter(|d| !d.as_os_str().is_empty());
+    folder
+        .into_iter()
+        .chain([file])
+        .find(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()))
+        .map(Path::to_path_buf)
+}
+
+/// Add a server to `file`, through the one settings write path. A name already there is
+/// refused: remove it first. A project's file (`private` false) is never written through a
+/// link.
 pub fn add(file: &Path, name: &str, config: &ServerConfig, private: bool) -> Result<(), String> {
     valid_name(name)?;
     config.transport()?;
+    if !private && let Some(link) = linked(file) {
+        return Err(format!(
+            "{} is a symbolic link; a project's MCP settings are never written through one",
+            link.display()
+        ));
+    }
     let value = serde_json::to_value(config).map_err(|e| e.to_string())?;
     let name = name.to_string();
-    crate::settings::update::<Value, ()>(file, private.then_some(0o600), move |doc| {
-        servers_of(doc, file)?.insert(name, value);
+    let edit = move |doc: &mut Value| {
+        let servers = servers_of(doc, file)?;
+        if servers.contains_key(&name) {
+            return Err(SettingsError::Invalid {
+                path: file.to_path_buf(),
+                message: format!(
+                    "an MCP server {name:?} is already there; `letta mcp remove {name}` first"
+                ),
+            });
+        }
+        servers.insert(name, value);
         Ok(())
-    })
+    };
+    if private {
+        crate::settings::update::<Value, ()>(file, Some(0o600), edit)
+    } else {
+        crate::settings::update_in_place::<Value, ()>(file, None, edit)
+    }
     .map_err(|e| e.to_string())
 }
 
-/// Remove a server from `file`; `Ok(false)` when it was not there.
-pub fn remove(file: &Path, name: &str) -> Result<bool, String> {
+/// Remove a server from `file`; `Ok(false)` when it was not there. A project's file
+/// (`private` false) is never written through a link.
+pub fn remove(file: &Path, name: &str, private: bool) -> Result<bool, String> {
+    if !private && let Some(link) = linked(file) {
+        return Err(format!(
+            "{} is a symbolic link; a project's MCP settings are never written through one",
+            link.display()
+        ));
+    }
     if !file.exists() {
         return Ok(false);
     }
     let name = name.to_string();
-    crate::settings::update::<Value, bool>(file, None, move |doc| {
-        Ok(servers_of(doc, file)?.remove(&name).is_some())
-    })
+    let edit = move |doc: &mut Value| Ok(servers_of(doc, file)?.remove(&name).is_some());
+    if private {
+        crate::settings::update::<Value, bool>(file, Some(0o600), edit)
+    } else {
+        crate::settings::update_in_place::<Value, bool>(file, None, edit)
+    }
     .map_err(|e| e.to_string())
 }
 
@@ -323,9 +379,28 @@ mod tests {
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
         assert_eq!(v["defaultModel"], "openai/x");
         assert_eq!(v["mcpServers"]["one"]["command"], "srv");
-        assert_eq!(remove(&f, "one"), Ok(true));
-        assert_eq!(remove(&f, "one"), Ok(false));
+        assert_eq!(remove(&f, "one", true), Ok(true));
+        assert_eq!(remove(&f, "one", true), Ok(false));
         assert!(add(&f, "a__b", &c, true).is_err());
+        add(&f, "one", &c, true).unwrap();
+        assert!(
+            add(&f, "one", &c, true)
+                .unwrap_err()
+                .contains("already there")
+        );
+        let outside = dir.path().join("victim.json");
+        std::fs::write(&outside, "{}").unwrap();
+        let proj = dir.path().join("proj");
+        std::fs::create_dir_all(&proj).unwrap();
+        std::os::unix::fs::symlink(&outside, proj.join(".mcp.json")).unwrap();
+        assert!(
+            add(&proj.join(".mcp.json"), "x", &c, false)
+                .unwrap_err()
+                .contains("symbolic link")
+        );
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "{}");
+        let l = load(&dir.path().join("none.json"), &proj);
+        assert!(l.problems[0].contains("symbolic link"), "{:?}", l.problems);
         std::fs::write(&f, "{not json").unwrap();
         assert!(
             add(&f, "one", &c, true).is_err(),

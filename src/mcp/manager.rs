@@ -55,6 +55,8 @@ struct Server {
     /// Its tools, kept when it fails so a call to one says why it cannot run.
     tools: Vec<Arc<dyn Tool>>,
     session: Option<Session>,
+    /// A stdio server's process, killed when dropped.
+    child: Option<client::Child>,
     stderr: StderrTail,
     generation: u64,
 }
@@ -104,6 +106,7 @@ impl McpManager {
                 entry,
                 tools: Vec::new(),
                 session: None,
+                child: None,
                 stderr: StderrTail::default(),
                 generation: 0,
             })
@@ -216,6 +219,7 @@ impl McpManager {
             s.status = Status::Connecting;
             s.tools.clear();
             s.session = None;
+            s.child = None;
             s.stderr = StderrTail::default();
             s.generation
         };
@@ -238,9 +242,9 @@ impl McpManager {
             let limit = startup_timeout();
             let outcome = tokio::time::timeout(limit, async {
                 let transport = entry.config.transport()?;
-                let session = client::connect(&transport, &project, &stderr).await?;
+                let (session, child) = client::connect(&transport, &project, &stderr).await?;
                 let tools = client::list_tools(&session).await?;
-                Ok::<_, String>((session, tools))
+                Ok::<_, String>((session, child, tools))
             })
             .await
             .unwrap_or_else(|_| {
@@ -261,7 +265,7 @@ fn finish_connect(
     shared: &Arc<Shared>,
     entry: &Entry,
     generation: u64,
-    outcome: Result<(Session, Vec<ListedTool>), String>,
+    outcome: Result<(Session, Option<client::Child>, Vec<ListedTool>), String>,
 ) {
     {
         let Ok(mut servers) = shared.servers.lock() else {
@@ -274,7 +278,8 @@ fn finish_connect(
             return;
         };
         match outcome {
-            Ok((session, listed)) => {
+            Ok((session, child, listed)) => {
+                s.child = child;
                 let timeout = Duration::from_secs(
                     entry.config.timeout.unwrap_or(DEFAULT_TIMEOUT_SECS).max(1),
                 );
@@ -353,6 +358,7 @@ impl McpTool {
             {
                 s.status = Status::Failed(why.to_string());
                 s.session = None;
+                s.child = None;
             }
             shared.bump();
         }

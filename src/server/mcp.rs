@@ -102,6 +102,14 @@ impl AgentService {
     }
 
     async fn memory_update(&self, label: &str, value: &str) -> Result<String, String> {
+        let current = self
+            .backend
+            .get_block(&self.agent_id, label)
+            .await
+            .map_err(|e| e.to_string())?;
+        if current.read_only == Some(true) {
+            return Err(format!("block {label:?} is read-only"));
+        }
         let req = BlockUpdate {
             value: Some(value.to_string()),
             ..Default::default()
@@ -160,6 +168,11 @@ impl AgentService {
         {
             return Ok(c.id);
         }
+        if name.starts_with("conv-") && !name.contains(char::is_whitespace) {
+            return Err(format!(
+                "no conversation {name} of this agent; name a title to start a new one"
+            ));
+        }
         let found = self
             .backend
             .list_conversations(ConversationQuery {
@@ -187,6 +200,9 @@ impl AgentService {
     }
 
     async fn send(&self, message: &str, conversation: Option<&str>) -> Result<String, String> {
+        if message.trim().is_empty() {
+            return Err("message is empty".into());
+        }
         let conversation_id = self.conversation(conversation).await?;
         let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
         // Nobody is there to approve: calls that would ask are refused, reads run.
@@ -234,10 +250,11 @@ impl AgentService {
         args: serde_json::Map<String, Value>,
     ) -> Result<String, String> {
         match name {
-            "memory_read" => {
-                self.memory_read(args.get("label").and_then(Value::as_str))
-                    .await
-            }
+            "memory_read" => match args.get("label") {
+                None | Some(Value::Null) => self.memory_read(None).await,
+                Some(Value::String(l)) => self.memory_read(Some(l)).await,
+                Some(other) => Err(format!("label must be a string, not {other}")),
+            },
             "memory_update" => {
                 self.memory_update(text_arg(&args, "label")?, text_arg(&args, "value")?)
                     .await
@@ -283,24 +300,52 @@ impl AgentService {
             StreamableHttpServerConfig::default(),
         );
         let token = token.map(Arc::<str>::from);
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let loopback = local.ip().is_loopback();
         let app =
             axum::Router::new()
                 .nest_service("/mcp", service)
                 .layer(axum::middleware::from_fn(move |req, next| {
-                    check_token(token.clone(), req, next)
+                    check_request(token.clone(), loopback, req, next)
                 }));
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        on_listen(listener.local_addr()?);
-        axum::serve(listener, app).await
+        on_listen(local);
+        let stop =
+            super::accept_until_signal(listener, app, 64, std::time::Duration::from_secs(10)).await;
+        let _ = stop.send(true);
+        Ok(())
     }
 }
 
-async fn check_token(
+/// Whether a `Host` header names this machine (a loopback server answers no other name, so
+/// a page's DNS rebinding cannot reach it).
+fn local_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    matches!(name, "localhost" | "::1") || name.starts_with("127.")
+}
+
+async fn check_request(
     token: Option<Arc<str>>,
+    loopback: bool,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
+    let host = req
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if loopback && !local_host(host) {
+        return (
+            axum::http::StatusCode::FORBIDDEN,
+            "this server answers only to localhost",
+        )
+            .into_response();
+    }
     // A web page must not reach the agent through the user's browser (DNS rebinding).
     if req.headers().contains_key(axum::http::header::ORIGIN) {
         return (

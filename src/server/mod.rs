@@ -164,9 +164,26 @@ pub async fn serve(
         ..opts
     };
     let app = router_with(engine.clone(), &opts, PING_EVERY);
+    let stop_tx =
+        accept_until_signal(listener, app, opts.max_connections, opts.header_timeout).await;
+    // Runs in flight are cancelled and recorded as such, which also ends their streams, so
+    // the connections close and the server can stop.
+    let _ = stop_tx.send(true);
+    engine.shutdown(Duration::from_secs(10)).await;
+    Ok(())
+}
+
+/// Serve `app` on `listener`, at most `max_connections` at once, each given `header_timeout`
+/// to send its request's headers, until SIGINT or SIGTERM. Sending `true` on the returned
+/// channel then closes the open connections gracefully.
+pub(crate) async fn accept_until_signal(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    max_connections: usize,
+    header_timeout: Duration,
+) -> tokio::sync::watch::Sender<bool> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let slots = Arc::new(tokio::sync::Semaphore::new(opts.max_connections.max(1)));
-    let header_timeout = opts.header_timeout;
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
     let mut signals = Signals::new();
     loop {
         let accepted = tokio::select! {
@@ -200,11 +217,7 @@ pub async fn serve(
             drop(slot);
         });
     }
-    // Runs in flight are cancelled and recorded as such, which also ends their streams, so
-    // the connections close and the server can stop.
-    let _ = stop_tx.send(true);
-    engine.shutdown(Duration::from_secs(10)).await;
-    Ok(())
+    stop_tx
 }
 
 /// SIGINT and SIGTERM.

@@ -41,18 +41,29 @@ pub fn instruction_files(cwd: &Path, letta_home: Option<&Path>) -> Vec<Instructi
         dirs.truncate(1);
     }
     dirs.reverse();
-    let global = letta_home.map(|h| h.join("AGENTS.md"));
-    let candidates = global
-        .into_iter()
-        .chain(dirs.iter().flat_map(|d| NAMES.iter().map(|n| d.join(n))));
+    // A project's file must really be in the project (a link out of it could hand the model
+    // /etc/shadow or letta's own keys); the global one must be in letta's folder.
+    let root = dirs.first().and_then(|d| std::fs::canonicalize(d).ok());
+    let home = letta_home.and_then(|h| std::fs::canonicalize(h).ok());
+    let global = letta_home.map(|h| (h.join("AGENTS.md"), home.clone()));
+    let candidates = global.into_iter().chain(
+        dirs.iter()
+            .flat_map(|d| NAMES.iter().map(|n| (d.join(n), root.clone()))),
+    );
     let mut seen = HashSet::new();
     candidates
-        .filter_map(|p| {
+        .filter_map(|(p, within)| {
             let real = std::fs::canonicalize(&p).ok()?;
-            if !real.is_file() || !seen.insert(real) {
+            let inside = within.is_some_and(|w| real.starts_with(w));
+            let letta_own = home.as_ref().is_some_and(|h| real.starts_with(h))
+                && !p.starts_with(letta_home.unwrap_or(Path::new("/nonexistent")));
+            if !inside || letta_own || !real.is_file() || !seen.insert(real.clone()) {
                 return None;
             }
-            let bytes = std::fs::read(&p).ok()?;
+            let bytes = std::fs::read(&real).ok()?;
+            if crate::tools::looks_binary(&bytes) {
+                return None;
+            }
             let mut text =
                 String::from_utf8_lossy(&bytes[..bytes.len().min(FILE_CAP)]).into_owned();
             if bytes.len() > FILE_CAP {
@@ -82,23 +93,67 @@ pub fn display_name(path: &Path, cwd: &Path) -> String {
     }
 }
 
+/// How long one git command may take for the reminder.
+const GIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// One git command's output, or `None`. The repository's own config cannot run anything
+/// (no fsmonitor, hooks or external diff), and a slow repository is given up on.
+fn git_output(cwd: &Path, args: &[&str]) -> Option<String> {
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(cwd)
+        .args([
+            "-c",
+            "core.fsmonitor=false",
+            "-c",
+            "core.hooksPath=/dev/null",
+            "-c",
+            "diff.external=",
+            "-c",
+            "core.untrackedCache=false",
+            "--no-pager",
+        ])
+        .args(args)
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut out = child.stdout.take()?;
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut std::io::Read::take(&mut out, 1 << 20), &mut buf);
+        buf
+    });
+    let deadline = std::time::Instant::now() + GIT_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    };
+    let bytes = reader.join().ok()?;
+    status
+        .success()
+        .then(|| String::from_utf8_lossy(&bytes).trim_end().to_string())
+}
+
 /// The git facts the session reminder gives: branch, changed files, last commits.
 fn git_facts(cwd: &Path) -> Option<String> {
-    let git = |args: &[&str]| -> Option<String> {
-        let o = Command::new("git")
-            .arg("-C")
-            .arg(cwd)
-            .args(args)
-            .env("GIT_OPTIONAL_LOCKS", "0")
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .output()
-            .ok()?;
-        o.status
-            .success()
-            .then(|| String::from_utf8_lossy(&o.stdout).trim_end().to_string())
-    };
-    let branch = git(&["rev-parse", "--abbrev-ref", "HEAD"])?;
+    let git = |args: &[&str]| git_output(cwd, args);
+    git(&["rev-parse", "--is-inside-work-tree"]).filter(|o| o == "true")?;
+    let branch = git(&["symbolic-ref", "--short", "-q", "HEAD"])
+        .or_else(|| git(&["rev-parse", "--short", "HEAD"]).map(|c| format!("(detached at {c})")))
+        .unwrap_or_else(|| "(unknown)".into());
     let mut out = format!("- Git repository: yes, on branch {branch}\n");
     let status = git(&["status", "--porcelain"]).unwrap_or_default();
     let dirty: Vec<&str> = status.lines().collect();
@@ -289,6 +344,32 @@ mod tests {
         );
         assert_eq!(display_name(&files[1].path, &cwd), "../AGENTS.md");
         assert_eq!(display_name(&files[3].path, &cwd), ".letta/AGENTS.md");
+    }
+
+    #[test]
+    fn links_out_of_the_project_and_binary_files_are_not_read() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "root:x:0:0").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), root.path().join("AGENTS.md"))
+            .unwrap();
+        std::fs::write(root.path().join("CLAUDE.md"), b"\0\x01\x02binary").unwrap();
+        assert!(instruction_files(root.path(), None).is_empty());
+    }
+
+    #[test]
+    fn a_repository_without_commits_is_still_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = Command::new("git")
+            .args(["init", "-q", "-b", "trunk"])
+            .current_dir(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            return; // no git here
+        }
+        let facts = git_facts(dir.path()).unwrap();
+        assert!(facts.contains("on branch trunk"), "{facts}");
     }
 
     #[test]

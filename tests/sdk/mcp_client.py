@@ -28,6 +28,10 @@ async def flow(session):
     print("send:", text(await session.call_tool("send_message", {"message": "hello from mcp", "conversation": "from claude"})).replace("\n", " "))
     bad = await session.call_tool("memory_read", {"label": "nope"})
     print("bad:", bad.isError, "".join(c.text for c in bad.content))
+    empty = await session.call_tool("send_message", {"message": "   "})
+    print("empty:", empty.isError, "".join(c.text for c in empty.content))
+    gone = await session.call_tool("send_message", {"message": "hi", "conversation": "conv-nope"})
+    print("gone:", gone.isError, "".join(c.text for c in gone.content))
 
 
 async def main():

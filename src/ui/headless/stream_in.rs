@@ -19,6 +19,9 @@ use crate::session::Session;
 use crate::turn::{ApprovalAnswer, Approver, ToolCallInfo, TurnDriver, TurnEvent, TurnOptions};
 
 type Out = Arc<Mutex<Lines>>;
+
+/// The longest stdin line read as a message.
+const MAX_LINE: usize = 8 << 20;
 type Pending = Arc<Mutex<HashMap<String, oneshot::Sender<ApprovalAnswer>>>>;
 
 fn emit(out: &Out, v: Value) {
@@ -85,7 +88,10 @@ fn answer_of(resp: &Value) -> ApprovalAnswer {
     match r.get("behavior").and_then(Value::as_str) {
         Some("allow") => match r.get("updatedInput") {
             Some(v @ Value::Object(_)) => ApprovalAnswer::YesWith(v.to_string()),
-            _ => ApprovalAnswer::Yes,
+            None | Some(Value::Null) => ApprovalAnswer::Yes,
+            Some(_) => ApprovalAnswer::No {
+                reason: Some("The driving program's updatedInput was not a JSON object; the call was not run.".into()),
+            },
         },
         _ => ApprovalAnswer::No {
             reason: message.or_else(|| Some("The driving program denied this call.".into())),
@@ -101,6 +107,15 @@ fn read_stdin(out: Out, pending: Pending, to_loop: mpsc::UnboundedSender<Input>)
         while let Ok(Some(line)) = lines.next_line().await {
             n += 1;
             if line.trim().is_empty() {
+                continue;
+            }
+            if line.len() > MAX_LINE {
+                emit(
+                    &out,
+                    json!({"type": "error", "message": format!(
+                    "stdin line {n} is {} MB, over the {} MB a line may hold; it was not run",
+                    line.len() >> 20, MAX_LINE >> 20)}),
+                );
                 continue;
             }
             let v: Value = match serde_json::from_str(&line) {
@@ -120,6 +135,18 @@ fn read_stdin(out: Out, pending: Pending, to_loop: mpsc::UnboundedSender<Input>)
                     .to_string()
             };
             match v.get("type").and_then(Value::as_str) {
+                Some("user") if v.pointer("/message/role").is_some_and(|r| r != "user") => emit(
+                    &out,
+                    json!({"type": "error", "message": format!("stdin line {n}: a user line's message.role must be \"user\"")}),
+                ),
+                Some("control_request" | "control_response")
+                    if id(v.get("response").unwrap_or(&v)).is_empty() =>
+                {
+                    emit(
+                        &out,
+                        json!({"type": "error", "message": format!("stdin line {n}: a {} needs a request_id", v["type"].as_str().unwrap_or(""))}),
+                    );
+                }
                 Some("user") => match user_text(&v) {
                     Some(t) if !t.trim().is_empty() => {
                         let _ = to_loop.send(Input::User(t));
