@@ -8,10 +8,10 @@
 //! 2. `llm`: model providers (OpenAI-compatible, Anthropic), their catalogue, the offline model.
 //! 3. `backend` → `local`, `remote`: the Backend trait; the embedded engine (SQLite store on
 //!    its own thread, agent loop); the Letta REST client.
-//! 4. `shell` → `sandbox` → `tools` → `mcp` → `hooks` → `permissions` → `connect`: what a shell
-//!    command would run (tree-sitter-bash); the OS sandbox for commands; the Tool trait and its
-//!    registry; MCP servers as tools (rmcp); user hooks (Claude Code's contract); permission
-//!    modes and rules; provider setup.
+//! 4. `shell` → `sandbox` → `tools` → `mcp` → `skills` → `hooks` → `permissions` → `connect`: what
+//!    a shell command would run (tree-sitter-bash); the OS sandbox for commands; the Tool trait
+//!    and its registry; MCP servers as tools (rmcp); skills and the Skill tool; user hooks
+//!    (Claude Code's contract); permission modes and rules; provider setup.
 //! 5. `session` → `turn` → `commands`: which agent and conversation, and what is queried about
 //!    them; one turn; the slash-command table and its outcomes as data.
 //! 6. `ui` → `ui::tui`, `ui::plain`, `ui::headless`, `server`: the front ends (the chat view,
@@ -37,6 +37,7 @@ pub mod server;
 pub mod session;
 pub mod settings;
 pub mod shell;
+pub mod skills;
 pub mod tools;
 pub mod turn;
 pub mod ui;

@@ -350,7 +350,7 @@ pub(super) async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> 
         backend: p.backend,
         session: p.session,
         checker: Arc::new(std::sync::Mutex::new(p.checker)),
-        tools: Arc::new(crate::tools::Registry::builtin().with_source(Arc::new(p.mcp.clone()))),
+        tools: Arc::new(session_tools(&p.cwd).with_source(Arc::new(p.mcp.clone()))),
         mcp: p.mcp,
         hooks: p.hooks,
         opts: TurnOptions {
@@ -422,7 +422,7 @@ pub(super) async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCo
     let driver = |approver: Arc<dyn crate::turn::Approver>| TurnDriver {
         backend: p.backend.clone(),
         tools: Arc::new(p.sandbox.tool_context(p.cwd.clone(), &p.checker)),
-        registry: Arc::new(crate::tools::Registry::builtin().with_source(Arc::new(p.mcp.clone()))),
+        registry: Arc::new(session_tools(&p.cwd).with_source(Arc::new(p.mcp.clone()))),
         checker: Arc::new(std::sync::Mutex::new(p.checker.clone())),
         approver,
         project_dir: p.cwd.clone(),
@@ -475,4 +475,11 @@ fn project_context(
         Some(ctx.paths.config.clone()),
         !cli.session.no_system_info_reminder,
     ))
+}
+
+/// The tools of a session in `cwd`: the built-ins and the `Skill` tool (MCP tools join later).
+fn session_tools(cwd: &std::path::Path) -> crate::tools::Registry {
+    let mut r = crate::tools::Registry::builtin();
+    r.register(Arc::new(crate::skills::SkillTool::new(cwd.to_path_buf())));
+    r
 }

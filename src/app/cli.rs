@@ -168,6 +168,11 @@ pub enum Command {
     },
     /// Configure a provider or Letta server non-interactively
     Connect(ConnectArgs),
+    /// Skills: `letta skills list`
+    Skills {
+        #[command(subcommand)]
+        command: SkillsCommand,
+    },
     /// MCP servers: add, list, get, remove; `serve` exposes an agent's memory over MCP
     Mcp {
         #[command(subcommand)]
@@ -440,4 +445,11 @@ pub struct McpServeArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum InputFormat {
     StreamJson,
+}
+
+/// `letta skills …`.
+#[derive(Debug, Subcommand)]
+pub enum SkillsCommand {
+    /// Every skill with its source; broken ones with the reason
+    List,
 }

@@ -193,6 +193,15 @@ async fn dispatch(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Connect(args)) => return connect::run(args, &ctx).await,
         Some(Command::Mcp { command }) => return mcp::run(command, &ctx).await,
+        Some(Command::Skills {
+            command: cli::SkillsCommand::List,
+        }) => {
+            let all = crate::skills::discover(&cwd()?, crate::skills::user_dir().as_deref());
+            print!(
+                "{}",
+                crate::ui::safe_text::neutralise(&crate::skills::listing(&all))
+            );
+        }
         Some(Command::Completions { .. }) => {}
         None => {
             // Sessions are remembered per project; a corrupt file stops us before anything runs.

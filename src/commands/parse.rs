@@ -10,6 +10,8 @@ pub enum Cmd {
     Mcp(Option<String>),
     /// `/hooks`: the configured hooks and their files.
     Hooks,
+    /// `/skills`: every skill with its source, and the broken ones with the reason.
+    Skills,
     Clear,
     /// Copy the whole conversation (optionally titled) and switch to the copy.
     Fork(Option<String>),
@@ -71,6 +73,7 @@ impl Cmd {
             Self::Tree => "tree",
             Self::Mcp(_) => "mcp",
             Self::Hooks => "hooks",
+            Self::Skills => "skills",
             Self::Export(_) => "export",
             Self::RenameConvo(_) | Self::RenameAgent(_) | Self::AutoTitle => "rename",
             Self::Resume(_) | Self::ResumeAt { .. } => "resume",
@@ -135,6 +138,7 @@ pub fn parse(line: &str) -> Result<Parsed, String> {
         "tree" => Parsed::Backend(Cmd::Tree),
         "mcp" => Parsed::Backend(Cmd::Mcp(arg)),
         "hooks" => Parsed::Backend(Cmd::Hooks),
+        "skills" => Parsed::Backend(Cmd::Skills),
         "export" => Parsed::Backend(Cmd::Export(arg)),
         "resume" => Parsed::Backend(Cmd::Resume(arg)),
         "model" => Parsed::Backend(Cmd::Model(arg)),

@@ -91,6 +91,11 @@ pub const TABLE: &[Spec] = &[
     ),
     spec("hooks", "The hooks configured, with their files", true),
     spec(
+        "skills",
+        "Skills the agent can load, with their source; /NAME runs one",
+        true,
+    ),
+    spec(
         "permissions",
         "The permission mode and rules in force, with their sources",
         true,

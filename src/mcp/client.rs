@@ -51,7 +51,7 @@ impl StderrTail {
         crate::tools::cap_text(tail.trim(), 300)
     }
 
-    fn drain(&self, mut from: tokio::process::ChildStderr) {
+    fn drain(&self, mut from: tokio::process::ChildStderr) -> tokio::task::JoinHandle<()> {
         let buf = self.0.clone();
         tokio::spawn(async move {
             let mut chunk = [0u8; 1024];
@@ -65,7 +65,7 @@ impl StderrTail {
                     b.drain(..over);
                 }
             }
-        });
+        })
     }
 }
 
@@ -140,9 +140,7 @@ pub async fn connect(
             let mut child = cmd
                 .spawn()
                 .map_err(|e| format!("cannot start {command:?}: {e}"))?;
-            if let Some(e) = child.stderr.take() {
-                stderr.drain(e);
-            }
+            let drained = child.stderr.take().map(|e| stderr.drain(e));
             let (Some(out), Some(input)) = (child.stdout.take(), child.stdin.take()) else {
                 return Err(format!("cannot talk to {command:?}"));
             };
@@ -150,7 +148,14 @@ pub async fn connect(
                 inner: out,
                 since_newline: 0,
             };
-            let session = client_info().serve((reader, input)).await.map_err(|e| {
+            let served = client_info().serve((reader, input)).await;
+            if served.is_err()
+                && let Some(d) = drained
+            {
+                // What it printed before it died says why: wait for the pipe to close.
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(2), d).await;
+            }
+            let session = served.map_err(|e| {
                 let why = stderr.summary();
                 if why.is_empty() {
                     format!("the handshake failed: {e}")

@@ -27,10 +27,10 @@ pub use objects::{
 };
 pub use params::{ListParams, Order};
 pub use request::{
-    ApprovalCreate, ApprovalDecision, BlockCreate, BlockUpdate, ClientTool, CreateAgent,
-    CreateConversation, ForkParams, LettaResponse, MessageCreate, ResumeStream, SearchRequest,
-    SendMessageRequest, ToolReturnItem, UpdateAgent, UpdateConversation, UserMessageCreate,
-    search_words, without_reminders,
+    ApprovalCreate, ApprovalDecision, BlockCreate, BlockUpdate, ClientSkill, ClientTool,
+    CreateAgent, CreateConversation, ForkParams, LettaResponse, MessageCreate, ResumeStream,
+    SearchRequest, SendMessageRequest, ToolReturnItem, UpdateAgent, UpdateConversation,
+    UserMessageCreate, search_words, without_reminders,
 };
 pub use stop::StopReason;
 

@@ -114,6 +114,17 @@ pub struct ClientTool {
     pub extra: Extra,
 }
 
+/// A skill the client can load, by name (`client_skills`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientSkill {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Where its `SKILL.md` is.
+    #[serde(default)]
+    pub location: String,
+}
+
 /// One entry of an approval message: a tool result the client produced, or a decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -281,6 +292,9 @@ pub struct SendMessageRequest {
     pub background: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_tools: Option<Vec<ClientTool>>,
+    /// The client's skills, as Letta Code advertises them (the `Skill` tool loads one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_skills: Option<Vec<ClientSkill>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub override_model: Option<String>,
     /// Only for the `default` conversation.

@@ -20,6 +20,7 @@ pub use file::{SettingsError, load_json};
 pub use global::{AgentPrefs, GlobalSettings, ProviderConfig};
 pub use project::{ProjectSettings, project_local_file, project_shared_file};
 pub use sandbox::SandboxSettings;
+pub mod frontmatter;
 pub use update::{update, update_async, update_in_place};
 
 use serde::{Deserialize, Serialize};

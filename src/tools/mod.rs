@@ -25,7 +25,7 @@ pub use context::{ToolContext, ToolOutput};
 pub use denied::DeniedReads;
 pub use registry::{Registry, ToolSource, describe, mcp_view};
 pub use todo::Todo;
-pub use tool::{Access, CallView, Effect, PermissionClass, Tool};
+pub use tool::{Access, CallView, Effect, PermissionClass, Tool, str_arg};
 
 use std::path::{Component, Path, PathBuf};
 

@@ -128,6 +128,11 @@ impl Registry {
         self.all().iter().map(|t| t.name().to_string()).collect()
     }
 
+    /// What is sent as `client_skills`.
+    pub fn client_skills(&self) -> Vec<crate::protocol::ClientSkill> {
+        self.all().iter().flat_map(|t| t.client_skills()).collect()
+    }
+
     /// The schemas sent as `client_tools`.
     pub fn definitions(&self) -> Vec<ClientTool> {
         self.all().iter().map(|t| t.definition()).collect()

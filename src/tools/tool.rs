@@ -119,6 +119,11 @@ pub trait Tool: Send + Sync {
         a
     }
 
+    /// Skills this tool loads, advertised to a Letta server as `client_skills`.
+    fn client_skills(&self) -> Vec<crate::protocol::ClientSkill> {
+        Vec::new()
+    }
+
     /// How a call shows on screen.
     fn describe(&self, _args: &Value, _cwd: &Path) -> CallView {
         CallView {

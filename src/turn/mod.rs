@@ -189,6 +189,7 @@ impl TurnDriver {
             include_pings: Some(true),
             background: Some(true),
             client_tools: Some(self.registry.definitions()),
+            client_skills: Some(self.registry.client_skills()).filter(|s| !s.is_empty()),
             override_model: opts.override_model.clone(),
             agent_id: (session.conversation_id == DEFAULT_CONVERSATION)
                 .then(|| session.agent_id.clone()),

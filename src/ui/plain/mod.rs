@@ -177,7 +177,12 @@ impl Repl {
             self.turn(Work::Text(input)).await;
             return true;
         };
-        match commands::parse(line) {
+        let parsed = commands::parse(line).or_else(|e| {
+            crate::skills::invocation(&self.setup.cwd, line)
+                .map(Parsed::Send)
+                .ok_or(e)
+        });
+        match parsed {
             Ok(Parsed::Local(Local::Exit)) => return false,
             Ok(Parsed::Local(Local::Usage)) => println!(
                 "This session: {} tokens in, {} tokens out",

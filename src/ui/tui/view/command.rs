@@ -8,7 +8,12 @@ impl ChatView {
         use crate::commands::{Cmd, Local, Parsed, parse};
         use crate::ui::tui::overlay::Open;
         let w = self.w();
-        match parse(line) {
+        let parsed = parse(line).or_else(|e| {
+            crate::skills::invocation(&self.cwd, line)
+                .map(Parsed::Send)
+                .ok_or(e)
+        });
+        match parsed {
             Ok(Parsed::Local(Local::Exit)) => return vec![Action::Exit],
             Ok(Parsed::Local(Local::Usage)) => {
                 let text = format!(
