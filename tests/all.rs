@@ -27,6 +27,7 @@ mod mcp_e2e;
 mod mcp_python;
 mod multiprocess;
 mod plain_e2e;
+mod plan_e2e;
 mod probes;
 mod protocol_fixtures;
 mod python_sdk;

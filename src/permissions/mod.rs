@@ -194,8 +194,42 @@ impl Checker {
             .any(|d| p.starts_with(d))
     }
 
-    /// Decide one call, asking the tool what it touches.
+    /// Decide one call, asking the tool what it touches. In plan mode only what reads runs:
+    /// whatever would be allowed by a rule or would ask is refused, and `ExitPlanMode` asks.
     pub fn decide(
+        &self,
+        ctx: &ToolContext,
+        tools: &Registry,
+        tool: &str,
+        args: &Value,
+    ) -> Decision {
+        let d = self.decide_rules(ctx, tools, tool, args);
+        if self.mode != PermissionMode::Plan || matches!(d, Decision::Deny { .. }) {
+            return d;
+        }
+        if tool == crate::tools::EXIT_PLAN_MODE {
+            return Decision::Ask {
+                reason: "the plan needs your approval to leave plan mode".into(),
+            };
+        }
+        let reads = tools.access(ctx, tool, args).is_read();
+        match d {
+            Decision::Allow { rule: None, .. } | Decision::Allow { .. } if reads => d,
+            // A command the parser knows only reads (no rule needed) is research too.
+            Decision::Allow { rule: None, .. }
+                if tools.access(ctx, tool, args).command.is_some() =>
+            {
+                d
+            }
+            _ => Decision::Deny {
+                reason: format!(
+                    "plan mode is on: only read-only tools run until the user approves a plan, so {tool} was not run. Finish the research and call ExitPlanMode with the plan"
+                ),
+            },
+        }
+    }
+
+    fn decide_rules(
         &self,
         ctx: &ToolContext,
         tools: &Registry,

@@ -17,6 +17,9 @@ pub enum PermissionMode {
     Unrestricted,
     /// Everything asks.
     Strict,
+    /// Research only: read-only tools run, nothing else, until the user approves the plan
+    /// the model hands in with `ExitPlanMode`.
+    Plan,
 }
 
 impl PermissionMode {
@@ -27,6 +30,7 @@ impl PermissionMode {
             Self::AcceptEdits => "acceptEdits",
             Self::Unrestricted => "unrestricted",
             Self::Strict => "strict",
+            Self::Plan => "plan",
         }
     }
 
@@ -37,17 +41,21 @@ impl PermissionMode {
             Self::AcceptEdits => "reads and file edits run; commands ask the user first",
             Self::Unrestricted => "everything runs without asking, except what deny rules forbid",
             Self::Strict => "every tool call asks the user first",
+            Self::Plan => {
+                "plan mode: research with read-only tools only, then call ExitPlanMode with your plan for the user to approve; nothing else runs until then"
+            }
         }
     }
 
     /// The next mode for Shift+Tab, as Letta Code cycles: the modes picked day to day, in a
-    /// ring (standard → accept edits → unrestricted → standard). Strict is only chosen
+    /// ring (standard → accept edits → plan → unrestricted → standard). Strict is only chosen
     /// explicitly; Shift+Tab leaves it for standard.
     #[must_use]
     pub fn next(self) -> Self {
         match self {
             Self::Standard => Self::AcceptEdits,
-            Self::AcceptEdits => Self::Unrestricted,
+            Self::AcceptEdits => Self::Plan,
+            Self::Plan => Self::Unrestricted,
             Self::Unrestricted | Self::Strict => Self::Standard,
         }
     }

@@ -251,6 +251,7 @@ pub struct ProjectContext {
 struct Told {
     session: bool,
     instructions: Option<u64>,
+    mode: Option<PermissionMode>,
 }
 
 impl ProjectContext {
@@ -311,6 +312,20 @@ impl ProjectContext {
         if self.system_info && !t.session {
             out.push_str(&session_reminder(&self.cwd, mode));
         }
+        // A mode changed since (Shift+Tab, an approved plan), or plan mode the session
+        // reminder did not announce, is said at once: plan mode changes what the model may do.
+        let changed = match t.mode {
+            Some(m) => m != mode,
+            None => !self.system_info && mode == PermissionMode::Plan,
+        };
+        if changed {
+            out.push_str(&format!(
+                "<system-reminder>\nThe permission mode is now {}: {}.\n</system-reminder>\n",
+                mode.name(),
+                mode.describe()
+            ));
+        }
+        t.mode = Some(mode);
         t.session = true;
         if print.is_some() && print != t.instructions {
             out.push_str(&instructions_reminder(&files, &self.cwd));
@@ -398,6 +413,9 @@ mod tests {
         std::fs::write(dir.path().join("AGENTS.md"), "use spaces").unwrap();
         let changed = ctx.reminders("c1", PermissionMode::Standard);
         assert!(changed.contains("use spaces") && !changed.contains("Working directory"));
+        let plan = ctx.reminders("c1", PermissionMode::Plan);
+        assert!(plan.contains("The permission mode is now plan"), "{plan}");
+        assert_eq!(ctx.reminders("c1", PermissionMode::Plan), "");
         let quiet = ProjectContext::new(dir.path().to_path_buf(), None, false);
         let q = quiet.reminders("c1", PermissionMode::Standard);
         assert!(

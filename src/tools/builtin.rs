@@ -207,6 +207,15 @@ impl Tool for Bash {
 }
 
 /// Every built-in tool, in the order the model sees them.
-pub static BUILTIN: [&dyn Tool; 9] = [
-    &Bash, &Read, &Write, &Edit, &MultiEdit, &Glob, &Grep, &Ls, &TodoWrite,
+pub static BUILTIN: [&dyn Tool; 10] = [
+    &Bash,
+    &Read,
+    &Write,
+    &Edit,
+    &MultiEdit,
+    &Glob,
+    &Grep,
+    &Ls,
+    &TodoWrite,
+    &super::plan::ExitPlanMode,
 ];

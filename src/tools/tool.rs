@@ -69,6 +69,8 @@ pub enum Effect {
     Writes { path: String, content: String },
     /// Replaces the session's task list.
     Todos,
+    /// A plan for the user to approve (`ExitPlanMode`).
+    Plan { plan: String },
 }
 
 /// How a call is named on screen: `Update(src/main.rs)`, `Bash(ls -la)`.

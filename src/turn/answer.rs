@@ -99,8 +99,12 @@ impl TurnDriver {
                     {
                         self.tools.escalate(cmd);
                     }
+                    if call.name == crate::tools::EXIT_PLAN_MODE {
+                        answers[i] = Some(self.plan_answered(call, answer, events));
+                        continue;
+                    }
                     match answer {
-                        ApprovalAnswer::Yes => to_run.push(i),
+                        ApprovalAnswer::Yes | ApprovalAnswer::YesInMode(_) => to_run.push(i),
                         ApprovalAnswer::YesWith(arguments) => {
                             let mut changed = call.clone();
                             changed.arguments = arguments;

@@ -49,7 +49,7 @@ impl TurnDriver {
                 ));
                 out
             }
-            ApprovalAnswer::Yes | ApprovalAnswer::YesWith(_) => {
+            ApprovalAnswer::Yes | ApprovalAnswer::YesWith(_) | ApprovalAnswer::YesInMode(_) => {
                 self.tools.escalate(&cmd);
                 self.rerun(call, cancel).await
             }

@@ -7,6 +7,7 @@ mod collect;
 mod escape;
 mod hooked;
 mod journal;
+mod plan;
 
 pub use collect::merge_delta;
 pub use journal::Journal;
@@ -75,6 +76,8 @@ pub enum TurnEvent {
     Note {
         message: String,
     },
+    /// The permission mode changed during the turn (a plan was approved).
+    Mode(crate::permissions::PermissionMode),
 }
 
 /// The user's answer to "may this run?".
@@ -86,6 +89,8 @@ pub enum ApprovalAnswer {
     /// Yes, with these arguments (JSON) instead of the model's: a driving program's
     /// `updatedInput`. Deny rules are checked again on them.
     YesWith(String),
+    /// A plan approved, going on in this mode (`ExitPlanMode`).
+    YesInMode(crate::permissions::PermissionMode),
     No {
         reason: Option<String>,
     },

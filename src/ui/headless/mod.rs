@@ -119,6 +119,9 @@ fn event_line(ev: &TurnEvent, partial: bool) -> Option<Value> {
         TurnEvent::Note { message } => {
             json!({"type": "system", "subtype": "note", "message": message})
         }
+        TurnEvent::Mode(m) => {
+            json!({"type": "system", "subtype": "permission_mode", "permission_mode": m.name()})
+        }
         TurnEvent::Assistant { .. } | TurnEvent::Reasoning { .. } => return None,
     })
 }

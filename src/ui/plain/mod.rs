@@ -28,6 +28,9 @@ struct Ask(Shared);
 #[async_trait]
 impl Approver for Ask {
     async fn ask(&self, call: &ToolCallInfo, reason: &str, rule: &str) -> ApprovalAnswer {
+        if call.name == crate::tools::EXIT_PLAN_MODE {
+            return ask_plan(&self.0, call).await;
+        }
         println!(
             "? {} needs approval ({})",
             render::title(call, Path::new("")),
@@ -42,6 +45,29 @@ impl Approver for Ask {
                 reason: Some(why.to_string()),
             },
         }
+    }
+}
+
+/// The plan, then: a = approve and accept edits, y = approve and ask before edits, or what
+/// to change (keep planning).
+async fn ask_plan(lines: &Shared, call: &ToolCallInfo) -> ApprovalAnswer {
+    let plan = call
+        .args()
+        .get("plan")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    println!("? The agent's plan:\n{}", neutralise(&plan));
+    let q = "  a = approve and accept edits, y = approve and ask before edits, or say what to change › ";
+    match read(lines, q).await.as_deref().map(str::trim) {
+        Some("a") => ApprovalAnswer::YesInMode(crate::permissions::PermissionMode::AcceptEdits),
+        Some("y" | "yes") => {
+            ApprovalAnswer::YesInMode(crate::permissions::PermissionMode::Standard)
+        }
+        Some("n" | "no" | "") | None => ApprovalAnswer::No { reason: None },
+        Some(why) => ApprovalAnswer::No {
+            reason: Some(why.to_string()),
+        },
     }
 }
 

@@ -67,6 +67,10 @@ pub fn event(ev: &TurnEvent, at_line_start: &mut bool, cwd: &Path) {
             at_line_start,
         ),
         TurnEvent::Error { message } => line(format!("✗ {}", neutralise(message)), at_line_start),
+        TurnEvent::Mode(m) => line(
+            format!("… permission mode: {} ({})", m.name(), m.describe()),
+            at_line_start,
+        ),
         TurnEvent::Waiting { message } | TurnEvent::Note { message } => {
             line(format!("… {}", neutralise(message)), at_line_start);
         }

@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use tokio::sync::oneshot;
 
 use super::cells;
+use crate::permissions::PermissionMode;
 use crate::tools::Effect;
 use crate::turn::{ApprovalAnswer, ToolCallInfo};
 use crate::ui::safe_text::neutralise;
@@ -23,6 +24,8 @@ pub struct Approval {
     selected: usize,
     /// Typing the reason for "no".
     typing: Option<String>,
+    /// A plan to approve (`ExitPlanMode`): the answers choose the mode to go on in.
+    plan: bool,
     reply: Option<oneshot::Sender<ApprovalAnswer>>,
 }
 
@@ -53,8 +56,13 @@ impl Approval {
                 format!("Write {arg}?"),
                 cells::preview(&view, cwd, width.saturating_sub(4)),
             ),
+            Effect::Plan { plan } => (
+                "Approve this plan and start?".to_string(),
+                super::markdown::render(&neutralise(plan), width.saturating_sub(4), false),
+            ),
             _ => (format!("Allow {}?", neutralise(&view.title())), Vec::new()),
         };
+        let plan = matches!(view.effect, Effect::Plan { .. });
         // The model's own words for a command ("List the source files") say more than the
         // generic reason; a specific warning (a protected file, outside the project) stays,
         // with the model's words under it.
@@ -83,6 +91,7 @@ impl Approval {
             preview,
             selected: 0,
             typing: None,
+            plan,
             reply: Some(reply),
         }
     }
@@ -141,6 +150,8 @@ impl Approval {
     fn pick(&mut self, i: usize) -> bool {
         self.selected = i;
         match i {
+            0 if self.plan => self.answer(ApprovalAnswer::YesInMode(PermissionMode::AcceptEdits)),
+            1 if self.plan => self.answer(ApprovalAnswer::YesInMode(PermissionMode::Standard)),
             0 => self.answer(ApprovalAnswer::Yes),
             1 => {
                 let rule = self.rule.clone();
@@ -167,11 +178,19 @@ impl Approval {
                 Style::default().add_modifier(Modifier::DIM),
             ),
         ])];
-        let choices = [
-            "Yes".to_string(),
-            format!("Yes, and don't ask again for this project ({})", self.rule),
-            "No, and tell the agent what to do differently".to_string(),
-        ];
+        let choices = if self.plan {
+            [
+                "Yes, and accept edits as they come".to_string(),
+                "Yes, and ask before each edit".to_string(),
+                "No, keep planning, and tell the agent what to change".to_string(),
+            ]
+        } else {
+            [
+                "Yes".to_string(),
+                format!("Yes, and don't ask again for this project ({})", self.rule),
+                "No, and tell the agent what to do differently".to_string(),
+            ]
+        };
         let room = max.saturating_sub(1 + choices.len() + 1);
         // Short of room, the changed lines go first: context is what is dropped.
         let changed = |l: &&Line<'static>| {

@@ -344,6 +344,11 @@ pub fn call_result(
             let lines = todos(&call.args());
             push_body(&mut out, lines, gutter(), indent(), body_w);
         }
+        Effect::Plan { plan } => {
+            let mut lines = super::markdown::render(&neutralise(plan), body_w, false);
+            lines.push(Line::from(Span::styled(neutralise(&output.text), dim())));
+            push_body(&mut out, lines, gutter(), indent(), body_w);
+        }
         Effect::Output | Effect::Runs { .. } => {
             let text = neutralise(&output.text);
             let mut lines: Vec<Line<'static>> = if text.trim().is_empty() {

@@ -316,6 +316,7 @@ impl ChatView {
                 self.errors_this_turn += 1;
                 self.out.extend(cells::error(&message, w));
             }
+            TurnEvent::Mode(m) => self.mode = m,
             TurnEvent::Waiting { message } | TurnEvent::Note { message } => {
                 self.flush_streams();
                 self.out.extend(cells::info(&message, w));

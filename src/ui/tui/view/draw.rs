@@ -192,6 +192,7 @@ impl ChatView {
             PermissionMode::AcceptEdits => "accept edits",
             PermissionMode::Unrestricted => "unrestricted",
             PermissionMode::Strict => "strict",
+            PermissionMode::Plan => "plan mode",
         };
         // What matters most comes first, so a narrow terminal cuts the least useful part.
         let mut parts = Vec::new();

@@ -1,0 +1,107 @@
+//! Plan mode through the real binary: only read-only tools run, an Edit is refused until the
+//! user approves the plan the model hands in with `ExitPlanMode`, and the approval sets the
+//! mode the work goes on in.
+
+use crate::support;
+
+use serde_json::{Value, json};
+
+use support::bin::{Sandbox, out};
+use support::llm::{Reply, ScriptedLlm};
+
+fn call(id: &str, name: &str, args: Value) -> Reply {
+    Reply::Tools {
+        text: String::new(),
+        calls: vec![(id.into(), name.into(), args.to_string())],
+    }
+}
+
+fn tool_result(llm: &ScriptedLlm, id: &str) -> String {
+    llm.requests()
+        .iter()
+        .flat_map(|r| r.body["messages"].as_array().cloned().unwrap_or_default())
+        .find(|m| m["role"] == "tool" && m["tool_call_id"] == id)
+        .map(|m| m["content"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn headless_plan_mode_runs_only_what_reads() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let p = sb.project.path();
+    std::fs::write(p.join("a.txt"), "alpha\n").unwrap();
+    llm.push([
+        call("r1", "Read", json!({"file_path": "a.txt"})),
+        call("b1", "Bash", json!({"command": "ls"})),
+        call("b2", "Bash", json!({"command": "touch made.txt"})),
+        call(
+            "e1",
+            "Edit",
+            json!({"file_path": "a.txt", "old_string": "alpha", "new_string": "beta"}),
+        ),
+        call(
+            "x1",
+            "ExitPlanMode",
+            json!({"plan": "1. Change alpha to beta."}),
+        ),
+        Reply::Text("planned".into()),
+    ]);
+    let o = sb.run(&[
+        "-p",
+        "plan it",
+        "-m",
+        "openai/gpt-test",
+        "--permission-mode",
+        "plan",
+        "--allowedTools",
+        "Bash(touch:*)",
+    ]);
+    assert!(o.status.success(), "{:?}", out(&o));
+    assert!(tool_result(&llm, "r1").contains("alpha"));
+    assert!(tool_result(&llm, "b1").contains("a.txt"));
+    for id in ["b2", "e1"] {
+        let r = tool_result(&llm, id);
+        assert!(r.contains("plan mode is on"), "{id}: {r}");
+    }
+    assert!(!p.join("made.txt").exists());
+    assert_eq!(std::fs::read_to_string(p.join("a.txt")).unwrap(), "alpha\n");
+    // Nobody can approve a plan in -p.
+    assert!(tool_result(&llm, "x1").contains("needs approval"));
+    let first = llm.requests()[0].body.to_string();
+    assert!(first.contains("Permission mode: plan"), "{first}");
+}
+
+#[test]
+fn the_chat_view_refuses_an_edit_until_the_plan_is_approved() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let p = sb.project.path();
+    std::fs::write(p.join("a.txt"), "alpha\n").unwrap();
+    let edit = json!({"file_path": "a.txt", "old_string": "alpha", "new_string": "beta"});
+    llm.push([
+        call("e1", "Edit", edit.clone()),
+        call(
+            "x1",
+            "ExitPlanMode",
+            json!({"plan": "## The plan\n- change **alpha** to beta"}),
+        ),
+        call("e2", "Edit", edit),
+        Reply::Text("all done".into()),
+    ]);
+    let mut t = sb.pty(&["-m", "openai/gpt-test", "--permission-mode", "plan"], &[]);
+    t.wait_text("plan mode");
+    t.send("make it beta\r");
+    t.wait_text("Approve this plan and start?");
+    t.wait_text("change alpha to beta");
+    assert_eq!(std::fs::read_to_string(p.join("a.txt")).unwrap(), "alpha\n");
+    assert!(tool_result(&llm, "e1").contains("plan mode is on"));
+    t.send("1");
+    t.wait_text("all done");
+    // Approved into accept-edits: the edit ran without another question.
+    assert_eq!(std::fs::read_to_string(p.join("a.txt")).unwrap(), "beta\n");
+    t.wait_text("accept edits");
+    assert!(tool_result(&llm, "x1").contains("approved the plan"));
+    t.send("\x03\x03");
+    assert_eq!(t.wait_exit(), 0);
+}
