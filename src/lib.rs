@@ -12,8 +12,9 @@
 //!    a shell command would run (tree-sitter-bash); the OS sandbox for commands; the Tool trait
 //!    and its registry; MCP servers as tools (rmcp); skills and the Skill tool; user hooks
 //!    (Claude Code's contract); permission modes and rules; provider setup.
-//! 5. `session` → `turn` → `commands`: which agent and conversation, and what is queried about
-//!    them; one turn; the slash-command table and its outcomes as data.
+//! 5. `session` → `turn` → `subagents` → `commands`: which agent and conversation, and what is
+//!    queried about them; one turn; subagents (the Task tool) as conversations of their own;
+//!    the slash-command table and its outcomes as data.
 //! 6. `ui` → `ui::tui`, `ui::plain`, `ui::headless`, `server`: the front ends (the chat view,
 //!    the line REPL, one-shot mode) and `letta server`; `ui` itself holds what they share.
 //! 7. `app`: clap types, dispatch, exit codes, printing for subcommands.
@@ -38,6 +39,7 @@ pub mod session;
 pub mod settings;
 pub mod shell;
 pub mod skills;
+pub mod subagents;
 pub mod tools;
 pub mod turn;
 pub mod ui;

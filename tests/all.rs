@@ -41,6 +41,7 @@ mod server_guard;
 mod settings_lock;
 mod side_doors;
 mod skills_e2e;
+mod subagents_e2e;
 mod tools_e2e;
 mod tree_e2e;
 mod trust;

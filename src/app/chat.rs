@@ -477,9 +477,16 @@ fn project_context(
     ))
 }
 
-/// The tools of a session in `cwd`: the built-ins and the `Skill` tool (MCP tools join later).
+/// The tools of a session in `cwd`: the built-ins, `Skill`, and `Task` with `TaskOutput` for
+/// subagents (MCP tools join later).
 fn session_tools(cwd: &std::path::Path) -> crate::tools::Registry {
     let mut r = crate::tools::Registry::builtin();
     r.register(Arc::new(crate::skills::SkillTool::new(cwd.to_path_buf())));
+    let background = Arc::new(crate::subagents::Background::default());
+    r.register(Arc::new(crate::subagents::TaskTool::new(
+        cwd.to_path_buf(),
+        background.clone(),
+    )));
+    r.register(Arc::new(crate::subagents::TaskOutputTool::new(background)));
     r
 }

@@ -12,6 +12,8 @@ pub enum Cmd {
     Hooks,
     /// `/skills`: every skill with its source, and the broken ones with the reason.
     Skills,
+    /// `/subagents`: the subagent types, built in and from files.
+    Subagents,
     Clear,
     /// Copy the whole conversation (optionally titled) and switch to the copy.
     Fork(Option<String>),
@@ -74,6 +76,7 @@ impl Cmd {
             Self::Mcp(_) => "mcp",
             Self::Hooks => "hooks",
             Self::Skills => "skills",
+            Self::Subagents => "subagents",
             Self::Export(_) => "export",
             Self::RenameConvo(_) | Self::RenameAgent(_) | Self::AutoTitle => "rename",
             Self::Resume(_) | Self::ResumeAt { .. } => "resume",
@@ -139,6 +142,7 @@ pub fn parse(line: &str) -> Result<Parsed, String> {
         "mcp" => Parsed::Backend(Cmd::Mcp(arg)),
         "hooks" => Parsed::Backend(Cmd::Hooks),
         "skills" => Parsed::Backend(Cmd::Skills),
+        "subagents" => Parsed::Backend(Cmd::Subagents),
         "export" => Parsed::Backend(Cmd::Export(arg)),
         "resume" => Parsed::Backend(Cmd::Resume(arg)),
         "model" => Parsed::Backend(Cmd::Model(arg)),

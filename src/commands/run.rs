@@ -117,6 +117,9 @@ pub async fn run(cmd: Cmd, ctx: Ctx) -> Outcome {
         Cmd::Permissions => permissions(&ctx),
         Cmd::Mcp(arg) => super::mcp::mcp(&ctx, arg.as_deref()).await,
         Cmd::Hooks => Outcome::Info(crate::hooks::listing_text(&ctx.hooks)),
+        Cmd::Subagents => Outcome::Info(crate::subagents::listing(&crate::subagents::discover(
+            &ctx.cwd,
+        ))),
         Cmd::Skills => Outcome::Info(crate::skills::listing(&crate::skills::discover(
             &ctx.cwd,
             crate::skills::user_dir().as_deref(),

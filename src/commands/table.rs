@@ -96,6 +96,11 @@ pub const TABLE: &[Spec] = &[
         true,
     ),
     spec(
+        "subagents",
+        "Subagent types for the Task tool, built in and from .letta/agents/",
+        true,
+    ),
+    spec(
         "permissions",
         "The permission mode and rules in force, with their sources",
         true,

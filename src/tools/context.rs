@@ -90,6 +90,22 @@ impl ToolContext {
         }
     }
 
+    /// A context for a subagent: the same folder, sandbox, exceptions and withheld secrets,
+    /// with its own read files and task list.
+    #[must_use]
+    pub fn child(&self) -> Self {
+        Self {
+            cwd: self.cwd.clone(),
+            read_files: Mutex::new(HashSet::new()),
+            todos: Mutex::new(Vec::new()),
+            sandbox: self.sandbox.clone(),
+            confined: AtomicBool::new(self.confined()),
+            escalated: Mutex::new(self.escalated.lock().map(|e| e.clone()).unwrap_or_default()),
+            secret_env: self.secret_env.clone(),
+            denied_reads: self.denied_reads.clone(),
+        }
+    }
+
     /// The same, with commands run in `sandbox`.
     #[must_use]
     pub fn with_sandbox(mut self, sandbox: Option<Sandbox>) -> Self {

@@ -25,9 +25,9 @@ pub use call::ToolCallInfo;
 pub use context::{ToolContext, ToolOutput};
 pub use denied::DeniedReads;
 pub use plan::EXIT_PLAN_MODE;
-pub use registry::{Registry, ToolSource, describe, mcp_view};
+pub use registry::{Registry, ToolSource, describe, mcp_view, task_view};
 pub use todo::Todo;
-pub use tool::{Access, CallView, Effect, PermissionClass, Tool, str_arg};
+pub use tool::{Access, CallScope, CallView, Effect, PermissionClass, Progress, Tool, str_arg};
 
 use std::path::{Component, Path, PathBuf};
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::builtin::BUILTIN;
-use super::tool::{Access, CallView, Effect, PermissionClass, Tool};
+use super::tool::{Access, CallScope, CallView, Effect, PermissionClass, Tool};
 use super::{ToolCallInfo, ToolContext, ToolOutput};
 use crate::protocol::ClientTool;
 
@@ -97,6 +97,24 @@ impl Registry {
         }
     }
 
+    /// Only the tools named in `keep` (a subagent's list), and sources when `keep_sources`.
+    #[must_use]
+    pub fn only(&self, keep: &[String], keep_sources: bool) -> Self {
+        Self {
+            tools: self
+                .tools
+                .iter()
+                .filter(|t| keep.iter().any(|k| k == t.name()))
+                .cloned()
+                .collect(),
+            sources: if keep_sources {
+                self.sources.clone()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
     /// Offer the tools of `source` too, after the fixed ones (which win on a name clash).
     #[must_use]
     pub fn with_source(mut self, source: Arc<dyn ToolSource>) -> Self {
@@ -161,6 +179,19 @@ impl Registry {
         arguments: &str,
         cancel: &CancellationToken,
     ) -> ToolOutput {
+        self.run_scoped(ctx, name, arguments, cancel, CallScope::default())
+            .await
+    }
+
+    /// [`Registry::run`], telling the tool where the call runs.
+    pub async fn run_scoped(
+        &self,
+        ctx: &Arc<ToolContext>,
+        name: &str,
+        arguments: &str,
+        cancel: &CancellationToken,
+        scope: CallScope,
+    ) -> ToolOutput {
         let args: Value = if arguments.trim().is_empty() {
             Value::Object(Default::default())
         } else {
@@ -175,7 +206,7 @@ impl Registry {
             }
         };
         match self.get(name) {
-            Some(t) => t.run(ctx.clone(), args, cancel.clone()).await,
+            Some(t) => t.run_scoped(ctx.clone(), args, cancel.clone(), scope).await,
             None => ToolOutput::err(format!(
                 "unknown tool {name:?}; available: {}",
                 self.names().join(", ")
@@ -189,11 +220,25 @@ impl Registry {
 pub fn describe(call: &ToolCallInfo, cwd: &Path) -> CallView {
     match BUILTIN.iter().find(|t| t.name() == call.name) {
         Some(t) => t.describe(&call.args(), cwd),
+        None if call.name == "Task" => task_view(&call.args()),
         None => mcp_view(&call.name, &call.args()).unwrap_or_else(|| CallView {
             verb: call.name.clone(),
             arg: String::new(),
             effect: Effect::Output,
         }),
+    }
+}
+
+/// A subagent's call: `Task(explore · Find the config)`.
+pub fn task_view(args: &Value) -> CallView {
+    CallView {
+        verb: "Task".into(),
+        arg: format!(
+            "{} · {}",
+            super::str_arg(args, "subagent_type"),
+            super::str_arg(args, "description")
+        ),
+        effect: Effect::Output,
     }
 }
 

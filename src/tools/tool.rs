@@ -93,6 +93,23 @@ impl CallView {
     }
 }
 
+/// Progress a long call reports while it runs (a subagent's events), type-erased: the layer
+/// that reads it knows what it sent.
+pub type Progress = Arc<dyn Fn(Box<dyn std::any::Any + Send>) + Send + Sync>;
+
+/// Where a call runs: the session it belongs to, its id, and where progress goes. Most tools
+/// need none of it; the `Task` tool starts its subagent from it.
+#[derive(Clone, Default)]
+pub struct CallScope {
+    pub agent_id: String,
+    pub conversation_id: String,
+    pub call_id: String,
+    pub progress: Option<Progress>,
+    /// The turn the call runs in, for tools that start turns of their own (a subagent):
+    /// `turn::TurnLink`, type-erased here.
+    pub turn: Option<Arc<dyn std::any::Any + Send + Sync>>,
+}
+
 /// A client tool.
 #[async_trait]
 pub trait Tool: Send + Sync {
@@ -142,6 +159,17 @@ pub trait Tool: Send + Sync {
         args: Value,
         cancel: CancellationToken,
     ) -> ToolOutput;
+
+    /// Run one call knowing where it runs; by default, [`Tool::run`].
+    async fn run_scoped(
+        &self,
+        ctx: Arc<ToolContext>,
+        args: Value,
+        cancel: CancellationToken,
+        _scope: CallScope,
+    ) -> ToolOutput {
+        self.run(ctx, args, cancel).await
+    }
 }
 
 /// A string argument, or "".

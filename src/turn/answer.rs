@@ -9,12 +9,14 @@ use tokio_util::sync::CancellationToken;
 use super::{ApprovalAnswer, INTERRUPTED, MAY_HAVE_RUN, ToolCallInfo, TurnDriver, TurnEvent, deny};
 use crate::permissions::{Checker, Decision, PermissionMode, Rule, save_allow_rule};
 use crate::protocol::ApprovalDecision;
+use crate::session::Session;
 use crate::tools::ToolOutput;
 
 impl TurnDriver {
     /// Decide every call, run the allowed ones, and build the answers in call order.
     pub(super) async fn answer_calls(
         &self,
+        session: &Session,
         calls: &[ToolCallInfo],
         events: &UnboundedSender<TurnEvent>,
         cancel: &CancellationToken,
@@ -29,6 +31,20 @@ impl TurnDriver {
         // A driver or a hook may change a call's arguments.
         let mut calls = std::borrow::Cow::Borrowed(calls);
         for i in 0..calls.len() {
+            // A tool this session does not have is refused without asking anyone.
+            if self.registry.get(&calls[i].name).is_none() {
+                let reason = format!(
+                    "{} is not one of the tools available here ({})",
+                    calls[i].name,
+                    self.registry.names().join(", ")
+                );
+                let _ = events.send(TurnEvent::Denied {
+                    call: calls[i].clone(),
+                    reason: reason.clone(),
+                });
+                answers[i] = Some(deny(&calls[i], &reason));
+                continue;
+            }
             let pre = self.pre_tool_hooks(&calls[i], events).await;
             if let Some(reason) = pre.blocked {
                 let _ = events.send(TurnEvent::Denied {
@@ -189,7 +205,7 @@ impl TurnDriver {
         let outputs = join_all(
             reads
                 .iter()
-                .map(|&i| self.run_tool(&calls[i], events, cancel)),
+                .map(|&i| self.run_tool(session, &calls[i], events, cancel)),
         )
         .await;
         for (i, out) in reads.into_iter().zip(outputs) {
@@ -197,7 +213,7 @@ impl TurnDriver {
         }
         for i in others {
             Self::announce(&calls[i], events);
-            let out = self.run_tool(&calls[i], events, cancel).await;
+            let out = self.run_tool(session, &calls[i], events, cancel).await;
             answers[i] = Some(ApprovalDecision::Tool(out.into_return(&calls[i].id)));
         }
         answers
@@ -214,6 +230,7 @@ impl TurnDriver {
     /// Run an announced call; a call reached after an interrupt finishes as interrupted.
     async fn run_tool(
         &self,
+        session: &Session,
         call: &ToolCallInfo,
         events: &UnboundedSender<TurnEvent>,
         cancel: &CancellationToken,
@@ -223,8 +240,9 @@ impl TurnDriver {
         let mut out = if cancel.is_cancelled() {
             ToolOutput::err(INTERRUPTED)
         } else {
+            let scope = scope_of(session, call, events, self.link());
             self.registry
-                .run(&self.tools, &call.name, &call.arguments, cancel)
+                .run_scoped(&self.tools, &call.name, &call.arguments, cancel, scope)
                 .await
         };
         if let Some(why) = out.sandbox_denied.clone()
@@ -240,5 +258,33 @@ impl TurnDriver {
             duration_ms: started.elapsed().as_millis() as u64,
         });
         out
+    }
+}
+
+/// Where `call` runs, and its progress (a subagent's events) passed on to the UI as
+/// [`TurnEvent::Subagent`] events.
+fn scope_of(
+    session: &Session,
+    call: &ToolCallInfo,
+    events: &UnboundedSender<TurnEvent>,
+    link: super::TurnLink,
+) -> crate::tools::CallScope {
+    let (tx, parent) = (events.clone(), call.clone());
+    let progress: crate::tools::Progress = std::sync::Arc::new(move |any| {
+        if let Ok(p) = any.downcast::<(String, TurnEvent)>() {
+            let (label, event) = *p;
+            let _ = tx.send(TurnEvent::Subagent {
+                parent: parent.clone(),
+                label,
+                event: Box::new(event),
+            });
+        }
+    });
+    crate::tools::CallScope {
+        agent_id: session.agent_id.clone(),
+        conversation_id: session.conversation_id.clone(),
+        call_id: call.id.clone(),
+        progress: Some(progress),
+        turn: Some(std::sync::Arc::new(link)),
     }
 }

@@ -7,10 +7,12 @@ mod collect;
 mod escape;
 mod hooked;
 mod journal;
+mod link;
 mod plan;
 
 pub use collect::merge_delta;
 pub use journal::Journal;
+pub use link::TurnLink;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -78,6 +80,13 @@ pub enum TurnEvent {
     },
     /// The permission mode changed during the turn (a plan was approved).
     Mode(crate::permissions::PermissionMode),
+    /// What a subagent started by the `Task` call `parent` is doing.
+    Subagent {
+        parent: ToolCallInfo,
+        /// "explore · Find the config loader".
+        label: String,
+        event: Box<TurnEvent>,
+    },
 }
 
 /// The user's answer to "may this run?".
@@ -249,7 +258,7 @@ impl TurnDriver {
         events: &UnboundedSender<TurnEvent>,
         cancel: &CancellationToken,
     ) -> Result<TurnResult, BackendError> {
-        let answers = self.answer_calls(calls, events, cancel).await;
+        let answers = self.answer_calls(session, calls, events, cancel).await;
         if cancel.is_cancelled() {
             self.finish_interrupted(session, answers, opts).await;
             return Ok(TurnResult {
@@ -351,7 +360,7 @@ impl TurnDriver {
                     })
                     .collect()
             } else {
-                self.answer_calls(&run.calls, events, cancel).await
+                self.answer_calls(session, &run.calls, events, cancel).await
             };
             if cancel.is_cancelled() {
                 result.interrupted = true;

@@ -75,6 +75,9 @@ pub struct Seen {
 #[derive(Default)]
 struct Shared {
     script: Mutex<VecDeque<Reply>>,
+    /// Replies for requests whose user messages contain a key (a subagent's prompt), taken
+    /// before the common script.
+    keyed: Mutex<Vec<(String, VecDeque<Reply>)>>,
     seen: Mutex<Vec<Seen>>,
 }
 
@@ -134,6 +137,15 @@ impl ScriptedLlm {
         self.shared.script.lock().unwrap().extend(replies);
     }
 
+    /// Queue replies for the requests whose user messages contain `key`.
+    pub fn push_for(&self, key: &str, replies: impl IntoIterator<Item = Reply>) {
+        self.shared
+            .keyed
+            .lock()
+            .unwrap()
+            .push((key.to_string(), replies.into_iter().collect()));
+    }
+
     /// Every request received so far.
     pub fn requests(&self) -> Vec<Seen> {
         self.shared.seen.lock().unwrap().clone()
@@ -167,6 +179,22 @@ pub fn without_reminders(text: &str) -> String {
 }
 
 fn next_reply(shared: &Shared, body: &Value) -> Reply {
+    let users: String = body["messages"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter(|m| m["role"] == "user")
+                .map(|m| m["content"].to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    for (key, q) in shared.keyed.lock().unwrap().iter_mut() {
+        if users.contains(key.as_str())
+            && let Some(r) = q.pop_front()
+        {
+            return r;
+        }
+    }
     if let Some(r) = shared.script.lock().unwrap().pop_front() {
         return r;
     }

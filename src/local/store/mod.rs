@@ -103,7 +103,11 @@ impl Store {
             )));
         }
         let conn = Connection::open(path)?;
-        Self::setup(conn, Some(path))
+        let mut store = Self::setup(conn, Some(path))?;
+        // Runs of a process that was killed (and its subagents') end here, not when each
+        // conversation is next used.
+        store.reap_dead_runs()?;
+        Ok(store)
     }
 
     /// An in-memory database, for tests and benchmarks.

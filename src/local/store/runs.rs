@@ -121,6 +121,34 @@ impl Store {
         self.get_run(&id)
     }
 
+    /// Mark as failed every running run whose process is gone.
+    pub fn reap_dead_runs(&mut self) -> StoreResult<usize> {
+        let owners: Vec<(String, String)> = {
+            let mut stmt = self.conn().prepare(
+                "SELECT id, owner FROM runs WHERE status = 'running' AND owner IS NOT NULL",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let dead: Vec<(String, String)> = owners
+            .into_iter()
+            .filter(|(_, o)| !owner_alive(o))
+            .collect();
+        if dead.is_empty() {
+            return Ok(0);
+        }
+        self.write(|tx| {
+            for (run, owner) in &dead {
+                tx.execute(
+                    "UPDATE runs SET status = 'failed', stop_reason = 'error', completed_at = ?2 WHERE id = ?1 AND owner = ?3 AND status = 'running'",
+                    params![run, now(), owner],
+                )?;
+            }
+            Ok(())
+        })?;
+        Ok(dead.len())
+    }
+
     /// The running run of a conversation, if any.
     pub fn active_run(&self, conversation_id: &str) -> StoreResult<Option<RunRow>> {
         Ok(self

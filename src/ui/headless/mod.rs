@@ -119,6 +119,18 @@ fn event_line(ev: &TurnEvent, partial: bool) -> Option<Value> {
         TurnEvent::Note { message } => {
             json!({"type": "system", "subtype": "note", "message": message})
         }
+        TurnEvent::Subagent {
+            parent,
+            label,
+            event,
+        } => {
+            let mut v = event_line(event, partial)?;
+            if let Some(o) = v.as_object_mut() {
+                o.insert("parent_tool_call_id".into(), json!(parent.id));
+                o.insert("subagent".into(), json!(label));
+            }
+            v
+        }
         TurnEvent::Mode(m) => {
             json!({"type": "system", "subtype": "permission_mode", "permission_mode": m.name()})
         }

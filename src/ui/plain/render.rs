@@ -67,6 +67,21 @@ pub fn event(ev: &TurnEvent, at_line_start: &mut bool, cwd: &Path) {
             at_line_start,
         ),
         TurnEvent::Error { message } => line(format!("✗ {}", neutralise(message)), at_line_start),
+        TurnEvent::Subagent { label, event, .. } => {
+            let said = match event.as_ref() {
+                TurnEvent::ToolStarted { call } => Some(title(call, cwd)),
+                TurnEvent::Denied { call, reason } => Some(format!(
+                    "{} — not run: {}",
+                    title(call, cwd),
+                    neutralise(reason)
+                )),
+                TurnEvent::Error { message } => Some(format!("✗ {}", neutralise(message))),
+                _ => None,
+            };
+            if let Some(s) = said {
+                line(format!("  ↳ {}: {s}", neutralise(label)), at_line_start);
+            }
+        }
         TurnEvent::Mode(m) => line(
             format!("… permission mode: {} ({})", m.name(), m.describe()),
             at_line_start,

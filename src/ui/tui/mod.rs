@@ -17,6 +17,7 @@ pub mod overlay;
 pub mod popup;
 pub mod server_calls;
 pub mod stream;
+pub mod subagents;
 pub mod term;
 pub mod view;
 pub mod wrap;

@@ -78,6 +78,10 @@ pub struct ChatView {
     notice: Option<String>,
     /// How the MCP servers are doing, when there are any.
     pub mcp: Option<String>,
+    /// Running subagents by their `Task` call's id.
+    subagents: std::collections::HashMap<String, super::subagents::Sub>,
+    /// Ctrl+O shows what each running subagent did so far.
+    subagents_expanded: bool,
     popup_sel: usize,
     files: Arc<Vec<String>>,
     errors_this_turn: usize,
@@ -129,6 +133,8 @@ impl ChatView {
             retry: None,
             notice: None,
             mcp: None,
+            subagents: Default::default(),
+            subagents_expanded: false,
             popup_sel: 0,
             files: Arc::new(Vec::new()),
             errors_this_turn: 0,
@@ -307,6 +313,7 @@ impl ChatView {
             TurnEvent::ToolFinished { call, output, .. } => {
                 self.flush_streams();
                 self.running.retain(|(c, _)| c.id != call.id);
+                self.subagents.remove(&call.id);
                 let lines = cells::call_result(&call, &output, false, &self.cwd, w);
                 self.out.extend(lines);
                 self.collapsed = Some(Collapsed::Tool(call, output));
@@ -317,11 +324,32 @@ impl ChatView {
                 self.out.extend(cells::error(&message, w));
             }
             TurnEvent::Mode(m) => self.mode = m,
+            TurnEvent::Subagent {
+                parent,
+                label,
+                event,
+            } => {
+                let cwd = self.cwd.clone();
+                self.subagents
+                    .entry(parent.id)
+                    .or_insert_with(|| super::subagents::Sub::new(label))
+                    .saw(&event, &cwd);
+            }
             TurnEvent::Waiting { message } | TurnEvent::Note { message } => {
                 self.flush_streams();
                 self.out.extend(cells::info(&message, w));
             }
         }
+    }
+
+    /// Whether subagents are running (Ctrl+O then shows what they do).
+    pub fn has_subagents(&self) -> bool {
+        !self.subagents.is_empty()
+    }
+
+    /// Show or hide what each running subagent did so far.
+    pub fn toggle_subagents(&mut self) {
+        self.subagents_expanded = !self.subagents_expanded;
     }
 
     /// The turn ended; returns the queued input to send next, if any.

@@ -117,6 +117,9 @@ impl ChatView {
                 w,
                 Some(&format!("{frame} running {}s", started.elapsed().as_secs())),
             ));
+            if let Some(sub) = self.subagents.get(&call.id) {
+                live.extend(sub.lines(w, self.subagents_expanded));
+            }
         }
         if live.len() > top_room {
             live.drain(..live.len() - top_room);

@@ -50,7 +50,11 @@ impl ChatView {
             }
             KeyCode::Char('z') if ctrl => return vec![Action::Suspend],
             KeyCode::Char('o') if ctrl => {
-                self.expand_last();
+                if self.has_subagents() {
+                    self.toggle_subagents();
+                } else {
+                    self.expand_last();
+                }
                 return Vec::new();
             }
             KeyCode::BackTab => {
