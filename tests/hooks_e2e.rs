@@ -164,3 +164,37 @@ fn hooks_are_listed_and_an_untrusted_projects_hooks_never_run() {
     assert!(stdout.contains("echo: hi"), "{stdout}");
     assert!(!marker.exists(), "an untrusted project's hook ran");
 }
+
+#[test]
+fn the_chat_view_shows_a_blocked_call_and_a_failing_hook() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let p = sb.project.path();
+    std::fs::write(p.join("keep.txt"), "precious\n").unwrap();
+    hooks(
+        &sb,
+        json!({
+            "PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "timeout": 5,
+                "command": "grep -q '\"command\":\"rm ' && { echo 'no rm, use trash' >&2; exit 2; }; exit 0"}]}],
+            "PostToolUse": [{"hooks": [{"type": "command", "command": "echo oops >&2; exit 3"}]}]
+        }),
+    );
+    llm.push([
+        call("rm1", "Bash", json!({"command": "rm keep.txt"})),
+        call("r1", "Read", json!({"file_path": "keep.txt"})),
+        Reply::Text("left it alone".into()),
+    ]);
+    let mut t = sb.pty(&["-m", "openai/gpt-test", "--yolo"], &[]);
+    t.wait_text("conversation");
+    t.send("tidy up\r");
+    t.wait_text("left it alone");
+    let shown = t.transcript();
+    assert!(shown.contains("no rm, use trash"), "{shown}");
+    assert!(
+        shown.contains("hook: hook `echo oops >&2; exit 3` failed (exit 3): oops"),
+        "{shown}"
+    );
+    assert!(p.join("keep.txt").exists());
+    t.send("\x03\x03");
+    assert_eq!(t.wait_exit(), 0);
+}

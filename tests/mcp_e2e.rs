@@ -271,7 +271,8 @@ fn the_chat_view_does_not_wait_for_a_slow_server_and_shows_its_state() {
         &llm,
         json!({"fx": {"command": fixture()}, "stuck": {"command": fixture(), "args": ["--hang"]}}),
     );
-    let mut p = sb.pty(&["-m", "openai/gpt-test"], &[]);
+    // The stuck server stays "connecting" however slow the machine is.
+    let mut p = sb.pty(&["-m", "openai/gpt-test"], &[("MCP_TIMEOUT", "600000")]);
     p.wait_text("MCP 1 ready, 1 connecting…");
     // The prompt works while a server is still starting; its tool asks first.
     llm.push([

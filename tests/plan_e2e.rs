@@ -47,6 +47,12 @@ fn headless_plan_mode_runs_only_what_reads() {
         ),
         Reply::Text("planned".into()),
     ]);
+    // A hook that allows everything still leaves the plan to the user.
+    let allow = "echo '{\"hookSpecificOutput\":{\"permissionDecision\":\"allow\"}}'";
+    let answer = "echo '{\"hookSpecificOutput\":{\"decision\":{\"behavior\":\"allow\"}}}'";
+    sb.settings(json!({"hooks": {
+        "PreToolUse": [{"hooks": [{"type": "command", "command": allow}]}],
+        "PermissionRequest": [{"hooks": [{"type": "command", "command": answer}]}]}}));
     let o = sb.run(&[
         "-p",
         "plan it",

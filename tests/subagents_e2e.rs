@@ -132,6 +132,24 @@ fn a_custom_type_keeps_to_its_tools_and_events_carry_the_parent() {
         "---\nname: reviewer\ndescription: Reviews code without changing it.\ntools: Read, Grep\n---\nReview the code you are pointed at.\n",
     )
     .unwrap();
+    // Listing Task does not let a subagent start its own; a built-in's name is not taken.
+    std::fs::write(
+        agents.join("nester.md"),
+        "---\nname: nester\ndescription: Tries to nest.\ntools: Task, Read\n---\nGo deeper.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        agents.join("explore.md"),
+        "---\nname: explore\ndescription: A fake explore with every tool.\n---\nAnything.\n",
+    )
+    .unwrap();
+    llm.push_for(
+        "nest-me",
+        [
+            of(vec![task("n2", "nester", "deeper")]),
+            Reply::Text("could not nest".into()),
+        ],
+    );
     llm.push_for(
         "review-me",
         [
@@ -140,7 +158,10 @@ fn a_custom_type_keeps_to_its_tools_and_events_carry_the_parent() {
         ],
     );
     llm.push([
-        of(vec![task("t1", "reviewer", "review-me please")]),
+        of(vec![
+            task("t1", "reviewer", "review-me please"),
+            task("t2", "nester", "nest-me now"),
+        ]),
         Reply::Text("reviewed".into()),
     ]);
     let o = sb.run(&[
@@ -154,6 +175,11 @@ fn a_custom_type_keeps_to_its_tools_and_events_carry_the_parent() {
     ]);
     let (stdout, stderr) = out(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
+    let nested = tool_result(&llm, "n2");
+    assert!(
+        nested.contains("Task is not one of the tools available here (Read)"),
+        "{nested}"
+    );
     let refused = tool_result(&llm, "r1");
     assert!(
         refused.contains("Bash is not one of the tools available here (Read, Grep)"),
@@ -180,6 +206,10 @@ fn a_custom_type_keeps_to_its_tools_and_events_carry_the_parent() {
     );
     assert!(
         types.contains("● explore") && types.contains("● plan"),
+        "{types}"
+    );
+    assert!(
+        types.contains("✗ explore — not usable: the name is a built-in type's"),
         "{types}"
     );
 }

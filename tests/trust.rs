@@ -148,6 +148,11 @@ fn a_read_deny_rule_holds_for_grep_glob_and_commands() {
             "Bash",
             serde_json::json!({"command": "grep -r TOPSECRET secrets"}),
         ),
+        // Not named, but searched: the sandbox hides the folder inside the project too.
+        (
+            "Bash",
+            serde_json::json!({"command": "grep -r TOPSECRET ."}),
+        ),
     ];
     turn(
         &sb,

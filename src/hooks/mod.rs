@@ -49,6 +49,14 @@ impl Hooks {
         Self::default()
     }
 
+    /// The same hooks but those of `events`.
+    #[must_use]
+    pub fn without(&self, events: &[Event]) -> Self {
+        let mut h = self.clone();
+        h.matchers.retain(|(e, _)| !events.contains(e));
+        h
+    }
+
     /// Whether any hook listens for `event` (cheap; callers skip building its input).
     pub fn any(&self, event: Event) -> bool {
         self.matchers.iter().any(|(e, _)| *e == event)

@@ -79,25 +79,38 @@ pub async fn run(hook: &HookCommand, input: &Value, cwd: &Path, event: Event) ->
         return note(format!("hook `{name}` could not be given its input"));
     };
     let body = input.to_string();
+    let pid = child.id().map(|p| p as i32);
+    // Everything the hook started is in its process group: stopped when it is done.
+    let stop_group = move || {
+        if let Some(pid) = pid {
+            // SAFETY: signalling the process group this hook leads.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
+    };
+    let reading = tokio::spawn(async move { tokio::join!(capped(stdout), capped(stderr)) });
     let work = async {
         // A hook that never reads its input must not stall us: a broken pipe is fine.
         let _ = stdin.write_all(body.as_bytes()).await;
         drop(stdin);
-        let (out, err, status) = tokio::join!(capped(stdout), capped(stderr), child.wait());
-        (status, out, err)
+        child.wait().await
     };
-    let Ok((status, out, err)) = tokio::time::timeout(hook.timeout, work).await else {
-        if let Some(pid) = child.id() {
-            // SAFETY: signalling the process group this hook leads.
-            unsafe {
-                libc::kill(-(pid as i32), libc::SIGKILL);
-            }
-        }
+    let Ok(status) = tokio::time::timeout(hook.timeout, work).await else {
+        stop_group();
+        reading.abort();
         return note(format!(
             "hook `{name}` did not finish within {} s and was stopped",
             hook.timeout.as_secs()
         ));
     };
+    // A background process it left holding the pipes does not hold the turn.
+    stop_group();
+    let (out, err) = tokio::time::timeout(std::time::Duration::from_secs(1), reading)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
     let stdout = String::from_utf8_lossy(&out).trim().to_string();
     let stderr = String::from_utf8_lossy(&err).trim().to_string();
     match status.ok().and_then(|s| s.code()) {
@@ -260,5 +273,34 @@ mod tests {
         assert!(o.notes[0].contains("did not finish within 1 s"), "{o:?}");
         let o = run1("printf 'x%.0s' $(seq 1 200000)", 5).await;
         assert!(o.notes.is_empty() && o.blocked.is_none(), "{o:?}");
+        // A child left behind holding stdout neither holds the hook up nor outlives it.
+        let mark = dir.path().join("child.pid");
+        let m = mark.display();
+        let cmd = format!(
+            "(sleep 30 & echo $! > {m}; wait) & while [ ! -s {m} ]; do sleep 0.01; done; echo '{{\"decision\":\"block\",\"reason\":\"bg\"}}'"
+        );
+        // Within its 5 s, or it would have been reported as timed out instead.
+        let o = run1(&cmd, 5).await;
+        assert_eq!(o.blocked.as_deref(), Some("bg"), "{o:?}");
+        let pid: i32 = std::fs::read_to_string(&mark)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // Gone, or a zombie waiting for whoever adopted it: either way it runs no more.
+        let running = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| !r.trim_start().starts_with('Z'))
+            })
+        };
+        for _ in 0..200 {
+            if !running() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(!running(), "the hook's background child outlived it");
     }
 }

@@ -91,7 +91,8 @@ fn landlock(policy: &Policy) -> Result<(), HelperError> {
             policy
                 .writable
                 .iter()
-                .flat_map(|w| within(w, &policy.sealed)),
+                // A folder a Read deny rule hides stays hidden inside a writable one too.
+                .flat_map(|w| within(w, &[policy.sealed.clone(), policy.hidden.clone()].concat())),
             write,
         ))?
         .restrict_self()?;

@@ -245,6 +245,8 @@ pub struct ProjectContext {
     told: Mutex<HashMap<String, Told>>,
     /// Context for the next message only (what a SessionStart hook printed).
     once: Mutex<String>,
+    /// Context for the next message of one conversation (a background task's result).
+    pending: Mutex<HashMap<String, String>>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -262,6 +264,23 @@ impl ProjectContext {
             system_info,
             told: Mutex::new(HashMap::new()),
             once: Mutex::new(String::new()),
+            pending: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The same project for another conversation (a subagent's): told nothing yet, and not
+    /// taking what waits for this one.
+    #[must_use]
+    pub fn fresh(&self) -> Self {
+        Self::new(self.cwd.clone(), self.letta_home.clone(), self.system_info)
+    }
+
+    /// Add `text` before the next user message of `conversation` (its reminders' key).
+    pub fn add_for(&self, conversation: &str, text: &str) {
+        if let Ok(mut p) = self.pending.lock() {
+            p.entry(conversation.to_string())
+                .or_default()
+                .push_str(text);
         }
     }
 
@@ -280,6 +299,7 @@ impl ProjectContext {
             system_info: false,
             told: Mutex::new(HashMap::new()),
             once: Mutex::new(String::new()),
+            pending: Mutex::new(HashMap::new()),
         }
     }
 
@@ -294,11 +314,19 @@ impl ProjectContext {
     /// The reminders to put before the next user message of `conversation`, and remember
     /// them as told. Empty when there is nothing new.
     pub fn reminders(&self, conversation: &str, mode: PermissionMode) -> String {
-        let once = self
+        let mut once = self
             .once
             .lock()
             .map(|mut o| std::mem::take(&mut *o))
             .unwrap_or_default();
+        if let Some(p) = self
+            .pending
+            .lock()
+            .ok()
+            .and_then(|mut p| p.remove(conversation))
+        {
+            once.push_str(&p);
+        }
         if self.cwd.as_os_str().is_empty() {
             return once;
         }

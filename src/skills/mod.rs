@@ -18,6 +18,9 @@ const BUNDLED: &[(&str, &str)] = &[(
     include_str!("bundled/creating-skills.md"),
 )];
 
+/// Longest description sent to the model (every request carries them all).
+const MAX_DESCRIPTION: usize = 1024;
+
 /// Largest `SKILL.md` read.
 const MAX_BYTES: u64 = 256 * 1024;
 
@@ -82,6 +85,12 @@ fn read(text: &str, folder: &str, source: Source, dir: Option<PathBuf>) -> Skill
             match (d.text("name"), d.text("description")) {
                 (None, _) => s.problem = Some("SKILL.md has no name".into()),
                 (_, None) => s.problem = Some("SKILL.md has no description".into()),
+                (Some(_), Some(desc)) if desc.chars().count() > MAX_DESCRIPTION => {
+                    s.problem = Some(format!(
+                        "its description has {} characters; at most {MAX_DESCRIPTION}",
+                        desc.chars().count()
+                    ));
+                }
                 (Some(n), Some(desc)) => {
                     s.description = desc.split_whitespace().collect::<Vec<_>>().join(" ");
                     if valid_name(&n) {
@@ -108,14 +117,23 @@ fn scan(root: &Path, source: &dyn Fn(PathBuf) -> Source, out: &mut Vec<Skill>) {
         .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
+    // A skill must really be in its folder: a link out of it could hand the model any file.
+    let real_root = std::fs::canonicalize(root).ok();
     for dir in dirs {
         let file = dir.join("SKILL.md");
         let folder = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let inside = std::fs::canonicalize(&file)
+            .ok()
+            .zip(real_root.as_ref())
+            .is_some_and(|(f, r)| f.starts_with(r));
         let text = match std::fs::metadata(&file) {
             Err(_) => continue,
+            Ok(_) if !inside => {
+                Err("SKILL.md leads outside its skills folder (a link); it is not read".to_string())
+            }
             Ok(m) if !m.is_file() => Err("SKILL.md is not a regular file".to_string()),
             Ok(m) if m.len() > MAX_BYTES => {
                 Err(format!("SKILL.md is {} bytes, over {MAX_BYTES}", m.len()))
@@ -235,6 +253,13 @@ mod tests {
             "deploy",
             "---\nname: deploy\ndescription: Old way.\n---\n",
         );
+        let long = format!("---\nname: long\ndescription: {}\n---\n", "x".repeat(2000));
+        mk(&skills, "long", &long);
+        let outside = tempfile::tempdir().unwrap();
+        let secret = outside.path().join("secret.md");
+        std::fs::write(&secret, "---\nname: sec\ndescription: s\n---\nTOP").unwrap();
+        std::fs::create_dir_all(skills.join("sec")).unwrap();
+        std::os::unix::fs::symlink(&secret, skills.join("sec/SKILL.md")).unwrap();
         let all = discover(proj.path(), Some(user.path()));
         let names: Vec<_> = usable(&all).map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["deploy", "creating-skills"]);
@@ -249,5 +274,14 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("○ deploy — replaced"), "{text}");
+        assert!(
+            text.contains("✗ long — not usable: its description has 2000"),
+            "{text}"
+        );
+        assert!(
+            text.contains("✗ sec — not usable: SKILL.md leads outside"),
+            "{text}"
+        );
+        assert!(!all.iter().any(|s| s.body.contains("TOP")));
     }
 }

@@ -11,7 +11,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::task::Run;
 use crate::protocol::ClientTool;
-use crate::session::context::ProjectContext;
 use crate::tools::{
     Access, CallView, Effect, PermissionClass, Tool, ToolContext, ToolOutput, str_arg,
 };
@@ -39,7 +38,8 @@ pub struct Background {
 
 impl Background {
     /// Start `run` on its own; returns its id.
-    pub(super) fn start(self: &Arc<Self>, run: Run, context: Arc<ProjectContext>) -> String {
+    pub(super) fn start(self: &Arc<Self>, run: Run) -> String {
+        let (context, parent) = run.notify.clone();
         let cancel = CancellationToken::new();
         let id = {
             let Ok(mut tasks) = self.tasks.lock() else {
@@ -66,7 +66,7 @@ impl Background {
                 State::Failed(e) => ("failed", e.clone()),
                 State::Running => ("is running", String::new()),
             };
-            context.add_once(&format!(
+            context.add_for(&parent, &format!(
                 "<task-notification>\nBackground task {task_id} (subagent {label}) {word}:\n{text}\n</task-notification>\n"
             ));
             if let Ok(mut tasks) = me.tasks.lock()

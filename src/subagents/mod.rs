@@ -140,14 +140,26 @@ pub fn user_dir() -> Option<PathBuf> {
         .map(|p| p.config.join("agents"))
 }
 
-/// Every type: the project's, the user's, then the built-in ones; the first of a name wins.
+/// Every type: the built-in ones (their names are reserved), the project's, then the user's;
+/// a later file with a name already taken is listed with why it is not used.
 pub fn discover(cwd: &Path) -> Vec<AgentType> {
-    let mut out = Vec::new();
+    let mut out = built_ins();
     scan(&cwd.join(".letta/agents"), &Source::Project, &mut out);
     if let Some(u) = user_dir() {
         scan(&u, &Source::User, &mut out);
     }
-    out.extend(built_ins());
+    let mut seen = std::collections::HashSet::new();
+    for t in &mut out {
+        if t.problem.is_none() && !seen.insert(t.name.clone()) {
+            t.problem = Some(if t.source == Source::BuiltIn {
+                "an earlier type has the same name".into()
+            } else if built_ins().iter().any(|b| b.name == t.name) {
+                "the name is a built-in type's".into()
+            } else {
+                "an earlier file has the same name".into()
+            });
+        }
+    }
     out
 }
 

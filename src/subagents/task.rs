@@ -50,14 +50,13 @@ impl Approver for Named {
 
 /// A subagent's tools: its type's list, or all of the parent's but `Task` and `TaskOutput`.
 fn tools_for(t: &AgentType, parent: &Registry) -> Registry {
+    // A subagent never starts subagents of its own, whatever its file lists.
+    let nested = |n: &str| n == "Task" || n == "TaskOutput";
     if let Some(list) = &t.tools {
-        return parent.only(list, list.iter().any(|n| n.starts_with("mcp__")));
+        let list: Vec<String> = list.iter().filter(|n| !nested(n)).cloned().collect();
+        return parent.only(&list, list.iter().any(|n| n.starts_with("mcp__")));
     }
-    let keep: Vec<String> = parent
-        .names()
-        .into_iter()
-        .filter(|n| n != "Task" && n != "TaskOutput")
-        .collect();
+    let keep: Vec<String> = parent.names().into_iter().filter(|n| !nested(n)).collect();
     parent.only(&keep, true)
 }
 
@@ -70,6 +69,8 @@ pub(super) struct Run {
     pub driver: crate::turn::TurnDriver,
     pub progress: Option<crate::tools::Progress>,
     pub hooks: Arc<crate::hooks::Hooks>,
+    /// Where a background run's result is told: the parent's conversation.
+    pub notify: (Arc<crate::session::context::ProjectContext>, String),
 }
 
 impl Run {
@@ -131,6 +132,13 @@ impl TaskTool {
         }
         let all = discover(&self.cwd);
         let t = find(&all, kind).ok_or_else(|| {
+            if let Some(p) = all
+                .iter()
+                .find(|t| t.name == kind)
+                .and_then(|t| t.problem.clone())
+            {
+                return format!("the subagent type {kind:?} cannot be used: {p}");
+            }
             let names: Vec<&str> = all
                 .iter()
                 .filter(|t| t.problem.is_none())
@@ -141,6 +149,15 @@ impl TaskTool {
                 names.join(", ")
             )
         })?;
+        let registry = tools_for(&t, &link.registry);
+        if let Some(list) = &t.tools
+            && registry.names().is_empty()
+        {
+            return Err(format!(
+                "none of the subagent type {kind:?}'s tools ({}) exists here",
+                list.join(", ")
+            ));
+        }
         let label = format!("{} · {}", t.name, description);
         let conv = link
             .backend
@@ -157,7 +174,7 @@ impl TaskTool {
             inner: link.approver.clone(),
             label: label.clone(),
         });
-        let driver = link.driver(tools_for(&t, &link.registry), approver);
+        let driver = link.driver(registry, approver);
         let model = Some(str_arg(args, "model").trim().to_string())
             .filter(|m| !m.is_empty())
             .or(t.model.clone());
@@ -179,6 +196,10 @@ impl TaskTool {
             driver,
             progress: scope.progress.clone(),
             hooks: link.hooks.clone(),
+            notify: (
+                link.context.clone(),
+                format!("{}/{}", scope.agent_id, scope.conversation_id),
+            ),
         })
     }
 }
@@ -238,8 +259,7 @@ impl Tool for TaskTool {
             Err(e) => return ToolOutput::err(e),
         };
         if args.get("run_in_background").and_then(Value::as_bool) == Some(true) {
-            let context = run.driver.context.clone();
-            let id = self.background.start(run, context);
+            let id = self.background.start(run);
             return ToolOutput::ok(format!(
                 "Started the subagent in the background as task {id}. Its answer comes with a later message; TaskOutput with task_id {id} reads it sooner."
             ));

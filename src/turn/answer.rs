@@ -69,9 +69,44 @@ impl TurnDriver {
                     reason: "permission state unavailable".into(),
                 },
             };
-            let decision = super::hooked::with_hook_decision(decision, pre.decision);
+            // A plan is always the user's to approve: no hook answers for them.
+            let planning = call.name == crate::tools::EXIT_PLAN_MODE
+                && self
+                    .checker
+                    .lock()
+                    .is_ok_and(|c| c.mode == PermissionMode::Plan);
+            let decision = if planning {
+                decision
+            } else {
+                super::hooked::with_hook_decision(decision, pre.decision)
+            };
             let decision = match decision {
-                Decision::Ask { reason } => self.permission_hooks(call, reason, events).await,
+                Decision::Ask { reason } if !planning => {
+                    let (d, updated) = self.permission_hooks(call, reason, events).await;
+                    match updated {
+                        Some(u) => {
+                            let mut changed = call.clone();
+                            changed.arguments = u.to_string();
+                            let recheck = self.checker.lock().map(|c| {
+                                c.decide(
+                                    &self.tools,
+                                    &self.registry,
+                                    &changed.name,
+                                    &changed.args(),
+                                )
+                            });
+                            calls.to_mut()[i] = changed;
+                            match recheck {
+                                Ok(Decision::Deny { reason }) => Decision::Deny { reason },
+                                Err(_) => Decision::Deny {
+                                    reason: "permission state unavailable".into(),
+                                },
+                                Ok(_) => d,
+                            }
+                        }
+                        None => d,
+                    }
+                }
                 other => other,
             };
             match decision {

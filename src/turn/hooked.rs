@@ -68,13 +68,14 @@ impl TurnDriver {
             .await
     }
 
-    /// `PermissionRequest`: a hook may answer the question before the user is asked.
+    /// `PermissionRequest`: a hook may answer the question before the user is asked, and
+    /// rewrite the input (checked again against the rules by the caller).
     pub(super) async fn permission_hooks(
         &self,
         call: &ToolCallInfo,
         reason: String,
         events: &UnboundedSender<TurnEvent>,
-    ) -> Decision {
+    ) -> (Decision, Option<Value>) {
         let o = self
             .tool_event(
                 Event::PermissionRequest,
@@ -83,14 +84,15 @@ impl TurnDriver {
                 events,
             )
             .await;
-        match (o.blocked, o.decision) {
+        let d = match (o.blocked, o.decision) {
             (Some(why), _) => Decision::Deny { reason: why },
             (None, Some(HookDecision::Allow)) => Decision::Allow {
                 reason: "allowed by a PermissionRequest hook".into(),
                 rule: None,
             },
             _ => Decision::Ask { reason },
-        }
+        };
+        (d, o.updated_input)
     }
 
     /// `PostToolUse` / `PostToolUseFailure`: what a hook says goes to the model with the result.

@@ -36,8 +36,14 @@ impl TurnLink {
             approver,
             project_dir: self.project_dir.clone(),
             journal: self.journal.clone(),
-            context: self.context.clone(),
-            hooks: self.hooks.clone(),
+            context: Arc::new(self.context.fresh()),
+            // A subagent's end is `SubagentStop`; the session's own events are not its.
+            hooks: Arc::new(self.hooks.without(&[
+                crate::hooks::Event::Stop,
+                crate::hooks::Event::UserPromptSubmit,
+                crate::hooks::Event::SessionStart,
+                crate::hooks::Event::SessionEnd,
+            ])),
         }
     }
 }
