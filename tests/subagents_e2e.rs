@@ -325,3 +325,30 @@ fn a_killed_parent_leaves_no_run_behind_and_approvals_name_the_subagent() {
         "alpha\n"
     );
 }
+
+#[test]
+fn a_forked_subagent_starts_from_the_conversation_so_far() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let o = sb.run(&["-p", "the secret word is zebra", "-m", "openai/gpt-test"]);
+    assert!(o.status.success(), "{:?}", out(&o));
+    llm.push_for("child-F", [Reply::Text("the word was zebra".into())]);
+    let mut t = task("tF", "general-purpose", "child-F: which word?");
+    t.2["fork"] = json!(true);
+    llm.push([of(vec![t]), Reply::Text("asked a fork".into())]);
+    let o = sb.run(&["-p", "ask a fork", "-m", "openai/gpt-test"]);
+    let (stdout, stderr) = out(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        tool_result(&llm, "tF").contains("the word was zebra"),
+        "{}",
+        tool_result(&llm, "tF")
+    );
+    // The fork's request carried the parent's earlier talk.
+    let child = llm
+        .requests()
+        .into_iter()
+        .find(|r| r.body.to_string().contains("child-F"))
+        .unwrap();
+    assert!(child.body.to_string().contains("the secret word is zebra"));
+}

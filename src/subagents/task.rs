@@ -159,17 +159,31 @@ impl TaskTool {
             ));
         }
         let label = format!("{} · {}", t.name, description);
-        let conv = link
-            .backend
-            .create_conversation(
-                &scope.agent_id,
-                CreateConversation {
-                    summary: Some(format!("{}: {description}", t.name)),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(|e| format!("could not start the subagent's conversation: {e}"))?;
+        // `fork`: the subagent starts from this conversation as it is; otherwise fresh.
+        let conv = if args.get("fork").and_then(Value::as_bool) == Some(true) {
+            let agent = (scope.conversation_id == crate::protocol::DEFAULT_CONVERSATION)
+                .then(|| scope.agent_id.clone());
+            link.backend
+                .fork_conversation(
+                    &scope.conversation_id,
+                    crate::protocol::ForkParams {
+                        agent_id: agent,
+                        message_id: None,
+                    },
+                )
+                .await
+        } else {
+            link.backend
+                .create_conversation(
+                    &scope.agent_id,
+                    CreateConversation {
+                        summary: Some(format!("{}: {description}", t.name)),
+                        ..Default::default()
+                    },
+                )
+                .await
+        }
+        .map_err(|e| format!("could not start the subagent's conversation: {e}"))?;
         let approver = Arc::new(Named {
             inner: link.approver.clone(),
             label: label.clone(),
@@ -212,7 +226,7 @@ impl Tool for TaskTool {
 
     fn definition(&self) -> ClientTool {
         let mut description = String::from(
-            "Start a subagent for a self-contained task: it works in its own conversation with this agent's memory and answers with one final message, which is this tool's result. Several Task calls in one step run at the same time. Give it everything it needs in the prompt; it does not see this conversation.\n\nTypes:\n",
+            "Start a subagent for a self-contained task: it works in its own conversation with this agent's memory and answers with one final message, which is this tool's result. Several Task calls in one step run at the same time. Give it everything it needs in the prompt: it does not see this conversation unless fork is set.\n\nTypes:\n",
         );
         for t in discover(&self.cwd).iter().filter(|t| t.problem.is_none()) {
             description.push_str(&format!("- {}: {}\n", t.name, t.description));
@@ -225,7 +239,8 @@ impl Tool for TaskTool {
                 "prompt": {"type": "string", "description": "The whole task."},
                 "subagent_type": {"type": "string", "description": "One of the types listed."},
                 "model": {"type": "string", "description": "A model for it (optional)."},
-                "run_in_background": {"type": "boolean", "description": "Return at once; the result comes with a later message, or from TaskOutput."}},
+                "run_in_background": {"type": "boolean", "description": "Return at once; the result comes with a later message, or from TaskOutput."},
+                "fork": {"type": "boolean", "description": "Start from a copy of this conversation (it sees everything so far) instead of fresh."}},
                 "required": ["description", "prompt", "subagent_type"]}),
             extra: Default::default(),
         }
