@@ -7,26 +7,16 @@ use crate::support;
 use serde_json::{Value, json};
 
 use support::bin::{Sandbox, out};
-use support::llm::{Reply, ScriptedLlm};
-
-fn call(id: &str, name: &str, args: Value) -> Reply {
-    Reply::Tools {
-        text: String::new(),
-        calls: vec![(id.into(), name.into(), args.to_string())],
-    }
-}
-
-fn tool_result(llm: &ScriptedLlm, id: &str) -> String {
-    llm.requests()
-        .iter()
-        .flat_map(|r| r.body["messages"].as_array().cloned().unwrap_or_default())
-        .find(|m| m["role"] == "tool" && m["tool_call_id"] == id)
-        .map(|m| m["content"].as_str().unwrap_or_default().to_string())
-        .unwrap_or_default()
-}
+use support::llm::{Reply, ScriptedLlm, call};
 
 fn hooks(sb: &Sandbox, hooks: Value) {
     sb.settings(json!({"defaultModel": "openai/gpt-test", "hooks": hooks}));
+}
+
+/// A PreToolUse hook that blocks `rm` with `why`.
+fn no_rm(why: &str) -> Value {
+    let c = format!("grep -q '\"command\":\"rm ' && {{ echo '{why}' >&2; exit 2; }}; exit 0");
+    json!([{"matcher": "Bash", "hooks": [{"type": "command", "timeout": 5, "command": c}]}])
 }
 
 fn command(c: &str) -> Value {
@@ -42,8 +32,7 @@ fn pre_tool_use_blocks_rm_and_post_tool_use_sees_the_output() {
     hooks(
         &sb,
         json!({
-            "PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "timeout": 5,
-                "command": "grep -q '\"command\":\"rm ' && { echo 'rm is not allowed here; move files to .trash instead' >&2; exit 2; }; exit 0"}]}],
+            "PreToolUse": no_rm("rm is not allowed here; move files to .trash instead"),
             "PostToolUse": [{"matcher": "Read|Bash", "hooks": [{"type": "command", "timeout": 5,
                 "command": "cat > \"$LETTA_PROJECT_DIR/post-$LETTA_HOOK_EVENT.json\"; echo '{\"hookSpecificOutput\":{\"hookEventName\":\"PostToolUse\",\"additionalContext\":\"the linter is happy\"}}'"}]}]
         }),
@@ -57,12 +46,12 @@ fn pre_tool_use_blocks_rm_and_post_tool_use_sees_the_output() {
     let (stdout, stderr) = out(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
     assert!(p.join("keep.txt").exists(), "the hook did not stop rm");
-    let blocked = tool_result(&llm, "rm1");
+    let blocked = llm.tool_result("rm1");
     assert!(
         blocked.contains("rm is not allowed here; move files to .trash instead"),
         "{blocked}"
     );
-    let read = tool_result(&llm, "r1");
+    let read = llm.tool_result("r1");
     assert!(
         read.contains("precious") && read.contains("[hook] the linter is happy"),
         "{read}"
@@ -114,7 +103,7 @@ fn prompt_context_stop_hooks_and_broken_hooks() {
     let last = llm.requests().last().unwrap().body.to_string();
     assert!(last.contains("run the tests first"), "{last}");
     // The glob ran although every PreToolUse hook failed in its own way.
-    assert!(!tool_result(&llm, "g1").is_empty());
+    assert!(!llm.tool_result("g1").is_empty());
     for want in [
         "did not finish within 1 s",
         "not valid JSON",
@@ -174,8 +163,7 @@ fn the_chat_view_shows_a_blocked_call_and_a_failing_hook() {
     hooks(
         &sb,
         json!({
-            "PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "timeout": 5,
-                "command": "grep -q '\"command\":\"rm ' && { echo 'no rm, use trash' >&2; exit 2; }; exit 0"}]}],
+            "PreToolUse": no_rm("no rm, use trash"),
             "PostToolUse": [{"hooks": [{"type": "command", "command": "echo oops >&2; exit 3"}]}]
         }),
     );

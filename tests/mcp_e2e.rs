@@ -6,7 +6,7 @@ use crate::support;
 use serde_json::{Value, json};
 
 use support::bin::{Sandbox, out};
-use support::llm::{Reply, ScriptedLlm};
+use support::llm::{Reply, ScriptedLlm, call};
 
 /// The fixture server, built by `cargo test --all-targets` beside the test binary.
 pub fn fixture() -> String {
@@ -34,23 +34,6 @@ fn with_servers(llm: &ScriptedLlm, servers: Value) -> Sandbox {
     )
     .unwrap();
     sb
-}
-
-fn call(id: &str, name: &str, args: Value) -> Reply {
-    Reply::Tools {
-        text: String::new(),
-        calls: vec![(id.into(), name.into(), args.to_string())],
-    }
-}
-
-/// The tool message the model was sent for `id`, from the request after the call.
-fn tool_result(llm: &ScriptedLlm, id: &str) -> String {
-    llm.requests()
-        .iter()
-        .flat_map(|r| r.body["messages"].as_array().cloned().unwrap_or_default())
-        .find(|m| m["role"] == "tool" && m["tool_call_id"] == id)
-        .map(|m| m["content"].as_str().unwrap_or_default().to_string())
-        .unwrap_or_default()
 }
 
 #[test]
@@ -84,7 +67,7 @@ fn a_model_calls_an_mcp_tool_and_rules_govern_it() {
         echo["function"]["parameters"]["properties"]["text"]["type"],
         "string"
     );
-    assert_eq!(tool_result(&llm, "c1"), "fixture echo: hi there");
+    assert_eq!(llm.tool_result("c1"), "fixture echo: hi there");
 
     // Asked by default: headless has no one to ask, so the call is refused with the rule to add.
     llm.push([
@@ -93,7 +76,7 @@ fn a_model_calls_an_mcp_tool_and_rules_govern_it() {
     ]);
     let o = sb.run(&["-p", "add"]);
     assert!(o.status.success(), "{:?}", out(&o));
-    let r = tool_result(&llm, "c2");
+    let r = llm.tool_result("c2");
     assert!(
         r.contains("needs approval") && r.contains("mcp__fx__add"),
         "{r}"
@@ -113,7 +96,7 @@ fn a_model_calls_an_mcp_tool_and_rules_govern_it() {
         "mcp__fx",
     ]);
     assert!(o.status.success(), "{:?}", out(&o));
-    let r = tool_result(&llm, "c3");
+    let r = llm.tool_result("c3");
     assert!(r.contains("denied by the rule mcp__fx"), "{r}");
 
     // letta's keys stay out of a server's environment.
@@ -123,7 +106,7 @@ fn a_model_calls_an_mcp_tool_and_rules_govern_it() {
     ]);
     let o = sb.run(&["-p", "env", "--allowedTools", "mcp__fx"]);
     assert!(o.status.success(), "{:?}", out(&o));
-    assert_eq!(tool_result(&llm, "e1"), "(unset)");
+    assert_eq!(llm.tool_result("e1"), "(unset)");
 
     // An allow rule for the one tool lets it run.
     llm.push([
@@ -132,7 +115,7 @@ fn a_model_calls_an_mcp_tool_and_rules_govern_it() {
     ]);
     let o = sb.run(&["-p", "add", "--allowedTools", "mcp__fx__add"]);
     assert!(o.status.success(), "{:?}", out(&o));
-    assert_eq!(tool_result(&llm, "c4"), "3");
+    assert_eq!(llm.tool_result("c4"), "3");
 }
 
 #[test]
@@ -164,11 +147,11 @@ fn a_hung_or_dead_server_is_a_tool_error_and_the_turn_goes_on() {
     assert!(o.status.success(), "{stdout}\n{stderr}");
     let v: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["result"], "carried on");
-    let slow = tool_result(&llm, "s1");
+    let slow = llm.tool_result("s1");
     assert!(slow.contains("did not answer sleep within 1 s"), "{slow}");
-    let dead = tool_result(&llm, "s2");
+    let dead = llm.tool_result("s2");
     assert!(dead.contains("stopped"), "{dead}");
-    let after = tool_result(&llm, "s3");
+    let after = llm.tool_result("s3");
     assert!(after.contains("not connected"), "{after}");
     // The failures at start are named, with what the server said.
     assert!(
@@ -283,7 +266,7 @@ fn the_chat_view_does_not_wait_for_a_slow_server_and_shows_its_state() {
     p.wait_text("fx · echo");
     p.send("1");
     p.wait_text("the tool ran");
-    assert_eq!(tool_result(&llm, "t1"), "fixture echo: from the chat");
+    assert_eq!(llm.tool_result("t1"), "fixture echo: from the chat");
     p.send("/mcp\r");
     p.wait_text("● fx — ready, 5 tools");
     p.wait_text("… stuck — connecting");

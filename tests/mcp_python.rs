@@ -11,16 +11,6 @@ use serde_json::{Value, json};
 use support::bin::{Sandbox, out};
 use support::llm::{Reply, ScriptedLlm};
 
-/// The tool message the model was sent for `id`.
-fn tool_result(llm: &ScriptedLlm, id: &str) -> String {
-    llm.requests()
-        .iter()
-        .flat_map(|r| r.body["messages"].as_array().cloned().unwrap_or_default())
-        .find(|m| m["role"] == "tool" && m["tool_call_id"] == id)
-        .map(|m| m["content"].as_str().unwrap_or_default().to_string())
-        .unwrap_or_default()
-}
-
 fn trust_and_add_time(sb: &Sandbox, venv: &std::path::Path, extra: Value) {
     let here = std::fs::canonicalize(sb.project.path()).unwrap();
     let mut settings =
@@ -77,12 +67,27 @@ fn a_published_server_answers_the_model_on_both_backends() {
             stdout.contains(&format!("{name} knows the time")),
             "{stdout}"
         );
-        let r = tool_result(&llm, &id);
+        let r = llm.tool_result(&id);
         assert!(
             r.contains("Europe/Paris") && r.contains("datetime"),
             "{name}: {r}"
         );
     }
+}
+
+/// The venv, a model, a sandbox and its agent (with history), or `None` (skipped, saying why).
+fn served_agent() -> Option<(std::path::PathBuf, ScriptedLlm, Sandbox, String)> {
+    let venv = match support::py_mcp::ready() {
+        Ok(v) => v,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return None;
+        }
+    };
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let agent = agent_with_history(&sb);
+    Some((venv, llm, sb, agent))
 }
 
 /// An agent with one message about a lighthouse, in the project's default conversation.
@@ -114,13 +119,9 @@ fn check_flow(stdout: &str) {
 
 #[test]
 fn mcp_serve_through_the_official_python_client_shares_memory_with_a_running_chat() {
-    let venv = match support::py_mcp::ready() {
-        Ok(v) => v,
-        Err(why) => return eprintln!("skipped: {why}"),
+    let Some((venv, _llm, sb, agent)) = served_agent() else {
+        return;
     };
-    let llm = ScriptedLlm::start_in_background();
-    let sb = Sandbox::new(&llm.openai_url());
-    let agent = agent_with_history(&sb);
     let mut chat = sb.pty(&["-m", "openai/gpt-test"], &[]);
     chat.wait_text("conversation");
 
@@ -155,13 +156,9 @@ fn mcp_serve_through_the_official_python_client_shares_memory_with_a_running_cha
 
 #[test]
 fn mcp_serve_over_http_wants_its_token() {
-    let venv = match support::py_mcp::ready() {
-        Ok(v) => v,
-        Err(why) => return eprintln!("skipped: {why}"),
+    let Some((venv, _llm, sb, agent)) = served_agent() else {
+        return;
     };
-    let llm = ScriptedLlm::start_in_background();
-    let sb = Sandbox::new(&llm.openai_url());
-    let agent = agent_with_history(&sb);
 
     // Off loopback without a token: refused before it listens.
     let o = sb.run(&["mcp", "serve", "--agent", &agent, "--http", "0.0.0.0:0"]);

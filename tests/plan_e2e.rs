@@ -4,26 +4,10 @@
 
 use crate::support;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use support::bin::{Sandbox, out};
-use support::llm::{Reply, ScriptedLlm};
-
-fn call(id: &str, name: &str, args: Value) -> Reply {
-    Reply::Tools {
-        text: String::new(),
-        calls: vec![(id.into(), name.into(), args.to_string())],
-    }
-}
-
-fn tool_result(llm: &ScriptedLlm, id: &str) -> String {
-    llm.requests()
-        .iter()
-        .flat_map(|r| r.body["messages"].as_array().cloned().unwrap_or_default())
-        .find(|m| m["role"] == "tool" && m["tool_call_id"] == id)
-        .map(|m| m["content"].as_str().unwrap_or_default().to_string())
-        .unwrap_or_default()
-}
+use support::llm::{Reply, ScriptedLlm, call};
 
 #[test]
 fn headless_plan_mode_runs_only_what_reads() {
@@ -64,16 +48,16 @@ fn headless_plan_mode_runs_only_what_reads() {
         "Bash(touch:*)",
     ]);
     assert!(o.status.success(), "{:?}", out(&o));
-    assert!(tool_result(&llm, "r1").contains("alpha"));
-    assert!(tool_result(&llm, "b1").contains("a.txt"));
+    assert!(llm.tool_result("r1").contains("alpha"));
+    assert!(llm.tool_result("b1").contains("a.txt"));
     for id in ["b2", "e1"] {
-        let r = tool_result(&llm, id);
+        let r = llm.tool_result(id);
         assert!(r.contains("plan mode is on"), "{id}: {r}");
     }
     assert!(!p.join("made.txt").exists());
     assert_eq!(std::fs::read_to_string(p.join("a.txt")).unwrap(), "alpha\n");
     // Nobody can approve a plan in -p.
-    assert!(tool_result(&llm, "x1").contains("needs approval"));
+    assert!(llm.tool_result("x1").contains("needs approval"));
     let first = llm.requests()[0].body.to_string();
     assert!(first.contains("Permission mode: plan"), "{first}");
 }
@@ -101,13 +85,13 @@ fn the_chat_view_refuses_an_edit_until_the_plan_is_approved() {
     t.wait_text("Approve this plan and start?");
     t.wait_text("change alpha to beta");
     assert_eq!(std::fs::read_to_string(p.join("a.txt")).unwrap(), "alpha\n");
-    assert!(tool_result(&llm, "e1").contains("plan mode is on"));
+    assert!(llm.tool_result("e1").contains("plan mode is on"));
     t.send("1");
     t.wait_text("all done");
     // Approved into accept-edits: the edit ran without another question.
     assert_eq!(std::fs::read_to_string(p.join("a.txt")).unwrap(), "beta\n");
     t.wait_text("accept edits");
-    assert!(tool_result(&llm, "x1").contains("approved the plan"));
+    assert!(llm.tool_result("x1").contains("approved the plan"));
     t.send("\x03\x03");
     assert_eq!(t.wait_exit(), 0);
 }

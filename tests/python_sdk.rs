@@ -12,39 +12,16 @@ const SDK: &str = "letta-client==1.12.1";
 
 #[test]
 fn official_python_sdk_works_against_letta_server() {
-    if Command::new("python3").arg("--version").output().is_err() {
-        println!("skipped: python3 is not installed");
-        return;
-    }
     // A venv under target/, reused across runs.
-    let venv = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("sdk-venv");
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("sdk-venv");
+    let venv = match support::py_mcp::venv_with(&dir, "import letta_client", &[SDK]) {
+        Ok(v) => v,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
     let py = venv.join("bin/python");
-    let ready = Command::new(&py)
-        .args(["-c", "import letta_client"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ready {
-        let o = Command::new("python3")
-            .arg("-m")
-            .arg("venv")
-            .arg(&venv)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "venv: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let o = Command::new(venv.join("bin/pip"))
-            .args(["install", "-q", SDK])
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "pip install {SDK}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
 
     let llm = ScriptedLlm::start_in_background();
     let sb = Sandbox::new(&llm.openai_url());

@@ -89,6 +89,21 @@ fn a_skill_runs_as_a_slash_command_in_the_chat_view() {
         asked.contains("for: staging please") && asked.contains("make deploy-prod"),
         "{asked}"
     );
+    // The model loads it itself with the Skill tool.
+    llm.push([
+        Reply::Tools {
+            text: String::new(),
+            calls: vec![(
+                "s2".into(),
+                "Skill".into(),
+                json!({"skill": "deploy"}).to_string(),
+            )],
+        },
+        Reply::Text("loaded it".into()),
+    ]);
+    p.send("how do we ship?\r");
+    p.wait_text("loaded it");
+    assert!(llm.tool_result("s2").contains("make deploy-prod"));
     p.send("/nosuchskill\r");
     p.wait_text("Unknown command /nosuchskill");
     p.send("\x03\x03");

@@ -37,16 +37,6 @@ fn task(id: &str, kind: &str, prompt: &str) -> (String, String, Value) {
     )
 }
 
-/// Every tool message the model was sent, by call id.
-fn tool_result(llm: &ScriptedLlm, id: &str) -> String {
-    llm.requests()
-        .iter()
-        .flat_map(|r| r.body["messages"].as_array().cloned().unwrap_or_default())
-        .find(|m| m["role"] == "tool" && m["tool_call_id"] == id)
-        .map(|m| m["content"].as_str().unwrap_or_default().to_string())
-        .unwrap_or_default()
-}
-
 /// A command that waits (10 s at most) for the other subagent's mark: it says "met" only if
 /// both ran at the same time.
 fn meet(me: &str, other: &str) -> Value {
@@ -88,14 +78,14 @@ fn two_at_once(llm: &ScriptedLlm, sb: &Sandbox, extra: &[&str]) {
     let (stdout, stderr) = out(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("both done"), "{stdout}");
-    assert_eq!(tool_result(llm, "a1").trim(), "a-met", "A ran alone");
-    assert_eq!(tool_result(llm, "b1").trim(), "b-met", "B ran alone");
-    let a = tool_result(llm, "tA");
+    assert_eq!(llm.tool_result("a1").trim(), "a-met", "A ran alone");
+    assert_eq!(llm.tool_result("b1").trim(), "b-met", "B ran alone");
+    let a = llm.tool_result("tA");
     assert!(
         a.contains("A is done") && a.contains("[subagent general-purpose · job tA"),
         "{a}"
     );
-    assert!(tool_result(llm, "tB").contains("B is done"));
+    assert!(llm.tool_result("tB").contains("B is done"));
 }
 
 #[test]
@@ -175,12 +165,12 @@ fn a_custom_type_keeps_to_its_tools_and_events_carry_the_parent() {
     ]);
     let (stdout, stderr) = out(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
-    let nested = tool_result(&llm, "n2");
+    let nested = llm.tool_result("n2");
     assert!(
         nested.contains("Task is not one of the tools available here (Read)"),
         "{nested}"
     );
-    let refused = tool_result(&llm, "r1");
+    let refused = llm.tool_result("r1");
     assert!(
         refused.contains("Bash is not one of the tools available here (Read, Grep)"),
         "{refused}"
@@ -237,12 +227,14 @@ fn a_background_task_reports_back() {
     let (stdout, stderr) = out(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
     assert!(
-        tool_result(&llm, "t1").contains("Started the subagent in the background as task task-1")
+        llm.tool_result("t1")
+            .contains("Started the subagent in the background as task task-1")
     );
     assert!(
-        tool_result(&llm, "o1").contains("the background answer is 42"),
+        llm.tool_result("o1")
+            .contains("the background answer is 42"),
         "{}",
-        tool_result(&llm, "o1")
+        llm.tool_result("o1")
     );
     let last = llm.requests().last().unwrap().body.to_string();
     assert!(
@@ -340,9 +332,9 @@ fn a_forked_subagent_starts_from_the_conversation_so_far() {
     let (stdout, stderr) = out(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
     assert!(
-        tool_result(&llm, "tF").contains("the word was zebra"),
+        llm.tool_result("tF").contains("the word was zebra"),
         "{}",
-        tool_result(&llm, "tF")
+        llm.tool_result("tF")
     );
     // The fork's request carried the parent's earlier talk.
     let child = llm

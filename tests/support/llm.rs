@@ -40,6 +40,14 @@ pub enum Reply {
     EndlessLine,
 }
 
+/// A reply that calls one tool.
+pub fn call(id: &str, name: &str, args: Value) -> Reply {
+    Reply::Tools {
+        text: String::new(),
+        calls: vec![(id.into(), name.into(), args.to_string())],
+    }
+}
+
 /// A body that never ends: `first`, then `again` forever (or nothing more when it is empty).
 fn forever(first: String, again: String) -> Response {
     let stream = futures_util::stream::unfold(Some(first), move |next| {
@@ -149,6 +157,16 @@ impl ScriptedLlm {
     /// Every request received so far.
     pub fn requests(&self) -> Vec<Seen> {
         self.shared.seen.lock().unwrap().clone()
+    }
+
+    /// What the model was sent as the result of the call `id` (empty when never sent).
+    pub fn tool_result(&self, id: &str) -> String {
+        self.requests()
+            .iter()
+            .flat_map(|r| r.body["messages"].as_array().cloned().unwrap_or_default())
+            .find(|m| m["role"] == "tool" && m["tool_call_id"] == id)
+            .map(|m| m["content"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_default()
     }
 
     /// The body of the last completion request.
