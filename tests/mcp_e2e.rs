@@ -8,16 +8,32 @@ use serde_json::{Value, json};
 use support::bin::{Sandbox, out};
 use support::llm::{Reply, ScriptedLlm, call};
 
-/// The fixture server, built by `cargo test --all-targets` beside the test binary.
+/// The fixture server, built by `cargo test --all-targets` beside the test binary: as
+/// `examples/mcp_fixture-HASH` (what `cargo test` leaves), or `examples/mcp_fixture` after
+/// `cargo build --examples`; the newest wins.
 pub fn fixture() -> String {
     let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let p = dir.join("examples").join("mcp_fixture");
-    assert!(
-        p.exists(),
-        "{} is missing: build it with `cargo build --example mcp_fixture` (cargo test --all-targets does)",
-        p.display()
-    );
+    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
+    let newest = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            (name == "mcp_fixture" || name.starts_with("mcp_fixture-")) && p.extension().is_none()
+        })
+        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok());
+    let p = newest.unwrap_or_else(|| {
+        panic!(
+            "no mcp_fixture in {}: build it with `cargo build --example mcp_fixture` (cargo test --all-targets does)",
+            dir.display()
+        )
+    });
     p.display().to_string()
 }
 
