@@ -1,5 +1,6 @@
 //! An MCP server for letta's tests, written with rmcp's server side: `echo`, `add`, `sleep`
-//! (to outlast a timeout), `crash` (to die mid-call) and `env` (what it was given). `--hang` never finishes starting.
+//! (to outlast a timeout), `crash` (to die mid-call) and `env` (what it was given). It serves
+//! with `--serve`; `--hang` never finishes starting, `--fail` exits at once.
 
 use std::sync::Arc;
 
@@ -103,6 +104,11 @@ async fn main() {
     if std::env::args().any(|a| a == "--fail") {
         eprintln!("fixture: cannot open its database");
         std::process::exit(2);
+    }
+    // `cargo test --all-targets` runs this too, with no arguments: that is not a client.
+    if !std::env::args().any(|a| a == "--serve") {
+        eprintln!("mcp_fixture: an MCP server for letta's tests; run it with --serve");
+        return;
     }
     let Ok(running) = Fixture.serve(rmcp::transport::stdio()).await else {
         std::process::exit(1);

@@ -55,7 +55,10 @@ fn with_servers(llm: &ScriptedLlm, servers: Value) -> Sandbox {
 #[test]
 fn a_model_calls_an_mcp_tool_and_rules_govern_it() {
     let llm = ScriptedLlm::start_in_background();
-    let sb = with_servers(&llm, json!({"fx": {"command": fixture()}}));
+    let sb = with_servers(
+        &llm,
+        json!({"fx": {"command": fixture(), "args": ["--serve"]}}),
+    );
     llm.push([
         call("c1", "mcp__fx__echo", json!({"text": "hi there"})),
         Reply::Text("done".into()),
@@ -139,7 +142,7 @@ fn a_hung_or_dead_server_is_a_tool_error_and_the_turn_goes_on() {
     let llm = ScriptedLlm::start_in_background();
     let sb = with_servers(
         &llm,
-        json!({"fx": {"command": fixture(), "timeout": 1},
+        json!({"fx": {"command": fixture(), "args": ["--serve"], "timeout": 1},
                "stuck": {"command": fixture(), "args": ["--hang"]},
                "broken": {"command": fixture(), "args": ["--fail"]}}),
     );
@@ -205,7 +208,7 @@ fn mcp_add_list_get_remove() {
     let llm = ScriptedLlm::start_in_background();
     let sb = Sandbox::new(&llm.openai_url());
     let fx = fixture();
-    let o = sb.run(&["mcp", "add", "fx", "--timeout", "5", "--", &fx, "--flag"]);
+    let o = sb.run(&["mcp", "add", "fx", "--timeout", "5", "--", &fx, "--serve"]);
     assert!(o.status.success(), "{:?}", out(&o));
     let o = sb.run(&[
         "mcp",
@@ -224,7 +227,7 @@ fn mcp_add_list_get_remove() {
         &std::fs::read_to_string(sb.project.path().join(".letta/settings.local.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(local["mcpServers"]["fx"]["args"], json!(["--flag"]));
+    assert_eq!(local["mcpServers"]["fx"]["args"], json!(["--serve"]));
     assert_eq!(local["mcpServers"]["fx"]["timeout"], 5);
     // Not started until the folder is trusted, as in a session.
     let (list, _) = out(&sb.run(&["mcp", "list"]));
@@ -268,7 +271,7 @@ fn the_chat_view_does_not_wait_for_a_slow_server_and_shows_its_state() {
     let llm = ScriptedLlm::start_in_background();
     let sb = with_servers(
         &llm,
-        json!({"fx": {"command": fixture()}, "stuck": {"command": fixture(), "args": ["--hang"]}}),
+        json!({"fx": {"command": fixture(), "args": ["--serve"]}, "stuck": {"command": fixture(), "args": ["--hang"]}}),
     );
     // The stuck server stays "connecting" however slow the machine is.
     let mut p = sb.pty(&["-m", "openai/gpt-test"], &[("MCP_TIMEOUT", "600000")]);

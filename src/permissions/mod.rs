@@ -214,7 +214,8 @@ impl Checker {
         }
         let reads = tools.access(ctx, tool, args).is_read();
         match d {
-            Decision::Allow { rule: None, .. } | Decision::Allow { .. } if reads => d,
+            // A read runs (or asks, where the rules ask about it): research is allowed.
+            Decision::Allow { .. } | Decision::Ask { .. } if reads => d,
             // A command the parser knows only reads (no rule needed) is research too.
             Decision::Allow { rule: None, .. }
                 if tools.access(ctx, tool, args).command.is_some() =>

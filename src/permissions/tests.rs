@@ -418,3 +418,36 @@ fn letta_codes_mode_key_is_read_and_an_unknown_mode_is_reported() {
         "{e}"
     );
 }
+
+#[test]
+fn plan_mode_runs_only_what_reads() {
+    let (_d, ctx) = setup();
+    let c = checker(
+        PermissionMode::Plan,
+        &["Bash(touch:*)", "Edit"],
+        &["Bash(rm:*)"],
+        &[],
+    );
+    let r = Registry::builtin();
+    assert_eq!(
+        kind(c.decide(&ctx, &r, "Read", &json!({"file_path": "a"}))),
+        "allow"
+    );
+    assert_eq!(bash(&c, &ctx, "ls -la"), "allow");
+    assert_eq!(
+        bash(&c, &ctx, "touch x"),
+        "deny",
+        "a rule does not open plan mode"
+    );
+    assert_eq!(bash(&c, &ctx, "rm x"), "deny");
+    assert_eq!(edit(&c, &ctx, "a.txt"), "deny");
+    assert_eq!(
+        kind(c.decide(&ctx, &r, "ExitPlanMode", &json!({"plan": "p"}))),
+        "ask"
+    );
+    let standard = checker(PermissionMode::Standard, &[], &[], &[]);
+    assert_eq!(
+        kind(standard.decide(&ctx, &r, "ExitPlanMode", &json!({}))),
+        "allow"
+    );
+}

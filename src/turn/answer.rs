@@ -69,12 +69,14 @@ impl TurnDriver {
                     reason: "permission state unavailable".into(),
                 },
             };
-            // A plan is always the user's to approve: no hook answers for them.
-            let planning = call.name == crate::tools::EXIT_PLAN_MODE
+            // A plan, and a call a crash may have run already, are the user's alone to
+            // approve: no hook answers for them.
+            let planning = (call.name == crate::tools::EXIT_PLAN_MODE
                 && self
                     .checker
                     .lock()
-                    .is_ok_and(|c| c.mode == PermissionMode::Plan);
+                    .is_ok_and(|c| c.mode == PermissionMode::Plan))
+                || self.journal.interrupted(&call.id);
             let decision = if planning {
                 decision
             } else {
