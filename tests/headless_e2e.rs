@@ -342,3 +342,39 @@ fn a_driver_runs_two_turns_over_stream_json_allowing_one_call_and_denying_anothe
         "{denied}"
     );
 }
+
+#[test]
+fn stream_json_input_that_ends_before_a_question_denies_it_and_exits() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    llm.push([
+        support::llm::call(
+            "w1",
+            "Write",
+            serde_json::json!({"file_path": "x.txt", "content": "x"}),
+        ),
+        Reply::Text("gave up".into()),
+    ]);
+    let o = sb.run_with_stdin(
+        &[
+            "-p",
+            "write it",
+            "-m",
+            "openai/gpt-test",
+            "--input-format",
+            "stream-json",
+            "--output-format",
+            "stream-json",
+        ],
+        "",
+    );
+    let (stdout, stderr) = out(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("\"result\":\"gave up\""), "{stdout}");
+    assert!(
+        llm.tool_result("w1").contains("closed its input"),
+        "{}",
+        llm.tool_result("w1")
+    );
+    assert!(!sb.project.path().join("x.txt").exists());
+}

@@ -344,3 +344,57 @@ fn a_forked_subagent_starts_from_the_conversation_so_far() {
         .unwrap();
     assert!(child.body.to_string().contains("the secret word is zebra"));
 }
+
+#[test]
+fn two_subagents_asking_at_once_are_asked_one_after_the_other() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let p = sb.project.path();
+    std::fs::write(p.join("a.txt"), "alpha\n").unwrap();
+    std::fs::write(p.join("b.txt"), "bravo\n").unwrap();
+    let edit = |f: &str, o: &str| json!({"file_path": f, "old_string": o, "new_string": "done"});
+    llm.push_for(
+        "child-1",
+        [
+            tools(&[("e1", "Edit", edit("a.txt", "alpha"))]),
+            Reply::Text("one".into()),
+        ],
+    );
+    llm.push_for(
+        "child-2",
+        [
+            tools(&[("e2", "Edit", edit("b.txt", "bravo"))]),
+            Reply::Text("two".into()),
+        ],
+    );
+    llm.push([
+        of(vec![
+            task("t1", "general-purpose", "child-1: edit a"),
+            task("t2", "general-purpose", "child-2: edit b"),
+        ]),
+        Reply::Text("both edited".into()),
+    ]);
+    let mut t = sb.pty(&["-m", "openai/gpt-test"], &[]);
+    t.wait_text("conversation");
+    t.send("edit both\r");
+    t.wait_for("a question", |s| {
+        s.contains("Update a.txt?") || s.contains("Update b.txt?")
+    });
+    let (first, second) = if t.screen().contains("Update a.txt?") {
+        ("a.txt", "b.txt")
+    } else {
+        ("b.txt", "a.txt")
+    };
+    t.send("1");
+    // The second question comes once the first is answered; neither is lost.
+    t.wait_for("the first edit", |_| {
+        std::fs::read_to_string(p.join(first)).unwrap() == "done\n"
+    });
+    t.wait_text(&format!("Update {second}?"));
+    t.send("1");
+    t.wait_text("both edited");
+    assert_eq!(std::fs::read_to_string(p.join("a.txt")).unwrap(), "done\n");
+    assert_eq!(std::fs::read_to_string(p.join("b.txt")).unwrap(), "done\n");
+    t.send("\x03\x03");
+    assert_eq!(t.wait_exit(), 0);
+}

@@ -7,13 +7,14 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use super::cli::Cli;
+use super::rules::{Rules, permissions};
 use super::{AppContext, cwd, open_backend};
 use crate::backend::Backend;
 use crate::permissions::Checker;
 use crate::session::sandbox::SessionSandbox;
 use crate::session::startup::StartupFlags;
 use crate::session::{self, Opened, SessionStore};
-use crate::settings::{BackendChoice, GlobalSettings, ProjectSettings};
+use crate::settings::{BackendChoice, GlobalSettings};
 use crate::turn::{NoOneToAsk, TurnDriver, TurnOptions};
 
 /// Steps a headless turn may take unless `--max-turns` says otherwise.
@@ -37,100 +38,6 @@ struct Prepared {
     sandbox: SessionSandbox,
     mcp: crate::mcp::McpManager,
     hooks: Arc<crate::hooks::Hooks>,
-}
-
-/// The rules and the sandbox for this folder. A folder the user has not trusted gets only what
-/// its own settings tighten; when they would loosen something, an interactive session asks
-/// once, and headless mode says what was left out.
-fn permissions(
-    cli: &Cli,
-    ctx: &AppContext,
-    cwd: &std::path::Path,
-    interactive: bool,
-) -> anyhow::Result<(
-    Checker,
-    SessionSandbox,
-    crate::mcp::McpManager,
-    crate::hooks::Hooks,
-)> {
-    use crate::session::trust;
-    let mode_flag = if cli.session.yolo {
-        Some(crate::permissions::PermissionMode::Unrestricted)
-    } else {
-        cli.session.permission_mode
-    };
-    let source = ctx.paths.settings_file().display().to_string();
-    let mut trusted = trust::is_trusted(&ctx.settings, cwd);
-    let load = |trusted: bool| {
-        Checker::load(&crate::permissions::Load {
-            global: ctx.settings.permissions.as_ref(),
-            global_source: &source,
-            cwd,
-            trusted,
-            mode_flag,
-            allowed: &cli.session.allowed_tools,
-            disallowed: &cli.session.disallowed_tools,
-        })
-    };
-    let mut checker = load(trusted)?;
-    let project = vec![
-        ProjectSettings::load(&crate::settings::project_shared_file(cwd))?,
-        ProjectSettings::load(&crate::settings::project_local_file(cwd))?,
-    ];
-    // A project's MCP servers are programs the repository would have letta start.
-    let mcp = crate::mcp::config::load(&ctx.paths.settings_file(), cwd);
-    if !trusted {
-        let mut ignored = checker.ignored.clone();
-        ignored.extend(trust::loosening_beyond_rules(&project));
-        ignored.extend(
-            mcp.servers
-                .iter()
-                .filter(|s| s.scope.from_project())
-                .map(|s| format!("MCP server {} (starts {})", s.name, s.config.target())),
-        );
-        if ignored.is_empty() {
-            checker.trust_on_save = Some(ctx.paths.settings_file());
-        } else if interactive && crate::ui::ask_trust(cwd, &ignored) {
-            trust::trust(&ctx.paths.settings_file(), cwd)?;
-            trusted = true;
-            checker = load(true)?;
-        } else {
-            eprintln!(
-                "note: this folder is not trusted, so its .letta settings were applied only where they tighten; left out: {}. Run `letta` here and answer yes to trust it.",
-                crate::ui::safe_text::neutralise(&ignored.join("; "))
-            );
-        }
-    }
-    let env = |k: &str| std::env::var(k).ok();
-    let applied = trust::as_applied(project, trusted);
-    let sandbox = crate::session::sandbox::prepare(
-        &ctx.paths,
-        &ctx.settings,
-        &applied,
-        &checker,
-        cwd,
-        std::env::current_exe().ok(),
-        &env,
-    );
-    let mcp = crate::mcp::McpManager::start(mcp, cwd.to_path_buf(), trusted);
-    // An untrusted folder's hooks were left out of `applied`.
-    let docs: Vec<(std::path::PathBuf, Option<serde_json::Value>)> = [
-        (ctx.paths.settings_file(), ctx.settings.extra.get("hooks")),
-        (
-            crate::settings::project_shared_file(cwd),
-            applied.first().and_then(|p| p.extra.get("hooks")),
-        ),
-        (
-            crate::settings::project_local_file(cwd),
-            applied.get(1).and_then(|p| p.extra.get("hooks")),
-        ),
-    ]
-    .into_iter()
-    .map(|(f, h)| (f, h.map(|h| serde_json::json!({ "hooks": h }))))
-    .collect();
-    let sources: Vec<_> = docs.iter().map(|(f, d)| (f.clone(), d.as_ref())).collect();
-    let hooks = crate::hooks::Hooks::load(&sources, cwd);
-    Ok((checker, sandbox, mcp, hooks))
 }
 
 async fn prepare(cli: &Cli, ctx: &AppContext, interactive: bool) -> anyhow::Result<Prepared> {
@@ -209,7 +116,14 @@ async fn prepare(cli: &Cli, ctx: &AppContext, interactive: bool) -> anyhow::Resu
     for w in warnings {
         eprintln!("warning: {w}");
     }
-    let (mut checker, sandbox, mcp, hooks) = permissions(cli, ctx, &cwd, interactive)?;
+    let Rules {
+        mut checker,
+        sandbox,
+        mcp,
+        trusted,
+        hooks,
+    } = permissions(&cli.session, ctx, &cwd, interactive)?;
+    let mcp = crate::mcp::McpManager::start(mcp, cwd.clone(), trusted);
     checker.enforcement = sandbox.enforcement;
     let model = match &model_flag {
         Some(m) => Some(m.clone()),

@@ -145,7 +145,15 @@ async fn serve(args: McpServeArgs, ctx: &AppContext) -> anyhow::Result<ExitCode>
         .get_agent(&agent)
         .await
         .map_err(|e| anyhow::anyhow!("agent {agent}: {e}"))?;
-    let service = crate::server::mcp::AgentService::new(backend, agent);
+    let here = cwd()?;
+    let r = super::rules::permissions(&Default::default(), ctx, &here, false)?;
+    let rules = crate::server::mcp::Rules {
+        tools: std::sync::Arc::new(r.sandbox.tool_context(here.clone(), &r.checker)),
+        checker: std::sync::Arc::new(std::sync::Mutex::new(r.checker)),
+        hooks: std::sync::Arc::new(r.hooks),
+        cwd: here,
+    };
+    let service = crate::server::mcp::AgentService::new(backend, agent, rules);
     match args.http {
         None => service.serve_stdio().await?,
         Some(addr) => {

@@ -5,6 +5,7 @@ pub mod cli;
 mod connect;
 mod data;
 mod mcp;
+mod rules;
 
 use std::process::ExitCode;
 use std::sync::Arc;

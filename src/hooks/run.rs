@@ -79,16 +79,10 @@ pub async fn run(hook: &HookCommand, input: &Value, cwd: &Path, event: Event) ->
         return note(format!("hook `{name}` could not be given its input"));
     };
     let body = input.to_string();
-    let pid = child.id().map(|p| p as i32);
-    // Everything the hook started is in its process group: stopped when it is done.
-    let stop_group = move || {
-        if let Some(pid) = pid {
-            // SAFETY: signalling the process group this hook leads.
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
-        }
-    };
+    // Everything the hook started is in its process group: stopped when it is done, and also
+    // when this run is dropped half way (the turn interrupted, letta shutting down).
+    let group = Group(child.id().map(|p| p as i32));
+    let stop_group = || group.stop();
     let reading = tokio::spawn(async move { tokio::join!(capped(stdout), capped(stderr)) });
     let work = async {
         // A hook that never reads its input must not stall us: a broken pipe is fine.
@@ -131,6 +125,26 @@ pub async fn run(hook: &HookCommand, input: &Value, cwd: &Path, event: Event) ->
             "hook `{name}` was killed by a signal{}",
             tail(&stderr)
         )),
+    }
+}
+
+/// A hook's process group.
+struct Group(Option<i32>);
+
+impl Group {
+    fn stop(&self) {
+        if let Some(pid) = self.0 {
+            // SAFETY: signalling the process group this hook leads.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

@@ -171,12 +171,13 @@ pub fn valid_name(name: &str) -> Result<(), String> {
     if name.is_empty()
         || name.len() > 40
         || name.contains("__")
+        || name.ends_with('_')
         || !name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
         return Err(format!(
-            "{name:?} is not a usable MCP server name: use letters, digits, - and _ (no \"__\"), at most 40"
+            "{name:?} is not a usable MCP server name: use letters, digits, - and _ (no \"__\", not ending in _), at most 40"
         ));
     }
     Ok(())

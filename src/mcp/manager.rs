@@ -288,6 +288,7 @@ fn finish_connect(
                     .map(|t| {
                         Arc::new(McpTool::new(
                             &entry.name,
+                            generation,
                             t,
                             timeout,
                             Arc::downgrade(shared),
@@ -323,6 +324,8 @@ pub fn tool_name(server: &str, tool: &str) -> String {
 
 /// One tool of one server.
 struct McpTool {
+    /// The connection it belongs to: a later one is not failed by this one's errors.
+    generation: u64,
     full: String,
     server: String,
     tool: String,
@@ -333,7 +336,13 @@ struct McpTool {
 }
 
 impl McpTool {
-    fn new(server: &str, t: ListedTool, timeout: Duration, shared: Weak<Shared>) -> Self {
+    fn new(
+        server: &str,
+        generation: u64,
+        t: ListedTool,
+        timeout: Duration,
+        shared: Weak<Shared>,
+    ) -> Self {
         let mut schema = t.schema;
         if schema.get("type").is_none()
             && let Some(o) = schema.as_object_mut()
@@ -341,6 +350,7 @@ impl McpTool {
             o.insert("type".into(), "object".into());
         }
         Self {
+            generation,
             full: tool_name(server, &t.name),
             server: server.to_string(),
             tool: t.name,
@@ -354,7 +364,9 @@ impl McpTool {
     fn fail_server(&self, why: &str) {
         if let Some(shared) = self.shared.upgrade() {
             if let Ok(mut servers) = shared.servers.lock()
-                && let Some(s) = servers.iter_mut().find(|s| s.entry.name == self.server)
+                && let Some(s) = servers
+                    .iter_mut()
+                    .find(|s| s.entry.name == self.server && s.generation == self.generation)
             {
                 s.status = Status::Failed(why.to_string());
                 s.session = None;

@@ -19,11 +19,22 @@ use crate::protocol::{BlockUpdate, CreateConversation, DEFAULT_CONVERSATION, Sea
 use crate::session::Session;
 use crate::turn::{NoOneToAsk, TurnDriver, TurnOptions};
 
-/// The agent served, and the backend it lives on.
+/// The agent served, the backend it lives on, and the user's rules for the turns it runs.
 #[derive(Clone)]
 pub struct AgentService {
     backend: Arc<dyn Backend>,
     agent_id: String,
+    rules: Rules,
+}
+
+/// What a turn run for a client obeys: the folder's permission rules, sandbox and hooks, as
+/// in a session started there. Nobody is there to approve, so what would ask is refused.
+#[derive(Clone)]
+pub struct Rules {
+    pub checker: Arc<std::sync::Mutex<crate::permissions::Checker>>,
+    pub tools: Arc<crate::tools::ToolContext>,
+    pub hooks: Arc<crate::hooks::Hooks>,
+    pub cwd: std::path::PathBuf,
 }
 
 fn schema(v: Value) -> Arc<serde_json::Map<String, Value>> {
@@ -72,8 +83,12 @@ fn text_arg<'a>(args: &'a serde_json::Map<String, Value>, k: &str) -> Result<&'a
 }
 
 impl AgentService {
-    pub fn new(backend: Arc<dyn Backend>, agent_id: String) -> Self {
-        Self { backend, agent_id }
+    pub fn new(backend: Arc<dyn Backend>, agent_id: String, rules: Rules) -> Self {
+        Self {
+            backend,
+            agent_id,
+            rules,
+        }
     }
 
     async fn memory_read(&self, label: Option<&str>) -> Result<String, String> {
@@ -204,18 +219,18 @@ impl AgentService {
             return Err("message is empty".into());
         }
         let conversation_id = self.conversation(conversation).await?;
-        let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
-        // Nobody is there to approve: calls that would ask are refused, reads run.
+        // Nobody is there to approve: calls that would ask are refused; the rules, the
+        // sandbox and the hooks of the folder hold.
         let driver = TurnDriver {
             backend: self.backend.clone(),
-            tools: Arc::new(crate::tools::ToolContext::new(cwd.clone())),
+            tools: self.rules.tools.clone(),
             registry: Arc::new(crate::tools::Registry::builtin()),
-            checker: Arc::new(std::sync::Mutex::new(Default::default())),
+            checker: self.rules.checker.clone(),
             approver: Arc::new(NoOneToAsk),
-            project_dir: cwd,
+            project_dir: self.rules.cwd.clone(),
             journal: crate::turn::Journal::none(),
             context: Arc::new(crate::session::context::ProjectContext::none()),
-            hooks: Arc::new(crate::hooks::Hooks::none()),
+            hooks: self.rules.hooks.clone(),
         };
         let session = Session {
             agent_id: self.agent_id.clone(),

@@ -8,7 +8,6 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Mutex;
 
 use crate::permissions::PermissionMode;
@@ -17,8 +16,6 @@ use crate::permissions::PermissionMode;
 const NAMES: [&str; 3] = ["AGENTS.md", "CLAUDE.md", ".letta/AGENTS.md"];
 /// Bytes read of one instruction file; the rest is cut with a note.
 const FILE_CAP: usize = 32 * 1024;
-/// Changed files listed in the session reminder.
-const DIRTY_CAP: usize = 20;
 
 /// One instruction file, as found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,90 +90,6 @@ pub fn display_name(path: &Path, cwd: &Path) -> String {
     }
 }
 
-/// How long one git command may take for the reminder.
-const GIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
-
-/// One git command's output, or `None`. The repository's own config cannot run anything
-/// (no fsmonitor, hooks or external diff), and a slow repository is given up on.
-fn git_output(cwd: &Path, args: &[&str]) -> Option<String> {
-    let mut child = Command::new("git")
-        .arg("-C")
-        .arg(cwd)
-        .args([
-            "-c",
-            "core.fsmonitor=false",
-            "-c",
-            "core.hooksPath=/dev/null",
-            "-c",
-            "diff.external=",
-            "-c",
-            "core.untrackedCache=false",
-            "--no-pager",
-        ])
-        .args(args)
-        .env("GIT_OPTIONAL_LOCKS", "0")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .ok()?;
-    let mut out = child.stdout.take()?;
-    let reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut std::io::Read::take(&mut out, 1 << 20), &mut buf);
-        buf
-    });
-    let deadline = std::time::Instant::now() + GIT_TIMEOUT;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-        }
-    };
-    let bytes = reader.join().ok()?;
-    status
-        .success()
-        .then(|| String::from_utf8_lossy(&bytes).trim_end().to_string())
-}
-
-/// The git facts the session reminder gives: branch, changed files, last commits.
-fn git_facts(cwd: &Path) -> Option<String> {
-    let git = |args: &[&str]| git_output(cwd, args);
-    git(&["rev-parse", "--is-inside-work-tree"]).filter(|o| o == "true")?;
-    let branch = git(&["symbolic-ref", "--short", "-q", "HEAD"])
-        .or_else(|| git(&["rev-parse", "--short", "HEAD"]).map(|c| format!("(detached at {c})")))
-        .unwrap_or_else(|| "(unknown)".into());
-    let mut out = format!("- Git repository: yes, on branch {branch}\n");
-    let status = git(&["status", "--porcelain"]).unwrap_or_default();
-    let dirty: Vec<&str> = status.lines().collect();
-    if dirty.is_empty() {
-        out.push_str("- Working tree: clean\n");
-    } else {
-        out.push_str(&format!("- Changed files ({}):\n", dirty.len()));
-        for l in dirty.iter().take(DIRTY_CAP) {
-            out.push_str(&format!("  {l}\n"));
-        }
-        if dirty.len() > DIRTY_CAP {
-            out.push_str(&format!("  … and {} more\n", dirty.len() - DIRTY_CAP));
-        }
-    }
-    if let Some(log) = git(&["log", "--oneline", "-5", "--no-decorate"]).filter(|l| !l.is_empty()) {
-        out.push_str("- Recent commits:\n");
-        for l in log.lines() {
-            out.push_str(&format!("  {l}\n"));
-        }
-    }
-    Some(out)
-}
-
 /// The first-turn reminder: where and when this session runs.
 pub fn session_reminder(cwd: &Path, mode: PermissionMode) -> String {
     let now = chrono::Local::now();
@@ -192,7 +105,7 @@ pub fn session_reminder(cwd: &Path, mode: PermissionMode) -> String {
         "- Date: {}\n",
         now.format("%Y-%m-%d (%A), %H:%M %Z")
     ));
-    match git_facts(cwd) {
+    match super::git::facts(cwd) {
         Some(g) => s.push_str(&g),
         None => s.push_str("- Git repository: no\n"),
     }
@@ -398,21 +311,6 @@ mod tests {
             .unwrap();
         std::fs::write(root.path().join("CLAUDE.md"), b"\0\x01\x02binary").unwrap();
         assert!(instruction_files(root.path(), None).is_empty());
-    }
-
-    #[test]
-    fn a_repository_without_commits_is_still_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let ok = Command::new("git")
-            .args(["init", "-q", "-b", "trunk"])
-            .current_dir(dir.path())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            return; // no git here
-        }
-        let facts = git_facts(dir.path()).unwrap();
-        assert!(facts.contains("on branch trunk"), "{facts}");
     }
 
     #[test]

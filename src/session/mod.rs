@@ -3,6 +3,7 @@
 pub mod context;
 pub mod export;
 pub mod forks;
+pub mod git;
 pub mod history;
 pub mod model;
 pub mod place;

@@ -52,12 +52,13 @@ impl Approver for Named {
 fn tools_for(t: &AgentType, parent: &Registry) -> Registry {
     // A subagent never starts subagents of its own, whatever its file lists.
     let nested = |n: &str| n == "Task" || n == "TaskOutput";
-    if let Some(list) = &t.tools {
-        let list: Vec<String> = list.iter().filter(|n| !nested(n)).cloned().collect();
-        return parent.only(&list, list.iter().any(|n| n.starts_with("mcp__")));
+    match &t.tools {
+        Some(list) => {
+            let list: Vec<String> = list.iter().filter(|n| !nested(n)).cloned().collect();
+            parent.only(&list)
+        }
+        None => parent.without(&["Task", "TaskOutput"]),
     }
-    let keep: Vec<String> = parent.names().into_iter().filter(|n| !nested(n)).collect();
-    parent.only(&keep, true)
 }
 
 /// One subagent, ready to run.
@@ -274,6 +275,9 @@ impl Tool for TaskTool {
             Err(e) => return ToolOutput::err(e),
         };
         if args.get("run_in_background").and_then(Value::as_bool) == Some(true) {
+            // It outlives this turn: its steps are not this turn's events.
+            let mut run = run;
+            run.progress = None;
             let id = self.background.start(run);
             return ToolOutput::ok(format!(
                 "Started the subagent in the background as task {id}. Its answer comes with a later message; TaskOutput with task_id {id} reads it sooner."

@@ -58,6 +58,30 @@ pub trait ToolSource: Send + Sync {
     }
 }
 
+/// A source's tools, only those of some names.
+struct Only {
+    inner: Arc<dyn ToolSource>,
+    keep: Arc<[String]>,
+}
+
+impl ToolSource for Only {
+    fn tools(&self) -> Vec<Arc<dyn Tool>> {
+        self.inner
+            .tools()
+            .into_iter()
+            .filter(|t| self.keep.iter().any(|k| k == t.name()))
+            .collect()
+    }
+
+    fn find(&self, name: &str) -> Option<Arc<dyn Tool>> {
+        self.keep
+            .iter()
+            .any(|k| k == name)
+            .then(|| self.inner.find(name))
+            .flatten()
+    }
+}
+
 /// The tools a session offers the model.
 #[derive(Clone)]
 pub struct Registry {
@@ -97,9 +121,10 @@ impl Registry {
         }
     }
 
-    /// Only the tools named in `keep` (a subagent's list), and sources when `keep_sources`.
+    /// Only the tools named in `keep` (a subagent's list), the changing ones (MCP) included.
     #[must_use]
-    pub fn only(&self, keep: &[String], keep_sources: bool) -> Self {
+    pub fn only(&self, keep: &[String]) -> Self {
+        let keep: Arc<[String]> = keep.into();
         Self {
             tools: self
                 .tools
@@ -107,12 +132,25 @@ impl Registry {
                 .filter(|t| keep.iter().any(|k| k == t.name()))
                 .cloned()
                 .collect(),
-            sources: if keep_sources {
-                self.sources.clone()
-            } else {
-                Vec::new()
-            },
+            sources: self
+                .sources
+                .iter()
+                .map(|s| {
+                    Arc::new(Only {
+                        inner: s.clone(),
+                        keep: keep.clone(),
+                    }) as Arc<dyn ToolSource>
+                })
+                .collect(),
         }
+    }
+
+    /// All tools but those named in `drop`.
+    #[must_use]
+    pub fn without(&self, drop: &[&str]) -> Self {
+        let mut r = self.clone();
+        r.tools.retain(|t| !drop.contains(&t.name()));
+        r
     }
 
     /// Offer the tools of `source` too, after the fixed ones (which win on a name clash).

@@ -111,6 +111,10 @@ impl TurnDriver {
                 }
                 other => other,
             };
+            // What the user is asked about, what is reported and what runs: the input as a
+            // hook may have rewritten it.
+            let call = &calls[i].clone();
+            let args = call.args();
             match decision {
                 Decision::Allow { reason, rule } => {
                     let _ = events.send(TurnEvent::AutoApproved {

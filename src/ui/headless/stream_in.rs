@@ -22,7 +22,8 @@ type Out = Arc<Mutex<Lines>>;
 
 /// The longest stdin line read as a message.
 const MAX_LINE: usize = 8 << 20;
-type Pending = Arc<Mutex<HashMap<String, oneshot::Sender<ApprovalAnswer>>>>;
+/// Questions waiting for the driver's answer; `None` once stdin has ended (nobody will).
+type Pending = Arc<Mutex<Option<HashMap<String, oneshot::Sender<ApprovalAnswer>>>>>;
 
 fn emit(out: &Out, v: Value) {
     if let Ok(mut l) = out.lock() {
@@ -41,8 +42,19 @@ impl Approver for StreamApprover {
     async fn ask(&self, call: &ToolCallInfo, reason: &str, suggested_rule: &str) -> ApprovalAnswer {
         let request_id = format!("req-{}", uuid::Uuid::new_v4());
         let (tx, rx) = oneshot::channel();
-        if let Ok(mut p) = self.pending.lock() {
-            p.insert(request_id.clone(), tx);
+        match self.pending.lock().as_deref_mut() {
+            Ok(Some(p)) => {
+                p.insert(request_id.clone(), tx);
+            }
+            // Input has ended: nobody will answer.
+            _ => {
+                return ApprovalAnswer::No {
+                    reason: Some(
+                        "The driving program closed its input; no one can approve this call."
+                            .into(),
+                    ),
+                };
+            }
         }
         emit(
             &self.out,
@@ -99,23 +111,50 @@ fn answer_of(resp: &Value) -> ApprovalAnswer {
     }
 }
 
+/// The next line and its length; a line longer than [`MAX_LINE`] is read to its end but not
+/// kept (its text comes back empty), so a driver cannot fill memory. `None` at the end.
+async fn next_line(r: &mut (impl tokio::io::AsyncBufRead + Unpin)) -> Option<(String, usize)> {
+    let (mut kept, mut len) = (Vec::new(), 0usize);
+    loop {
+        let buf = r.fill_buf().await.ok()?;
+        if buf.is_empty() {
+            return (len > 0).then(|| (String::from_utf8_lossy(&kept).into_owned(), len));
+        }
+        let (chunk, done) = match memchr::memchr(b'\n', buf) {
+            Some(i) => (&buf[..i], Some(i + 1)),
+            None => (buf, None),
+        };
+        len += chunk.len();
+        if len <= MAX_LINE {
+            kept.extend_from_slice(chunk);
+        } else {
+            kept = Vec::new();
+        }
+        let used = done.unwrap_or(buf.len());
+        r.consume(used);
+        if done.is_some() {
+            return Some((String::from_utf8_lossy(&kept).into_owned(), len));
+        }
+    }
+}
+
 /// Read stdin: user messages and control requests go to the loop, answers to their waiter.
 fn read_stdin(out: Out, pending: Pending, to_loop: mpsc::UnboundedSender<Input>) {
     tokio::spawn(async move {
-        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+        let mut input = tokio::io::BufReader::new(tokio::io::stdin());
         let mut n = 0u64;
-        while let Ok(Some(line)) = lines.next_line().await {
+        while let Some((line, len)) = next_line(&mut input).await {
             n += 1;
-            if line.trim().is_empty() {
-                continue;
-            }
-            if line.len() > MAX_LINE {
+            if len > MAX_LINE {
                 emit(
                     &out,
                     json!({"type": "error", "message": format!(
                     "stdin line {n} is {} MB, over the {} MB a line may hold; it was not run",
-                    line.len() >> 20, MAX_LINE >> 20)}),
+                    len >> 20, MAX_LINE >> 20)}),
                 );
+                continue;
+            }
+            if line.trim().is_empty() {
                 continue;
             }
             let v: Value = match serde_json::from_str(&line) {
@@ -176,7 +215,10 @@ fn read_stdin(out: Out, pending: Pending, to_loop: mpsc::UnboundedSender<Input>)
                 Some("control_response") => {
                     let resp = v.get("response").cloned().unwrap_or(Value::Null);
                     let rid = id(&resp);
-                    let waiter = pending.lock().ok().and_then(|mut p| p.remove(&rid));
+                    let waiter = pending
+                        .lock()
+                        .ok()
+                        .and_then(|mut p| p.as_mut().and_then(|p| p.remove(&rid)));
                     match waiter {
                         Some(w) => {
                             let _ = w.send(answer_of(&resp));
@@ -193,9 +235,9 @@ fn read_stdin(out: Out, pending: Pending, to_loop: mpsc::UnboundedSender<Input>)
                 ),
             }
         }
-        // Input ended: nobody will answer what is still waiting.
+        // Input ended: nobody will answer what is waiting, or what is asked from now on.
         if let Ok(mut p) = pending.lock() {
-            p.clear();
+            *p = None;
         }
     });
 }
@@ -210,7 +252,7 @@ pub async fn run(
 ) -> ExitCode {
     super::super::stop_commands_on_signals(false);
     let out: Out = Arc::new(Mutex::new(Lines::new()));
-    let pending: Pending = Arc::default();
+    let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
     let driver = make_driver(Arc::new(StreamApprover {
         out: out.clone(),
         pending: pending.clone(),

@@ -22,12 +22,14 @@ use crate::turn::{ApprovalAnswer, Approver, ToolCallInfo, TurnDriver, TurnEvent,
 use crate::ui::safe_text::neutralise;
 use lines::{Shared, read};
 
-/// Questions are asked on the same line source as the prompts.
-struct Ask(Shared);
+/// Questions are asked on the same line source as the prompts, one at a time (subagents
+/// running at once may all ask).
+struct Ask(Shared, tokio::sync::Mutex<()>);
 
 #[async_trait]
 impl Approver for Ask {
     async fn ask(&self, call: &ToolCallInfo, reason: &str, rule: &str) -> ApprovalAnswer {
+        let _one_at_a_time = self.1.lock().await;
         if call.name == crate::tools::EXIT_PLAN_MODE {
             return ask_plan(&self.0, call).await;
         }
@@ -104,7 +106,7 @@ pub async fn run(setup: Setup) -> std::io::Result<Summary> {
     } else {
         Arc::new(Mutex::new(Box::new(lines::Piped(std::io::stdin()))))
     };
-    let driver = TurnDriver::for_setup(&setup, Arc::new(Ask(lines.clone())));
+    let driver = TurnDriver::for_setup(&setup, Arc::new(Ask(lines.clone(), Default::default())));
     let b = &setup.banner;
     println!(
         "letta {} · agent {} · model {} · {} · conversation {}",

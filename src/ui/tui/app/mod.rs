@@ -70,11 +70,14 @@ pub enum Work {
 }
 
 /// Approval questions go to the app loop, which answers through a oneshot.
-struct UiApprover(mpsc::UnboundedSender<Event>);
+/// Questions go to the view one at a time: subagents running at once may all ask, and each
+/// waits for the one before it to be answered.
+struct UiApprover(mpsc::UnboundedSender<Event>, tokio::sync::Mutex<()>);
 
 #[async_trait::async_trait]
 impl Approver for UiApprover {
     async fn ask(&self, call: &ToolCallInfo, reason: &str, rule: &str) -> ApprovalAnswer {
+        let _one_at_a_time = self.1.lock().await;
         let (reply, rx) = oneshot::channel();
         let sent = self.0.send(Event::Approval {
             call: call.clone(),
@@ -157,7 +160,7 @@ impl App {
         let (turn_tx, turn_rx) = mpsc::unbounded_channel();
         let driver = Arc::new(TurnDriver::for_setup(
             &setup,
-            Arc::new(UiApprover(tx.clone())),
+            Arc::new(UiApprover(tx.clone(), Default::default())),
         ));
         Ok(Self {
             session: setup.session.clone(),
