@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Skill, Source, discover, usable};
 use crate::protocol::ClientTool;
-use crate::tools::{Access, CallView, Effect, PermissionClass, Tool, ToolContext, ToolOutput};
+use crate::tools::{CallView, Effect, PermissionClass, Tool, ToolContext, ToolOutput};
 
 /// The `Skill` tool of a session in `cwd`.
 pub struct SkillTool {
@@ -63,10 +63,6 @@ impl Tool for SkillTool {
 
     fn class(&self) -> PermissionClass {
         PermissionClass::Read
-    }
-
-    fn access(&self, _ctx: &ToolContext, _args: &Value) -> Access {
-        Access::of(PermissionClass::Read)
     }
 
     fn describe(&self, args: &Value, _cwd: &std::path::Path) -> CallView {

@@ -11,9 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::task::Run;
 use crate::protocol::ClientTool;
-use crate::tools::{
-    Access, CallView, Effect, PermissionClass, Tool, ToolContext, ToolOutput, str_arg,
-};
+use crate::tools::{CallView, Effect, PermissionClass, Tool, ToolContext, ToolOutput, str_arg};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
@@ -126,10 +124,6 @@ impl Tool for TaskOutputTool {
 
     fn class(&self) -> PermissionClass {
         PermissionClass::Read
-    }
-
-    fn access(&self, _ctx: &ToolContext, _args: &Value) -> Access {
-        Access::of(PermissionClass::Read)
     }
 
     fn describe(&self, args: &Value, _cwd: &std::path::Path) -> CallView {

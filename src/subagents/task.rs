@@ -15,7 +15,7 @@ use crate::hooks::Event;
 use crate::protocol::{ClientTool, CreateConversation};
 use crate::session::Session;
 use crate::tools::{
-    Access, CallScope, CallView, PermissionClass, Registry, Tool, ToolContext, ToolOutput, str_arg,
+    CallScope, CallView, PermissionClass, Registry, Tool, ToolContext, ToolOutput, str_arg,
 };
 use crate::turn::{ApprovalAnswer, Approver, ToolCallInfo, TurnEvent, TurnLink, TurnOptions};
 
@@ -249,10 +249,6 @@ impl Tool for TaskTool {
 
     fn class(&self) -> PermissionClass {
         PermissionClass::Read
-    }
-
-    fn access(&self, _ctx: &ToolContext, _args: &Value) -> Access {
-        Access::of(PermissionClass::Read)
     }
 
     fn describe(&self, args: &Value, _cwd: &std::path::Path) -> CallView {

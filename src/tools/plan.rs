@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::tool::{Access, CallView, Effect, PermissionClass, Tool, str_arg};
+use super::tool::{CallView, Effect, PermissionClass, Tool, str_arg};
 use super::{ToolContext, ToolOutput};
 use crate::protocol::ClientTool;
 
@@ -38,10 +38,6 @@ impl Tool for ExitPlanMode {
 
     fn class(&self) -> PermissionClass {
         PermissionClass::Read
-    }
-
-    fn access(&self, _ctx: &ToolContext, _args: &Value) -> Access {
-        Access::of(PermissionClass::Read)
     }
 
     fn describe(&self, args: &Value, _cwd: &Path) -> CallView {
