@@ -591,3 +591,37 @@ fn agents_browser_context_and_compact() {
     p.send("\x03\x03");
     assert_eq!(p.wait_exit(), 0);
 }
+
+#[test]
+fn a_tab_indented_file_shows_its_indentation() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    std::fs::write(
+        sb.project.path().join("t.rs"),
+        "fn main() {\n\tif true {\n\n\t\tgo();\n\t}\n}\n",
+    )
+    .unwrap();
+    llm.push([
+        support::llm::call("r1", "Read", serde_json::json!({"file_path": "t.rs"})),
+        Reply::Text("read it".into()),
+    ]);
+    let mut p = spawn(&sb, &["-m", "openai/gpt-test"], &[]);
+    p.wait_text("conversation");
+    p.send("show t.rs\r");
+    p.wait_text("read it");
+    // The line number, then the code at the next tab stop; the blank line is still there.
+    p.send("\x0f");
+    p.wait_text("go();");
+    let s = p.screen();
+    assert!(
+        s.contains(&format!("     2{}if true {{", " ".repeat(10))),
+        "{s}"
+    );
+    assert!(s.contains(&format!("     4{}go();", " ".repeat(18))), "{s}");
+    assert!(!s.contains("2if"), "{s}");
+    let lines: Vec<&str> = s.lines().collect();
+    let at = lines.iter().position(|l| l.contains("if true {")).unwrap();
+    assert!(lines[at + 1].trim_end().ends_with('3'), "{s}");
+    p.send("\x03\x03");
+    assert_eq!(p.wait_exit(), 0);
+}

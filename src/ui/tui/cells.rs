@@ -387,7 +387,10 @@ fn push_body(
 ) {
     for (i, l) in lines.into_iter().enumerate() {
         let style = l.style;
-        for (j, part) in wrap::hard_wrap(l, width).into_iter().enumerate() {
+        for (j, part) in wrap::hard_wrap(wrap::expand_tabs(l), width)
+            .into_iter()
+            .enumerate()
+        {
             let pre = if i == 0 && j == 0 {
                 gutter.clone()
             } else {

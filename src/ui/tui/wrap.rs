@@ -17,6 +17,35 @@ pub fn line_width(line: &Line) -> usize {
     line.spans.iter().map(|s| width(&s.content)).sum()
 }
 
+/// Tabs as spaces to the next multiple of 8 columns, as a terminal shows them: the renderer
+/// would drop them, gluing a line number to its code.
+pub fn expand_tabs(line: Line<'static>) -> Line<'static> {
+    if !line.spans.iter().any(|s| s.content.contains('\t')) {
+        return line;
+    }
+    let style = line.style;
+    let mut col = 0usize;
+    let spans: Vec<Span<'static>> = line
+        .spans
+        .into_iter()
+        .map(|s| {
+            let mut text = String::with_capacity(s.content.len());
+            for c in s.content.chars() {
+                if c == '\t' {
+                    let n = 8 - col % 8;
+                    text.extend(std::iter::repeat_n(' ', n));
+                    col += n;
+                } else {
+                    text.push(c);
+                    col += c.width().unwrap_or(0);
+                }
+            }
+            Span::styled(text, s.style)
+        })
+        .collect();
+    Line::from(spans).style(style)
+}
+
 /// Wrap `spans` to `width` columns. Breaks after spaces where it can and inside a word only
 /// when a word is longer than a line. `first` prefixes the first line and `rest` the others
 /// (indents, bullets, quote bars).
@@ -143,6 +172,14 @@ pub fn hard_wrap(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn tabs_expand_to_the_next_stop() {
+        let l = expand_tabs(Line::from(vec![Span::raw("     4\tif"), Span::raw("\tx")]));
+        let text: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+        assert_eq!(text, "     4  if      x");
+    }
+
     use super::*;
 
     fn text(lines: &[Line]) -> Vec<String> {
