@@ -160,4 +160,29 @@ mod tests {
         assert!(facts.contains("M a.txt"), "{facts}");
         assert!(!mark.exists(), "the repository's clean filter ran");
     }
+
+    #[test]
+    fn a_repositorys_fsmonitor_does_not_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let git = |args: &[&str]| {
+            Command::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@e"])
+                .args(args)
+                .current_dir(d)
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        if !git(&["init", "-q"]) {
+            return; // no git here
+        }
+        std::fs::write(d.join("a.txt"), "hi\n").unwrap();
+        assert!(git(&["add", "."]) && git(&["commit", "-qm", "x"]));
+        let mark = d.join("PWNED");
+        let hook = format!("touch {}; false", mark.display());
+        assert!(git(&["config", "core.fsmonitor", &hook]));
+        let f = facts(d).unwrap();
+        assert!(f.contains("Working tree: clean"), "{f}");
+        assert!(!mark.exists(), "the repository's fsmonitor ran");
+    }
 }
