@@ -206,14 +206,7 @@ impl ProjectContext {
 
     /// Nothing is ever added (tests that check exact requests, and callers with no project).
     pub fn none() -> Self {
-        Self {
-            cwd: PathBuf::new(),
-            letta_home: None,
-            system_info: false,
-            told: Mutex::new(HashMap::new()),
-            once: Mutex::new(String::new()),
-            pending: Mutex::new(HashMap::new()),
-        }
+        Self::new(PathBuf::new(), None, false)
     }
 
     /// The instruction files in force now.

@@ -114,45 +114,39 @@ pub fn facts(cwd: &Path) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// Run git in `d` with a committer set; whether it succeeded.
+    fn git(d: &Path, args: &[&str]) -> bool {
+        Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@e"])
+            .args(args)
+            .current_dir(d)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    /// A new repository on branch `trunk`; `None` where git is missing.
+    fn repo() -> Option<tempfile::TempDir> {
+        let dir = tempfile::tempdir().unwrap();
+        git(dir.path(), &["init", "-q", "-b", "trunk"]).then_some(dir)
+    }
+
     #[test]
     fn a_repository_without_commits_is_still_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let ok = Command::new("git")
-            .args(["init", "-q", "-b", "trunk"])
-            .current_dir(dir.path())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            return; // no git here
-        }
+        let Some(dir) = repo() else { return };
         let facts = facts(dir.path()).unwrap();
         assert!(facts.contains("on branch trunk"), "{facts}");
     }
 
     #[test]
     fn a_repositorys_filters_do_not_run() {
-        let dir = tempfile::tempdir().unwrap();
+        let Some(dir) = repo() else { return };
         let d = dir.path();
-        let git = |args: &[&str]| {
-            Command::new("git")
-                .args(["-c", "user.name=t", "-c", "user.email=t@e"])
-                .args(args)
-                .current_dir(d)
-                .output()
-                .is_ok_and(|o| o.status.success())
-        };
-        if !git(&["init", "-q"]) {
-            return; // no git here
-        }
         std::fs::write(d.join(".gitattributes"), "*.txt filter=evil\n").unwrap();
         std::fs::write(d.join("a.txt"), "hi\n").unwrap();
         let mark = d.join("PWNED");
-        assert!(git(&[
-            "config",
-            "filter.evil.clean",
-            &format!("touch {}; cat", mark.display())
-        ]));
-        assert!(git(&["add", "."]) && git(&["commit", "-qm", "x"]));
+        let filter = format!("touch {}; cat", mark.display());
+        assert!(git(d, &["config", "filter.evil.clean", &filter]));
+        assert!(git(d, &["add", "."]) && git(d, &["commit", "-qm", "x"]));
         let _ = std::fs::remove_file(&mark);
         // Same size, same second: git must look at the content, through the filter.
         std::fs::write(d.join("a.txt"), "ho\n").unwrap();
@@ -163,24 +157,13 @@ mod tests {
 
     #[test]
     fn a_repositorys_fsmonitor_does_not_run() {
-        let dir = tempfile::tempdir().unwrap();
+        let Some(dir) = repo() else { return };
         let d = dir.path();
-        let git = |args: &[&str]| {
-            Command::new("git")
-                .args(["-c", "user.name=t", "-c", "user.email=t@e"])
-                .args(args)
-                .current_dir(d)
-                .output()
-                .is_ok_and(|o| o.status.success())
-        };
-        if !git(&["init", "-q"]) {
-            return; // no git here
-        }
         std::fs::write(d.join("a.txt"), "hi\n").unwrap();
-        assert!(git(&["add", "."]) && git(&["commit", "-qm", "x"]));
+        assert!(git(d, &["add", "."]) && git(d, &["commit", "-qm", "x"]));
         let mark = d.join("PWNED");
         let hook = format!("touch {}; false", mark.display());
-        assert!(git(&["config", "core.fsmonitor", &hook]));
+        assert!(git(d, &["config", "core.fsmonitor", &hook]));
         let f = facts(d).unwrap();
         assert!(f.contains("Working tree: clean"), "{f}");
         assert!(!mark.exists(), "the repository's fsmonitor ran");

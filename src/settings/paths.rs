@@ -43,6 +43,12 @@ impl Paths {
         }
     }
 
+    /// A folder of the user's own beside the global settings (`skills/`, `agents/`), from
+    /// the environment as [`Paths::from_env`] reads it.
+    pub fn user_folder(name: &str) -> Option<PathBuf> {
+        Self::from_env().ok().map(|p| p.config.join(name))
+    }
+
     /// The global settings file.
     pub fn settings_file(&self) -> PathBuf {
         self.config.join("settings.json")

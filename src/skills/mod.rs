@@ -178,9 +178,7 @@ pub fn discover(cwd: &Path, user_dir: Option<&Path>) -> Vec<Skill> {
 
 /// The user's skills folder: `skills/` beside the global settings.
 pub fn user_dir() -> Option<PathBuf> {
-    crate::settings::Paths::from_env()
-        .ok()
-        .map(|p| p.config.join("skills"))
+    crate::settings::Paths::user_folder("skills")
 }
 
 /// The skill `/NAME args` runs: its body as a message for the agent, or `None` when `name`

@@ -135,9 +135,7 @@ fn scan(dir: &Path, source: &dyn Fn(PathBuf) -> Source, out: &mut Vec<AgentType>
 
 /// The user's subagent folder: `agents/` beside the global settings.
 pub fn user_dir() -> Option<PathBuf> {
-    crate::settings::Paths::from_env()
-        .ok()
-        .map(|p| p.config.join("agents"))
+    crate::settings::Paths::user_folder("agents")
 }
 
 /// Every type: the built-in ones (their names are reserved), the project's, then the user's;

@@ -87,24 +87,9 @@ impl TurnDriver {
                     let (d, updated) = self.permission_hooks(call, reason, events).await;
                     match updated {
                         Some(u) => {
-                            let mut changed = call.clone();
-                            changed.arguments = u.to_string();
-                            let recheck = self.checker.lock().map(|c| {
-                                c.decide(
-                                    &self.tools,
-                                    &self.registry,
-                                    &changed.name,
-                                    &changed.args(),
-                                )
-                            });
+                            let (changed, denied) = self.rewritten(call, u.to_string());
                             calls.to_mut()[i] = changed;
-                            match recheck {
-                                Ok(Decision::Deny { reason }) => Decision::Deny { reason },
-                                Err(_) => Decision::Deny {
-                                    reason: "permission state unavailable".into(),
-                                },
-                                Ok(_) => d,
-                            }
+                            denied.map_or(d, |reason| Decision::Deny { reason })
                         }
                         None => d,
                     }
@@ -163,20 +148,7 @@ impl TurnDriver {
                     match answer {
                         ApprovalAnswer::Yes | ApprovalAnswer::YesInMode(_) => to_run.push(i),
                         ApprovalAnswer::YesWith(arguments) => {
-                            let mut changed = call.clone();
-                            changed.arguments = arguments;
-                            let denied = match self.checker.lock() {
-                                Ok(c) => match c.decide(
-                                    &self.tools,
-                                    &self.registry,
-                                    &changed.name,
-                                    &changed.args(),
-                                ) {
-                                    Decision::Deny { reason } => Some(reason),
-                                    _ => None,
-                                },
-                                Err(_) => Some("permission state unavailable".into()),
-                            };
+                            let (changed, denied) = self.rewritten(call, arguments);
                             if let Some(reason) = denied {
                                 let _ = events.send(TurnEvent::Denied {
                                     call: changed.clone(),
@@ -262,6 +234,21 @@ impl TurnDriver {
             .zip(calls.iter())
             .map(|(a, c)| a.unwrap_or_else(|| deny(c, INTERRUPTED)))
             .collect()
+    }
+
+    /// `call` with `arguments` in place of the model's (a driver's or a hook's rewrite), and
+    /// why the rules deny it now, if they do: a rewrite never gets past a deny rule.
+    fn rewritten(&self, call: &ToolCallInfo, arguments: String) -> (ToolCallInfo, Option<String>) {
+        let mut changed = call.clone();
+        changed.arguments = arguments;
+        let denied = match self.checker.lock() {
+            Ok(c) => match c.decide(&self.tools, &self.registry, &changed.name, &changed.args()) {
+                Decision::Deny { reason } => Some(reason),
+                _ => None,
+            },
+            Err(_) => Some("permission state unavailable".into()),
+        };
+        (changed, denied)
     }
 
     fn announce(call: &ToolCallInfo, events: &UnboundedSender<TurnEvent>) {
