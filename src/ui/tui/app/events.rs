@@ -45,7 +45,10 @@ impl App {
             Event::BashDone(lines) => self.push(lines),
             Event::CommandDone(out) => self.on_outcome(out),
             Event::Files(f) => self.view.set_files(f),
-            Event::Mcp(summary) => self.view.mcp = summary,
+            Event::Mcp(summary) => {
+                self.view.mcp = summary;
+                self.dirty = true;
+            }
             Event::Viewer(d) => {
                 if let Some(s) = &mut self.shown {
                     let reqs = s.overlay.apply(d);
