@@ -13,6 +13,7 @@ mod support;
 mod agent_file_e2e;
 mod backends;
 mod chat_e2e;
+mod chat_stress;
 mod cli;
 mod connect_e2e;
 mod context_e2e;

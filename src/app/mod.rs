@@ -210,7 +210,7 @@ async fn dispatch(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> {
             if cli.session.prompt.is_some() || cli.session.input_format.is_some() {
                 return chat::headless(cli, ctx).await;
             }
-            return chat::chat(cli, ctx).await;
+            return Box::pin(chat::chat(cli, ctx)).await;
         }
     }
     Ok(ExitCode::SUCCESS)

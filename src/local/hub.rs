@@ -9,13 +9,110 @@ use tokio::sync::watch;
 use crate::backend::{BackendError, ChunkStream};
 use crate::protocol::LettaMessage;
 
-/// How many finished runs stay re-attachable.
+/// How many finished runs stay re-attachable...
 const KEEP_FINISHED: usize = 64;
+/// ...within this many bytes in all: a server's memory stays flat however long it runs.
+const KEEP_FINISHED_BYTES: usize = 8 << 20;
 
+/// A run's chunks, kept compactly: a token's text delta is a range of one shared string plus
+/// its sequence number, and its other fields are shared with the other deltas of its message.
+/// A 200k-token run takes a few megabytes, not hundreds.
 #[derive(Debug, Default)]
 struct Buffer {
-    chunks: Vec<LettaMessage>,
+    chunks: Vec<Stored>,
+    /// The fields of each streamed message but its text and `seq_id`.
+    templates: Vec<LettaMessage>,
+    text: String,
     done: bool,
+}
+
+#[derive(Debug)]
+enum Stored {
+    Whole(Box<LettaMessage>),
+    /// A text delta of the message `templates[t]`.
+    Piece {
+        t: usize,
+        seq: Option<i64>,
+        start: usize,
+        end: usize,
+    },
+}
+
+/// A text delta split into its message's fields, its sequence number and its text.
+fn split(m: LettaMessage) -> Result<(LettaMessage, Option<i64>, String), Box<LettaMessage>> {
+    match m {
+        LettaMessage::Assistant(mut a) => match &mut a.content {
+            crate::protocol::MessageContent::Text(t) => {
+                let text = std::mem::take(t);
+                let seq = a.common.seq_id.take();
+                Ok((LettaMessage::Assistant(a), seq, text))
+            }
+            crate::protocol::MessageContent::Parts(_) => Err(Box::new(LettaMessage::Assistant(a))),
+        },
+        LettaMessage::Reasoning(mut r) => {
+            let text = std::mem::take(&mut r.reasoning);
+            let seq = r.common.seq_id.take();
+            Ok((LettaMessage::Reasoning(r), seq, text))
+        }
+        other => Err(Box::new(other)),
+    }
+}
+
+impl Buffer {
+    fn push(&mut self, m: LettaMessage) {
+        match split(m) {
+            Ok((template, seq, text)) => {
+                if self.templates.last() != Some(&template) {
+                    self.templates.push(template);
+                }
+                let start = self.text.len();
+                self.text.push_str(&text);
+                self.chunks.push(Stored::Piece {
+                    t: self.templates.len() - 1,
+                    seq,
+                    start,
+                    end: self.text.len(),
+                });
+            }
+            Err(m) => self.chunks.push(Stored::Whole(m)),
+        }
+    }
+
+    fn seq(&self, i: usize) -> Option<i64> {
+        match &self.chunks[i] {
+            Stored::Whole(m) => m.seq_id(),
+            Stored::Piece { seq, .. } => *seq,
+        }
+    }
+
+    /// Chunk `i` as it was pushed.
+    fn get(&self, i: usize) -> Option<LettaMessage> {
+        let (t, seq, start, end) = match &self.chunks[i] {
+            Stored::Whole(m) => return Some(m.as_ref().clone()),
+            Stored::Piece { t, seq, start, end } => (*t, *seq, *start, *end),
+        };
+        let text = self.text.get(start..end)?.to_string();
+        Some(match self.templates.get(t)?.clone() {
+            LettaMessage::Assistant(mut a) => {
+                a.content = crate::protocol::MessageContent::Text(text);
+                a.common.seq_id = seq;
+                LettaMessage::Assistant(a)
+            }
+            LettaMessage::Reasoning(mut r) => {
+                r.reasoning = text;
+                r.common.seq_id = seq;
+                LettaMessage::Reasoning(r)
+            }
+            other => other,
+        })
+    }
+
+    /// Roughly what the buffer holds, for the limit on finished runs.
+    fn bytes(&self) -> usize {
+        self.text.len()
+            + self.chunks.len() * std::mem::size_of::<Stored>()
+            + self.templates.len() * 512
+    }
 }
 
 /// One run's shared state.
@@ -34,7 +131,7 @@ impl RunChannel {
     pub fn push(&self, chunk: LettaMessage) {
         let n = match self.buf.lock() {
             Ok(mut b) => {
-                b.chunks.push(chunk);
+                b.push(chunk);
                 b.chunks.len()
             }
             Err(_) => return,
@@ -88,12 +185,14 @@ impl RunChannel {
                         let Ok(b) = me.buf.lock() else { return None };
                         let mut item = None;
                         while next < b.chunks.len() {
-                            let c = &b.chunks[next];
+                            let i = next;
                             next += 1;
                             // Chunks without a seq_id (stop_reason, usage) always follow the others.
-                            if after.is_none() || c.seq_id().is_none_or(|s| Some(s) > after) {
-                                item = Some(c.clone());
-                                break;
+                            if after.is_none() || b.seq(i).is_none_or(|s| Some(s) > after) {
+                                item = b.get(i);
+                                if item.is_some() {
+                                    break;
+                                }
                             }
                         }
                         (item, b.done && next >= b.chunks.len())
@@ -197,10 +296,81 @@ impl Hub {
             return;
         };
         f.push_back(run_id.to_string());
-        while f.len() > KEEP_FINISHED {
-            if let (Some(old), Ok(mut m)) = (f.pop_front(), self.runs.lock()) {
-                m.remove(&old);
-            }
+        let Ok(mut m) = self.runs.lock() else {
+            return;
+        };
+        let size = |m: &HashMap<String, Arc<RunChannel>>, id: &String| {
+            m.get(id)
+                .and_then(|c| c.buf.lock().ok().map(|b| b.bytes()))
+                .unwrap_or(0)
+        };
+        let mut total: usize = f.iter().map(|id| size(&m, id)).sum();
+        // The newest finished run always stays, however big.
+        while f.len() > KEEP_FINISHED || (total > KEEP_FINISHED_BYTES && f.len() > 1) {
+            let Some(old) = f.pop_front() else { break };
+            total = total.saturating_sub(size(&m, &old));
+            m.remove(&old);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+
+    use super::*;
+    use crate::protocol::{AssistantMessage, MessageCommon, MessageContent};
+
+    fn delta(seq: i64, id: &str, text: &str) -> LettaMessage {
+        LettaMessage::Assistant(AssistantMessage {
+            common: MessageCommon {
+                id: Some(id.into()),
+                seq_id: Some(seq),
+                run_id: Some("run-1".into()),
+                ..Default::default()
+            },
+            content: MessageContent::Text(text.into()),
+            ..Default::default()
+        })
+    }
+
+    #[tokio::test]
+    async fn deltas_come_back_as_they_went_in_and_resume_after_a_seq_id() {
+        let hub = Hub::default();
+        let ch = hub.open("run-1", "conv-1");
+        let sent: Vec<LettaMessage> = (1..=50)
+            .map(|i| delta(i, if i <= 25 { "m1" } else { "m2" }, &format!("t{i} ")))
+            .chain([LettaMessage::StopReason {
+                stop_reason: crate::protocol::StopReason::EndTurn,
+                extra: Default::default(),
+            }])
+            .collect();
+        for m in sent.clone() {
+            ch.push(m);
+        }
+        ch.close();
+        let all: Vec<_> = ch.follow(None).map(Result::unwrap).collect().await;
+        assert_eq!(all, sent);
+        let after: Vec<_> = ch.follow(Some(40)).map(Result::unwrap).collect().await;
+        assert_eq!(after, sent[40..]);
+        // Two messages: two templates, however many tokens.
+        assert_eq!(ch.buf.lock().unwrap().templates.len(), 2);
+    }
+
+    #[test]
+    fn finished_runs_are_let_go_beyond_the_byte_limit() {
+        let hub = Hub::default();
+        let big = "x".repeat(1 << 20);
+        for r in 0..20 {
+            let id = format!("run-{r}");
+            let ch = hub.open(&id, "conv-1");
+            ch.push(delta(1, "m", &big));
+            ch.close();
+            hub.retire(&id);
+        }
+        let kept = hub.runs.lock().unwrap().len();
+        assert!(kept <= KEEP_FINISHED_BYTES / (1 << 20), "{kept} runs kept");
+        assert!(hub.get("run-19").is_some(), "the newest stays");
+        assert!(hub.get("run-0").is_none());
     }
 }

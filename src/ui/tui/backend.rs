@@ -15,6 +15,13 @@ use ratatui::layout::{Position, Size};
 /// Where letta last put the cursor.
 static LAST_SET: Mutex<Option<Position>> = Mutex::new(None);
 
+/// The cursor is at `p` now (the screen was cleared and the cursor homed).
+pub fn assume_cursor(p: Position) {
+    if let Ok(mut l) = LAST_SET.lock() {
+        *l = Some(p);
+    }
+}
+
 /// `CrosstermBackend<Stdout>` that answers cursor queries itself after the first.
 pub struct Tracked {
     inner: CrosstermBackend<Stdout>,

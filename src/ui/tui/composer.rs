@@ -61,10 +61,10 @@ impl Composer {
         self.cursor
     }
 
+    /// Empty the input. Pastes are kept: a history entry recalled with Up may name them.
     pub fn clear(&mut self) {
         self.text.clear();
         self.cursor = 0;
-        self.pastes.clear();
     }
 
     /// Replace the whole text, cursor at the end.
@@ -102,6 +102,16 @@ impl Composer {
         } else {
             self.insert_str(&s);
         }
+    }
+
+    /// `text` with each pasted block of this session shown as its placeholder again, for the
+    /// transcript's echo.
+    pub fn collapse(&self, text: &str) -> String {
+        let mut t = text.to_string();
+        for (tag, body) in &self.pastes {
+            t = t.replace(body.as_str(), tag);
+        }
+        t
     }
 
     /// The text with placeholders expanded.

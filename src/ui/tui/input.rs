@@ -50,15 +50,8 @@ impl Input {
                     }
                     st.1 = false;
                 }
-                // A bounded wait, so a pause is noticed without a key.
-                match crossterm::event::poll(Duration::from_millis(100)) {
-                    Ok(false) => continue,
-                    Ok(true) => {}
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        break;
-                    }
-                }
+                // Blocks until there is input: no wake-ups while idle. A pause wakes it with
+                // a SIGWINCH, which crossterm turns into a resize event.
                 let ev = crossterm::event::read();
                 let failed = ev.is_err();
                 if tx.send(ev).is_err() || failed {
@@ -81,6 +74,10 @@ impl Input {
             return;
         };
         st.0 = true;
+        // SAFETY: signalling ourselves; crossterm handles SIGWINCH, waking its blocked read.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGWINCH);
+        }
         while !st.1 {
             match self.gate.changed.wait_timeout(st, Duration::from_secs(1)) {
                 Ok((s, t)) if !t.timed_out() => st = s,

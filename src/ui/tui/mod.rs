@@ -19,6 +19,7 @@ pub mod server_calls;
 pub mod stream;
 pub mod subagents;
 pub mod term;
+pub mod transcript;
 pub mod view;
 pub mod wrap;
 
@@ -63,23 +64,11 @@ pub fn draw<B: Backend>(
     if let Ok(size) = term.size() {
         view.width = size.width;
     }
-    let mut lines = view.take_history();
-    while !lines.is_empty() {
-        let rest = lines.split_off(lines.len().min(200));
-        let chunk = std::mem::replace(&mut lines, rest);
-        let n = chunk.len() as u16;
-        let kept = chunk.clone();
-        let r = term.insert_before(n, |buf| {
-            Paragraph::new(chunk).render(buf.area, buf);
-            if no_color {
-                strip_colors(buf);
-            }
-        });
-        if let Err(e) = r {
-            // Nothing is lost: what could not be written is tried again next frame.
-            view.unshift_history(kept.into_iter().chain(lines).collect());
-            return Err(e);
-        }
+    let lines = view.take_history();
+    if let Err((e, left)) = insert(term, lines, no_color, Some(&mut view.transcript)) {
+        // Nothing is lost: what could not be written is tried again next frame.
+        view.unshift_history(left);
+        return Err(e);
     }
     term.draw(|f| {
         view.draw(f);
@@ -87,6 +76,34 @@ pub fn draw<B: Backend>(
             strip_colors(f.buffer_mut());
         }
     })?;
+    Ok(())
+}
+
+/// Write `lines` into scrollback above the live area, keeping them in `keep`. On failure, the
+/// lines not written.
+pub(crate) fn insert<B: Backend>(
+    term: &mut Terminal<B>,
+    mut lines: Vec<ratatui::text::Line<'static>>,
+    no_color: bool,
+    mut keep: Option<&mut transcript::Transcript>,
+) -> Result<(), (B::Error, Vec<ratatui::text::Line<'static>>)> {
+    while !lines.is_empty() {
+        let rest = lines.split_off(lines.len().min(200));
+        let chunk = std::mem::replace(&mut lines, rest);
+        let n = chunk.len() as u16;
+        let r = term.insert_before(n, |buf| {
+            Paragraph::new(chunk.clone()).render(buf.area, buf);
+            if no_color {
+                strip_colors(buf);
+            }
+        });
+        if let Err(e) = r {
+            return Err((e, chunk.into_iter().chain(lines).collect()));
+        }
+        if let Some(k) = keep.as_deref_mut() {
+            k.keep(&chunk);
+        }
+    }
     Ok(())
 }
 

@@ -183,3 +183,47 @@ fn esc_at_a_question_hands_the_input_back_for_the_reason() {
         Ok(ApprovalAnswer::No { reason: None })
     ));
 }
+
+#[test]
+fn a_recalled_paste_sends_its_text_and_the_echo_is_collapsed() {
+    use super::view::Action;
+    let d = tempfile::tempdir().unwrap();
+    let mut s = Screen::new(80, 24, d.path());
+    let key = |c| KeyEvent::new(c, KeyModifiers::NONE);
+    let big: String = (0..500).fold(String::new(), |s, i| s + &format!("row {i}\n"));
+    s.view.paste(&big);
+    let sent = s.view.key(key(KeyCode::Enter));
+    let text = big.clone();
+    assert!(sent.contains(&Action::Send(text.clone())));
+    s.view.begin_turn(&text);
+    s.view.end_turn(Ok(Default::default()));
+    let shown = s.show();
+    assert!(shown.contains("[Pasted text #1 +500 lines]"), "{shown}");
+    assert!(!shown.contains("row 250"), "{shown}");
+    // Up brings the entry back, and sending it sends the text, not the placeholder.
+    s.view.key(key(KeyCode::Up));
+    assert!(s.show().contains("[Pasted text #1"));
+    let again = s.view.key(key(KeyCode::Enter));
+    assert!(again.contains(&Action::Send(text)));
+}
+
+#[test]
+fn ctrl_l_redraws_and_the_token_count_moves_while_streaming() {
+    use super::view::Action;
+    let d = tempfile::tempdir().unwrap();
+    let mut s = Screen::new(160, 24, d.path());
+    let ctrl_l = KeyEvent::new(KeyCode::Char('l'), KeyModifiers::CONTROL);
+    assert_eq!(s.view.key(ctrl_l), vec![Action::Redraw]);
+    s.view.begin_turn("hi");
+    s.view.turn_event(TurnEvent::Assistant {
+        otid: "o".into(),
+        delta: "word ".repeat(400),
+    });
+    let shown = s.show();
+    let status = shown
+        .lines()
+        .find(|l| l.contains("↓"))
+        .unwrap_or("")
+        .to_string();
+    assert!(status.contains("↓500"), "{status}");
+}

@@ -29,6 +29,8 @@ pub enum Action {
     Interrupt,
     Exit,
     Suspend,
+    /// Ctrl+L: write the screen again.
+    Redraw,
     /// The permission mode changed.
     Mode(PermissionMode),
     /// Persist this input in the project's history.
@@ -70,6 +72,8 @@ pub struct ChatView {
     busy_since: Option<Instant>,
     pub tokens_in: u64,
     pub tokens_out: u64,
+    /// Bytes streamed since the last usage report: the live estimate of tokens out.
+    live_bytes: u64,
     pub steps: u64,
     last_ctrl_c: Option<Instant>,
     last_esc: Option<Instant>,
@@ -85,6 +89,8 @@ pub struct ChatView {
     popup_sel: usize,
     files: Arc<Vec<String>>,
     errors_this_turn: usize,
+    /// Everything written to scrollback, for a reprint after a resize.
+    pub transcript: super::transcript::Transcript,
 }
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
@@ -127,6 +133,7 @@ impl ChatView {
             busy_since: None,
             tokens_in: 0,
             tokens_out: 0,
+            live_bytes: 0,
             steps: 0,
             last_ctrl_c: None,
             last_esc: None,
@@ -138,6 +145,7 @@ impl ChatView {
             popup_sel: 0,
             files: Arc::new(Vec::new()),
             errors_this_turn: 0,
+            transcript: Default::default(),
         };
         v.out.extend(cells::banner(banner, width as usize));
         v
@@ -192,6 +200,12 @@ impl ChatView {
         self.agent.split(" (").next().unwrap_or(&self.agent)
     }
 
+    /// Tokens out, with an estimate for what is streaming (about four bytes a token) until
+    /// the step's usage comes.
+    pub fn tokens_out_live(&self) -> u64 {
+        self.tokens_out + self.live_bytes / 4
+    }
+
     /// The conversation's title or short id.
     pub fn conversation(&self) -> &str {
         &self.conversation
@@ -215,7 +229,7 @@ impl ChatView {
 
     /// A turn for `text` starts.
     pub fn begin_turn(&mut self, text: &str) {
-        let lines = cells::user(text, self.w());
+        let lines = cells::user(&self.composer.collapse(text), self.w());
         self.out.extend(lines);
         self.busy_since = Some(Instant::now());
         self.errors_this_turn = 0;
@@ -256,6 +270,7 @@ impl ChatView {
                     self.flush_streams();
                 }
                 self.stream_otid = Some(otid);
+                self.live_bytes += delta.len() as u64;
                 let delta = crate::ui::safe_text::neutralise(&delta);
                 let lines = self.stream.push(&delta, w, self.light);
                 self.out.extend(lines);
@@ -264,6 +279,7 @@ impl ChatView {
                 if !self.stream.is_empty() {
                     self.flush_streams();
                 }
+                self.live_bytes += delta.len() as u64;
                 self.reasoning.push_str(&delta);
             }
             TurnEvent::Chunk(c) => {
@@ -273,6 +289,7 @@ impl ChatView {
                 if let LettaMessage::Usage(u) = c.as_ref() {
                     self.tokens_in += u.prompt_tokens;
                     self.tokens_out += u.completion_tokens;
+                    self.live_bytes = 0;
                     self.steps += u.step_count;
                 }
                 if let Some((lines, call, output)) = self.server.chunk(&c, &self.cwd, w) {
@@ -360,6 +377,8 @@ impl ChatView {
         self.parked = None;
         self.busy_since = None;
         self.retry = None;
+        // No usage came (an interrupted step): the estimate stands.
+        self.tokens_out += std::mem::take(&mut self.live_bytes) / 4;
         let w = self.w();
         match result {
             Ok(r) if r.interrupted => self.out.extend(cells::error(

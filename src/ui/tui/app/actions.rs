@@ -35,9 +35,10 @@ impl App {
                     );
                 }
             }
-            Action::Suspend => {
-                term::suspend()?;
-                let _ = self.terminal.clear();
+            Action::Suspend => self.suspend()?,
+            Action::Redraw => {
+                self.reflow_due = Some(std::time::Instant::now());
+                self.dirty = true;
             }
             Action::Exit => self.exit = true,
             Action::Command(cmd) if self.view.is_busy() && cmd.waits_for_turn() => {

@@ -14,8 +14,12 @@ impl App {
             Event::Input(ev) => self.on_input(ev).await?,
             Event::Turn(ev) => {
                 self.view.turn_event(ev);
-                // Coalesce whatever else has arrived into this frame.
-                while let Ok(ev) = self.turn_rx.try_recv() {
+                // Coalesce whatever else has arrived into this frame, for at most half a
+                // frame: keys and signals are answered between.
+                let until = std::time::Instant::now() + super::FRAME / 2;
+                while std::time::Instant::now() < until
+                    && let Ok(ev) = self.turn_rx.try_recv()
+                {
                     self.view.turn_event(ev);
                 }
                 self.dirty = true;
@@ -109,18 +113,7 @@ impl App {
                 self.dirty = true;
                 self.urgent = true;
             }
-            Some(Ok(Term::Resize(c, r))) => {
-                self.last_size = (c, r);
-                self.view.width = c;
-                let r = match &mut self.shown {
-                    Some(s) => s.reset(),
-                    None => self.terminal.autoresize(),
-                };
-                if let Err(e) = r {
-                    log(&self.setup.data_dir, &format!("resize failed: {e}"));
-                }
-                self.dirty = true;
-            }
+            Some(Ok(Term::Resize(c, r))) => self.resized((c, r)),
             Some(Ok(_)) => {}
             Some(Err(e)) => {
                 log(&self.setup.data_dir, &format!("terminal input failed: {e}"));
@@ -210,11 +203,7 @@ impl App {
         if let Ok(size) = crossterm::terminal::size()
             && size != self.last_size
         {
-            self.last_size = size;
-            self.dirty = true;
-            if let Some(s) = &mut self.shown {
-                let _ = s.reset();
-            }
+            self.resized(size);
         }
     }
 }

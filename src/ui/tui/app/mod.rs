@@ -3,6 +3,7 @@
 
 mod actions;
 mod events;
+mod screen;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -55,7 +56,7 @@ pub enum Event {
     Resumed(Outcome),
     /// An MCP server's status changed: the status line's summary.
     Mcp(Option<String>),
-    /// Time to compare the terminal's size (a resize signal can be missed).
+    /// SIGWINCH: time to compare the terminal's size (crossterm's own event can come late).
     SizeCheck,
     /// SIGTERM or SIGHUP.
     Quit,
@@ -124,12 +125,14 @@ pub struct App {
     last_draw: Instant,
     first_frame: bool,
     last_size: (u16, u16),
+    /// When the transcript is to be written again (after a resize or Ctrl+L).
+    reflow_due: Option<Instant>,
     exit: bool,
 }
 
 /// The event sources the loop waits on.
 struct Sources {
-    size_check: tokio::time::Interval,
+    winch: Signal,
     sigterm: Signal,
     sighup: Signal,
 }
@@ -190,6 +193,7 @@ impl App {
                 .unwrap_or_else(Instant::now),
             first_frame: true,
             last_size: (cols, rows),
+            reflow_due: None,
             exit: false,
             setup,
         })
@@ -198,12 +202,10 @@ impl App {
     /// Run until the user exits; the exit summary.
     pub async fn run(mut self) -> std::io::Result<Summary> {
         let mut src = Sources {
-            size_check: tokio::time::interval(Duration::from_millis(250)),
+            winch: signal(SignalKind::window_change())?,
             sigterm: signal(SignalKind::terminate())?,
             sighup: signal(SignalKind::hangup())?,
         };
-        src.size_check
-            .set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         self.start()?;
         while !self.exit {
             self.frame()?;
@@ -263,18 +265,21 @@ impl App {
 
     /// Wait for the next event from any source. Keys draw at once; streams are coalesced.
     async fn next_event(&mut self, src: &mut Sources) -> Event {
-        let wait = if self.dirty {
+        let mut wait = if self.dirty {
             FRAME.saturating_sub(self.last_draw.elapsed())
         } else if self.view.is_busy() {
             Duration::from_millis(100)
         } else {
             Duration::from_hours(1)
         };
+        if let Some(due) = self.reflow_due {
+            wait = wait.min(due.saturating_duration_since(Instant::now()));
+        }
         tokio::select! {
             ev = self.input.next() => Event::Input(ev),
             Some(ev) = self.turn_rx.recv() => Event::Turn(ev),
             Some(ev) = self.rx.recv() => ev,
-            _ = src.size_check.tick() => Event::SizeCheck,
+            _ = src.winch.recv() => Event::SizeCheck,
             _ = src.sigterm.recv() => Event::Quit,
             _ = src.sighup.recv() => Event::Quit,
             () = tokio::time::sleep(wait) => Event::Tick,
@@ -283,6 +288,9 @@ impl App {
 
     /// Draw if something changed and a frame is due.
     fn frame(&mut self) -> std::io::Result<()> {
+        if self.reflow_is_due() {
+            return self.reflow();
+        }
         if !self.dirty || !(self.urgent || self.last_draw.elapsed() >= FRAME) {
             return Ok(());
         }

@@ -217,7 +217,7 @@ impl ChatView {
         parts.push(format!(
             "↑{} ↓{}",
             compact(self.tokens_in),
-            compact(self.tokens_out)
+            compact(self.tokens_out_live())
         ));
         Line::from(Span::styled(
             cells::fit(&format!(" {}", parts.join(" · ")), w),

@@ -49,6 +49,7 @@ impl ChatView {
                 return vec![Action::Exit];
             }
             KeyCode::Char('z') if ctrl => return vec![Action::Suspend],
+            KeyCode::Char('l') if ctrl => return vec![Action::Redraw],
             KeyCode::Char('o') if ctrl => {
                 if self.has_subagents() {
                     self.toggle_subagents();
@@ -161,7 +162,8 @@ impl ChatView {
         self.composer.clear();
         let mut acts = Vec::new();
         if new {
-            acts.push(Action::Remember(typed));
+            // The file gets the text itself: a placeholder means nothing to a later session.
+            acts.push(Action::Remember(text.clone()));
         }
         if crate::commands::is_bare_exit(&text) {
             acts.push(Action::Exit);
