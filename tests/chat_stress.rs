@@ -106,3 +106,38 @@ fn sigterm_during_an_endless_paragraph_exits_and_restores_the_terminal() {
     assert!(tail.contains("\x1b[?2004l"), "{tail:?}");
     assert!(tail.contains("\x1b[?25h"), "{tail:?}");
 }
+
+#[test]
+fn ctrl_z_leaves_the_shell_a_clean_line_and_fg_brings_the_chat_back() {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    let mut env = sb.env.clone();
+    env.push(("LETTA_HOME".into(), sb.home.path().display().to_string()));
+    env.push(("PS1".into(), "shell$ ".into()));
+    let p = support::pty::Pty::spawn(
+        "bash",
+        &["--norc", "--noprofile", "-i"],
+        sb.project.path(),
+        &env,
+        100,
+        30,
+    );
+    p.wait_text("shell$");
+    p.send(&format!("{} -m openai/gpt-test\r", support::bin::letta()));
+    p.wait_for("the chat", |s| s.contains("↑0 ↓0") && s.contains('›'));
+    p.send("\x1a");
+    p.wait_text("Stopped");
+    let screen = p.screen();
+    // The shell's line stands alone: the status line was cleared, not written over.
+    let stopped = screen.lines().find(|l| l.contains("Stopped")).unwrap();
+    assert!(!stopped.contains("↑0"), "{screen}");
+    assert!(!screen.contains("↑0 ↓0"), "{screen}");
+    p.send("echo still-$((40+2))\r");
+    p.wait_text("still-42");
+    p.send("fg\r");
+    p.wait_for("the chat again", |s| s.contains("↑0 ↓0") && s.contains('›'));
+    // What the shell printed meanwhile is still in the scrollback.
+    assert!(p.transcript().contains("still-42"));
+    p.send("\x03\x03");
+    p.wait_text("shell$");
+}

@@ -30,6 +30,8 @@ struct Prepared {
     session: crate::session::Session,
     checker: Checker,
     model: Option<String>,
+    /// The agent's name, for the banner.
+    agent_name: String,
     /// `-m`, resolved to a full handle.
     model_flag: Option<String>,
     cwd: std::path::PathBuf,
@@ -97,6 +99,7 @@ async fn prepare(cli: &Cli, ctx: &AppContext, interactive: bool) -> anyhow::Resu
         crate::session::model::new_agent_request(model, &cwd)
     })
     .await?;
+    let (opened, agent) = opened;
     let (session, warnings, browse) = match opened {
         Opened::Session { session, warnings } => (session, warnings, false),
         Opened::Browse { session } => (session, Vec::new(), true),
@@ -125,19 +128,22 @@ async fn prepare(cli: &Cli, ctx: &AppContext, interactive: bool) -> anyhow::Resu
     } = permissions(&cli.session, ctx, &cwd, interactive)?;
     let mcp = crate::mcp::McpManager::start(mcp, cwd.clone(), trusted);
     checker.enforcement = sandbox.enforcement;
+    // The agent as startup fetched it; asked for only when it was just created.
+    let agent = match agent {
+        Some(a) => Some(a),
+        None => backend.get_agent(&session.agent_id).await.ok(),
+    };
     let model = match &model_flag {
         Some(m) => Some(m.clone()),
-        None => backend
-            .get_agent(&session.agent_id)
-            .await
-            .ok()
-            .and_then(|a| a.model),
+        None => agent.as_ref().and_then(|a| a.model.clone()),
     };
+    let agent_name = agent.map_or_else(|| session.agent_id.clone(), |a| a.name);
     Ok(Prepared {
         backend,
         session,
         checker,
         model,
+        agent_name,
         model_flag,
         cwd,
         browse,
@@ -231,11 +237,7 @@ pub(super) async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> 
         ctx.choice = BackendChoice::resolve(cli.session.backend, &env, &ctx.settings);
     }
     let p = prepare(&cli, &ctx, true).await?;
-    let agent_name = p
-        .backend
-        .get_agent(&p.session.agent_id)
-        .await
-        .map_or_else(|_| p.session.agent_id.clone(), |a| a.name);
+    let agent_name = p.agent_name.clone();
     let context = project_context(&cli, &ctx, &p.cwd);
     let banner = crate::session::setup::Banner {
         instructions: context

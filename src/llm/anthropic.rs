@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use super::http::{client, error_for, network, sse_events};
+use super::http::{LazyClient, error_for, network, sse_events};
 use super::openai::CompletionCheck;
 use super::{
     ChatMessage, ChatRequest, LlmError, LlmEvent, LlmProvider, LlmStream, LlmUsage, ModelInfo,
@@ -20,7 +20,7 @@ const DEFAULT_MAX_TOKENS: u32 = 8192;
 pub struct AnthropicProvider {
     base_url: String,
     api_key: Option<String>,
-    http: reqwest::Client,
+    http: LazyClient,
 }
 
 impl std::fmt::Debug for AnthropicProvider {
@@ -39,7 +39,7 @@ impl AnthropicProvider {
         Self {
             base_url: base.to_string(),
             api_key,
-            http: client(),
+            http: LazyClient::default(),
         }
     }
 
@@ -195,7 +195,7 @@ impl LlmProvider for AnthropicProvider {
     async fn stream(&self, req: ChatRequest) -> Result<LlmStream, LlmError> {
         let url = format!("{}/v1/messages", self.base_url);
         let resp = self
-            .with_auth(self.http.post(&url))
+            .with_auth(self.http.get().post(&url))
             .json(&request_body(&req))
             .send()
             .await
@@ -230,7 +230,7 @@ impl LlmProvider for AnthropicProvider {
     async fn list_models(&self) -> Result<Vec<ModelInfo>, LlmError> {
         let url = format!("{}/v1/models", self.base_url);
         let resp = self
-            .with_auth(self.http.get(&url))
+            .with_auth(self.http.get().get(&url))
             .send()
             .await
             .map_err(|e| network("anthropic", &url, e))?;

@@ -17,6 +17,17 @@ pub fn client() -> reqwest::Client {
         .unwrap_or_else(|_| reqwest::Client::new())
 }
 
+/// A [`client`] built on first use, shared by the clones of a provider: start-up builds no
+/// TLS configuration (and loads no root certificates) for providers it does not call.
+#[derive(Clone, Default)]
+pub struct LazyClient(std::sync::Arc<std::sync::OnceLock<reqwest::Client>>);
+
+impl LazyClient {
+    pub fn get(&self) -> &reqwest::Client {
+        self.0.get_or_init(client)
+    }
+}
+
 /// Why a connection could not be made, in words a person can act on: nothing listens at
 /// the address, the name does not resolve (DNS, or no network at all), or there is no route.
 pub fn connect_cause(e: &(dyn std::error::Error + 'static)) -> String {

@@ -5,6 +5,7 @@ mod error;
 pub(crate) mod http;
 pub mod local_model;
 mod openai;
+mod openai_chunk;
 mod registry;
 
 pub use anthropic::AnthropicProvider;

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use super::http::{client, error_for, network, sse_events};
+use super::http::{LazyClient, error_for, network, sse_events};
 use super::{
     ChatMessage, ChatRequest, LlmError, LlmEvent, LlmProvider, LlmStream, LlmUsage, ModelInfo,
 };
@@ -17,7 +17,7 @@ pub struct OpenAiProvider {
     base_url: String,
     api_key: Option<String>,
     key_var: String,
-    http: reqwest::Client,
+    http: LazyClient,
 }
 
 impl std::fmt::Debug for OpenAiProvider {
@@ -37,12 +37,12 @@ impl OpenAiProvider {
             base_url: base_url.trim_end_matches('/').to_string(),
             api_key,
             key_var: key_var.to_string(),
-            http: client(),
+            http: LazyClient::default(),
         }
     }
 
     fn request(&self, url: &str) -> reqwest::RequestBuilder {
-        let r = self.http.post(url);
+        let r = self.http.get().post(url);
         match &self.api_key {
             Some(k) => r.bearer_auth(k),
             None => r,
@@ -207,31 +207,24 @@ impl LlmProvider for OpenAiProvider {
                                 Vec::new()
                             }
                         }
-                        Ok(ev) => match serde_json::from_str::<Value>(&ev.data) {
-                            Ok(v) if v.get("error").is_some() => {
+                        Ok(ev) => match super::openai_chunk::decode(&ev.data) {
+                            Ok(super::openai_chunk::Decoded::Error(detail)) => {
                                 *failed = true;
                                 vec![Err(LlmError::Server {
                                     provider,
                                     status: 200,
-                                    detail: v["error"]["message"]
-                                        .as_str()
-                                        .unwrap_or("error inside the stream")
-                                        .to_string(),
+                                    detail,
                                 })]
                             }
-                            Ok(v) => {
-                                let evs = chunk_events(&v);
+                            Ok(super::openai_chunk::Decoded::Events(evs)) => {
                                 if evs.iter().any(|e| matches!(e, LlmEvent::Done { .. })) {
                                     *done = true;
                                 }
                                 evs.into_iter().map(Ok).collect()
                             }
-                            Err(e) => {
+                            Err(detail) => {
                                 *failed = true;
-                                vec![Err(LlmError::BadResponse {
-                                    provider,
-                                    detail: e.to_string(),
-                                })]
+                                vec![Err(LlmError::BadResponse { provider, detail })]
                             }
                         },
                     }
@@ -246,7 +239,7 @@ impl LlmProvider for OpenAiProvider {
 
     async fn list_models(&self) -> Result<Vec<ModelInfo>, LlmError> {
         let url = format!("{}/models", self.base_url);
-        let mut r = self.http.get(&url);
+        let mut r = self.http.get().get(&url);
         if let Some(k) = &self.api_key {
             r = r.bearer_auth(k);
         }

@@ -100,12 +100,14 @@ impl SessionStore {
 }
 
 /// Resolve flags against remembered sessions and the backend, create what is needed, persist.
+/// Also returns the session's agent when it was fetched on the way, so the caller need not ask
+/// the server again before the first frame.
 pub async fn open(
     backend: &dyn Backend,
     store: &SessionStore,
     flags: StartupFlags,
     new_agent: impl AsyncFnOnce() -> CreateAgent,
-) -> Result<Opened, OpenError> {
+) -> Result<(Opened, Option<crate::protocol::Agent>), OpenError> {
     let project = ProjectSettings::load(&store.project_file)?;
     let global = GlobalSettings::load(&store.global_file)?;
     let mut input = StartupInput {
@@ -115,13 +117,21 @@ pub async fn open(
         ..StartupInput::default()
     };
     let (agents, convs) = input.ids_to_check();
-    for id in agents {
-        if exists(backend.get_agent(&id).await)?.is_some() {
-            input.existing_agents.insert(id);
+    // All at once: one round trip to a server, not one per id.
+    let (found_agents, found_convs) = futures_util::future::join(
+        futures_util::future::join_all(agents.iter().map(|id| backend.get_agent(id))),
+        futures_util::future::join_all(convs.iter().map(|id| backend.get_conversation(id))),
+    )
+    .await;
+    let mut fetched = std::collections::HashMap::new();
+    for (id, r) in agents.into_iter().zip(found_agents) {
+        if let Some(a) = exists(r)? {
+            input.existing_agents.insert(id.clone());
+            fetched.insert(id, a);
         }
     }
-    for id in convs {
-        if let Some(c) = exists(backend.get_conversation(&id).await)? {
+    for (id, r) in convs.into_iter().zip(found_convs) {
+        if let Some(c) = exists(r)? {
             input.existing_conversations.insert(id, c.agent_id);
         }
     }
@@ -141,12 +151,16 @@ pub async fn open(
                     || DEFAULT_CONVERSATION.to_string(),
                     |p| p.conversation_id.clone(),
                 );
-            return Ok(Opened::Browse {
-                session: Session {
-                    agent_id,
-                    conversation_id,
+            let agent = fetched.remove(&agent_id);
+            return Ok((
+                Opened::Browse {
+                    session: Session {
+                        agent_id,
+                        conversation_id,
+                    },
                 },
-            });
+                agent,
+            ));
         }
         Target::Open {
             agent_id,
@@ -172,10 +186,14 @@ pub async fn open(
         conversation_id,
     };
     store.persist(&session)?;
-    Ok(Opened::Session {
-        session,
-        warnings: decision.warnings,
-    })
+    let agent = fetched.remove(&session.agent_id);
+    Ok((
+        Opened::Session {
+            session,
+            warnings: decision.warnings,
+        },
+        agent,
+    ))
 }
 
 /// `Ok(None)` for not-found (and an id the server rejects as malformed), other errors pass.

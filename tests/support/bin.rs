@@ -4,6 +4,11 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+/// The binary to run: this build's, or `LETTA_BIN` (a bench measuring the release build).
+pub fn letta() -> String {
+    std::env::var("LETTA_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_letta").to_string())
+}
+
 /// A temp `LETTA_HOME` and project folder, with provider env pointing at a scripted server.
 pub struct Sandbox {
     pub home: tempfile::TempDir,
@@ -36,7 +41,7 @@ impl Sandbox {
 
     /// A `letta` command with the sandbox's environment (and nothing of the caller's).
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_letta"));
+        let mut c = Command::new(letta());
         c.args(args)
             .current_dir(self.project.path())
             .env("LETTA_HOME", self.home.path());
@@ -116,14 +121,7 @@ impl Sandbox {
         for (k, v) in extra_env {
             env.push((k.to_string(), v.to_string()));
         }
-        super::pty::Pty::spawn(
-            env!("CARGO_BIN_EXE_letta"),
-            args,
-            self.project.path(),
-            &env,
-            100,
-            30,
-        )
+        super::pty::Pty::spawn(&letta(), args, self.project.path(), &env, 100, 30)
     }
 
     /// This project's remembered session for the embedded engine.

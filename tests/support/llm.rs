@@ -231,6 +231,19 @@ fn next_reply(shared: &Shared, body: &Value) -> Reply {
         })
         .map(|t| without_reminders(&t))
         .unwrap_or_default();
+    // `TOKENS:N` asks for a reply of N chunks, for benches.
+    if let Some(n) = last_user
+        .strip_prefix("TOKENS:")
+        .and_then(|n| n.trim().parse::<usize>().ok())
+    {
+        let mut text = String::with_capacity(n * 4);
+        let mut i = 0;
+        while text.len() < n * 4 {
+            text.push_str(&format!("w{i} "));
+            i += 1;
+        }
+        return Reply::Text(text);
+    }
     // `CALL_TOOL:NAME ARGS` asks for that tool call; its result is then said back.
     if let Some(rest) = last_user.strip_prefix("CALL_TOOL:") {
         let last = body["messages"].as_array().and_then(|m| m.last());

@@ -138,24 +138,12 @@ impl Store {
         summary_search: Option<&str>,
         page: &ListParams,
     ) -> StoreResult<Vec<ConversationRow>> {
-        let col = match page.order_by.as_deref() {
-            None | Some("created_at") => "created_at",
-            Some("last_run_completion") => "COALESCE(last_run_completion, created_at)",
-            Some("last_message_at") => "COALESCE(last_message_at, created_at)",
-            Some(other) => {
-                return Err(StoreError::Invalid(format!(
-                    "cannot order conversations by {other:?}"
-                )));
-            }
-        };
-        let mut q = super::Paged::new(COLS, "conversations", "is_default = 0", col);
-        if let Some(a) = agent_id {
-            q.equals("agent_id", a);
-        }
-        if let Some(s) = summary_search.filter(|s| !s.is_empty()) {
-            q.contains("summary", s);
-        }
-        q.run(self.conn(), page, "a conversation", row)
+        conversations_query(agent_id, summary_search, page)?.run(
+            self.conn(),
+            page,
+            "a conversation",
+            row,
+        )
     }
 
     /// Set the title and/or model.
@@ -217,5 +205,73 @@ impl Store {
             )?;
             Ok(())
         })
+    }
+}
+
+/// The query behind [`Store::list_conversations`], before its cursor and order.
+fn conversations_query(
+    agent_id: Option<&str>,
+    summary_search: Option<&str>,
+    page: &ListParams,
+) -> StoreResult<super::Paged> {
+    let col = match page.order_by.as_deref() {
+        None | Some("created_at") => "created_at",
+        Some("last_run_completion") => "COALESCE(last_run_completion, created_at)",
+        Some("last_message_at") => "COALESCE(last_message_at, created_at)",
+        Some(other) => {
+            return Err(StoreError::Invalid(format!(
+                "cannot order conversations by {other:?}"
+            )));
+        }
+    };
+    let mut q = super::Paged::new(COLS, "conversations", "is_default = 0", col);
+    if let Some(a) = agent_id {
+        q.equals("agent_id", a);
+    }
+    if let Some(s) = summary_search.filter(|s| !s.is_empty()) {
+        q.contains("summary", s);
+    }
+    Ok(q)
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+
+    #[test]
+    fn every_listing_order_pages_through_an_index_without_sorting() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        for order in ["created_at", "last_message_at", "last_run_completion"] {
+            for agent in [Some("agent-1"), None] {
+                if agent.is_none() && order != "last_message_at" {
+                    continue;
+                }
+                let page = ListParams {
+                    order_by: Some(order.into()),
+                    ..Default::default()
+                };
+                let plan = conversations_query(agent, None, &page)
+                    .unwrap()
+                    .plan(store.conn(), &page);
+                assert!(!plan.contains("TEMP B-TREE"), "{order} {agent:?}: {plan}");
+                assert!(plan.contains("USING INDEX"), "{order} {agent:?}: {plan}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_context_is_read_from_the_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let plan: String = store
+            .conn()
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM messages WHERE conversation_id = ?1 AND in_context = 1 ORDER BY seq ASC",
+                ["c"],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("messages_context"), "{plan}");
     }
 }

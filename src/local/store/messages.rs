@@ -91,7 +91,11 @@ pub fn fts_query(q: &str) -> Option<String> {
         return None;
     }
     let mut s = words.join(" ");
-    s.push('*');
+    // The last word may be half typed; a single letter is matched whole (as a prefix it
+    // would match a large part of the vocabulary).
+    if words.last().is_some_and(|w| w.chars().count() > 3) {
+        s.push('*');
+    }
     Some(s)
 }
 

@@ -219,6 +219,19 @@ impl Paged {
         what: &str,
         map: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
     ) -> StoreResult<Vec<T>> {
+        self.finish(conn, page, what)?;
+        let mut stmt = conn.prepare(&self.sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(self.args.iter()), map)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Add the cursor, order and limit to the query.
+    fn finish(
+        &mut self,
+        conn: &rusqlite::Connection,
+        page: &crate::protocol::ListParams,
+        what: &str,
+    ) -> StoreResult<()> {
         use rusqlite::OptionalExtension;
         let (col, table) = (self.col, self.table);
         let (dir, cmp) = match page.order.unwrap_or_default() {
@@ -245,9 +258,26 @@ impl Paged {
             " ORDER BY {col} {dir}, id {dir} LIMIT {}",
             page.limit.unwrap_or(50).min(1000)
         ));
-        let mut stmt = conn.prepare(&self.sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(self.args.iter()), map)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(())
+    }
+
+    /// SQLite's plan for the finished query, one step a line (for tests of the indexes).
+    #[cfg(test)]
+    pub(crate) fn plan(
+        mut self,
+        conn: &rusqlite::Connection,
+        page: &crate::protocol::ListParams,
+    ) -> String {
+        self.finish(conn, page, "").unwrap();
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", self.sql))
+            .unwrap();
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(self.args.iter()), |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
     }
 }
 

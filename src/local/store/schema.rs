@@ -94,6 +94,20 @@ ALTER TABLE runs ADD COLUMN owner TEXT;
 ALTER TABLE conversations ADD COLUMN parent_id TEXT;
 ALTER TABLE conversations ADD COLUMN fork_message_id TEXT;
 ",
+    r"
+-- Big histories page through indexes instead of scanning and sorting: the context's rows
+-- straight from the index, and conversations by recent activity (the order `--resume` lists).
+CREATE INDEX messages_context ON messages(conversation_id, in_context, seq);
+CREATE INDEX conversations_created ON conversations(agent_id, created_at, id) WHERE is_default = 0;
+CREATE INDEX conversations_recent ON conversations(agent_id, COALESCE(last_message_at, created_at), id) WHERE is_default = 0;
+CREATE INDEX conversations_recent_all ON conversations(COALESCE(last_message_at, created_at), id) WHERE is_default = 0;
+CREATE INDEX conversations_completed ON conversations(agent_id, COALESCE(last_run_completion, created_at), id) WHERE is_default = 0;
+-- Prefix indexes, so a search's last word, matched as a prefix, does not merge the lists of
+-- every word it starts.
+DROP TABLE messages_fts;
+CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='seq', prefix='2 3');
+INSERT INTO messages_fts(rowid, text) SELECT seq, text FROM messages WHERE text != '' AND origin_seq IS NULL;
+",
 ];
 
 /// Bring the schema up to date inside one transaction.

@@ -29,8 +29,11 @@ static SETS: LazyLock<Sets> = LazyLock::new(|| {
 
 /// Load the sets on a background thread so the first code block does not wait for them.
 pub fn warm_up() {
-    std::thread::spawn(|| {
-        LazyLock::force(&SETS);
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::thread::spawn(|| {
+            LazyLock::force(&SETS);
+        });
     });
 }
 

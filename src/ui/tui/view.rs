@@ -407,6 +407,11 @@ impl ChatView {
         }
     }
 
+    /// Whether the input is completing a file name (the file list is then needed).
+    pub fn wants_files(&self) -> bool {
+        matches!(self.popup(), Some(Kind::File { .. }))
+    }
+
     fn popup(&self) -> Option<Kind> {
         popup::kind(self.composer.text(), self.composer.cursor())
     }

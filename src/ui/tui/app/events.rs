@@ -96,20 +96,19 @@ impl App {
             Some(Ok(Term::Key(k))) if k.kind != KeyEventKind::Release => {
                 self.dirty = true;
                 self.urgent = true;
-                match &mut self.shown {
-                    Some(s) => {
-                        let reqs = s.overlay.key(k);
-                        self.requests(reqs).await?;
+                if let Some(s) = &mut self.shown {
+                    let reqs = s.overlay.key(k);
+                    self.requests(reqs).await?;
+                } else {
+                    for a in self.view.key(k) {
+                        self.act(a)?;
                     }
-                    None => {
-                        for a in self.view.key(k) {
-                            self.act(a)?;
-                        }
-                    }
+                    self.want_files();
                 }
             }
             Some(Ok(Term::Paste(s))) if self.shown.is_none() => {
                 self.view.paste(&s);
+                self.want_files();
                 self.dirty = true;
                 self.urgent = true;
             }

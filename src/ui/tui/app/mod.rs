@@ -116,6 +116,8 @@ pub struct App {
     deferred: Vec<Cmd>,
     /// A turn or command has run: the conversation loaded at start would now come too late.
     acted: bool,
+    /// The project's files were asked for (on the first `@`, not at start).
+    files_asked: bool,
     shown: Option<Shown>,
     /// A search that waits for a pause in typing.
     debounce: Option<tokio::task::JoinHandle<()>>,
@@ -140,7 +142,6 @@ struct Sources {
 impl App {
     /// The app on an inline viewport at the bottom of the terminal.
     pub fn new(setup: Setup, events: Option<input::Input>) -> std::io::Result<Self> {
-        highlight::warm_up();
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let (cols, rows) = crossterm::terminal::size()?;
         let terminal = Terminal::with_options(
@@ -184,6 +185,7 @@ impl App {
             turn_task: None,
             deferred: Vec::new(),
             acted: false,
+            files_asked: false,
             shown: None,
             debounce: None,
             dirty: true,
@@ -217,10 +219,6 @@ impl App {
 
     /// Background work at start: the file list, the browser for `--resume`, waiting calls.
     fn start(&mut self) -> std::io::Result<()> {
-        let (tx, root) = (self.tx.clone(), self.setup.cwd.clone());
-        tokio::task::spawn_blocking(move || {
-            let _ = tx.send(Event::Files(Arc::new(popup::list_files(&root))));
-        });
         self.retitle();
         let (driver, turn_tx) = (self.driver.clone(), self.turn_tx.clone());
         tokio::spawn(async move {
@@ -352,9 +350,24 @@ impl App {
         })
     }
 
+    /// List the project's files for `@` completion the first time it is typed: a walk of a big
+    /// tree is not work the first frame should wait on, or memory an idle prompt should hold.
+    fn want_files(&mut self) {
+        if self.files_asked || !self.view.wants_files() {
+            return;
+        }
+        self.files_asked = true;
+        let (tx, root) = (self.tx.clone(), self.setup.cwd.clone());
+        tokio::task::spawn_blocking(move || {
+            let _ = tx.send(Event::Files(Arc::new(popup::list_files(&root))));
+        });
+    }
+
     /// Start a turn in a task; its events and end come back on the bus.
     fn start_turn(&mut self, work: Work) {
         self.acted = true;
+        // Loaded while the model thinks, not at start: the prompt comes sooner and smaller.
+        highlight::warm_up();
         match &work {
             Work::Text(text) => self.view.begin_turn(text),
             Work::Pending(_) => self.view.begin_pending(),

@@ -42,19 +42,34 @@ impl App {
     /// current width and draw the live area below it. Whatever the terminal did to the old
     /// text on a resize, each line is then on screen once, wrapped to fit.
     pub(super) fn reflow(&mut self) -> std::io::Result<()> {
+        self.rewrite(true)
+    }
+
+    /// Write the screen again: with `purge`, everything after clearing the screen and its
+    /// scrollback; without, the screen is scrolled into the scrollback first (what a shell
+    /// printed meanwhile is kept) and only the last screenful is written.
+    fn rewrite(&mut self, purge: bool) -> std::io::Result<()> {
         self.reflow_due = None;
         let (cols, rows) = crossterm::terminal::size()?;
         self.last_size = (cols, rows);
         self.view.width = cols;
-        let lines = self.view.transcript.at_width(cols.max(1) as usize);
+        let mut lines = self.view.transcript.at_width(cols.max(1) as usize);
         let out = &mut std::io::stdout();
-        crossterm::execute!(
-            out,
-            BeginSynchronizedUpdate,
-            MoveTo(0, 0),
-            Clear(ClearType::All),
-            Clear(ClearType::Purge)
-        )?;
+        crossterm::execute!(out, BeginSynchronizedUpdate)?;
+        if purge {
+            crossterm::execute!(
+                out,
+                MoveTo(0, 0),
+                Clear(ClearType::All),
+                Clear(ClearType::Purge)
+            )?;
+        } else {
+            let room = rows.saturating_sub(live_height(rows)) as usize;
+            lines.drain(..lines.len().saturating_sub(room));
+            crossterm::execute!(out, MoveTo(0, rows.saturating_sub(1)))?;
+            std::io::Write::write_all(out, "\n".repeat(rows as usize).as_bytes())?;
+            crossterm::execute!(out, MoveTo(0, 0))?;
+        }
         backend::assume_cursor(Position::ORIGIN);
         let r = Terminal::with_options(
             Tracked::new(),
@@ -74,12 +89,12 @@ impl App {
     }
 
     /// Ctrl+Z: clear the live area so the shell writes where it was, stop, and on `fg` write
-    /// the screen again (the shell's lines moved everything).
+    /// the screen again below what the shell printed meanwhile.
     pub(super) fn suspend(&mut self) -> std::io::Result<()> {
         let area = self.terminal.get_frame().area();
         let _ = self.terminal.clear();
         let _ = self.terminal.set_cursor_position((0, area.top()));
         term::suspend()?;
-        self.reflow()
+        self.rewrite(false)
     }
 }

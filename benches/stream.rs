@@ -1,0 +1,311 @@
+//! Issue 16's table, measured through the real binary in a PTY (screen kept by vt100) against
+//! a scripted model that streams as fast as it can, on both backends: the embedded engine, and
+//! `letta server` in its own process. Launch to prompt, RSS, a 20k-token reply (wall, the UI
+//! process's CPU, RSS after), linearity over 2k/20k/200k tokens, a 200k-word reply with no
+//! paragraph break, idle wake-ups, `--version` and the binary's size.
+//!
+//! `cargo bench --bench stream` (set `LETTA_BIN=target/release/letta` to measure the release
+//! build); under `cargo test` a small smoke run.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::pedantic
+)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::bin::{Sandbox, letta};
+use support::llm::{Reply, ScriptedLlm};
+use support::pty::Pty;
+
+/// utime + stime of a process, all threads.
+fn cpu(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Duration::from_millis(ticks * 1000 / hz)
+}
+
+fn status_field(pid: u32, task: Option<&str>, key: &str) -> u64 {
+    let path = match task {
+        Some(t) => format!("/proc/{pid}/task/{t}/status"),
+        None => format!("/proc/{pid}/status"),
+    };
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    status_field(pid, None, "VmRSS:") as f64 / 1024.0
+}
+
+/// Context switches of every thread: each is a wake-up.
+fn wakeups(pid: u32) -> u64 {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    dir.flatten()
+        .map(|t| {
+            let t = t.file_name().to_string_lossy().to_string();
+            status_field(pid, Some(&t), "voluntary_ctxt_switches:")
+                + status_field(pid, Some(&t), "nonvoluntary_ctxt_switches:")
+        })
+        .sum()
+}
+
+fn ready(s: &str) -> bool {
+    s.contains("↑0 ↓0") && s.contains('›')
+}
+
+/// A reply of about `tokens` streamed chunks, a line break every `line` words (0: none),
+/// ending with a marker no earlier reply has (a resumed conversation shows the last ones).
+fn reply(tokens: usize, line: usize) -> String {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    // The scripted model sends four characters per chunk.
+    let mut s = String::with_capacity(tokens * 4 + 16);
+    let mut i = 0;
+    while s.len() < tokens * 4 {
+        s.push_str(&format!("w{i}"));
+        i += 1;
+        s.push(if line > 0 && i % line == 0 { '\n' } else { ' ' });
+    }
+    s + &format!("END-OF-REPLY-{n}.")
+}
+
+struct Turn {
+    wall: Duration,
+    cpu: Duration,
+    rss_after: f64,
+}
+
+/// Send a prompt and wait for the reply's last word, with the turn over.
+fn turn(llm: &ScriptedLlm, p: &Pty, text: String) -> Turn {
+    let pid = p.pid().unwrap();
+    let marker = text[text.rfind("END-OF-REPLY").unwrap()..].to_string();
+    llm.push([Reply::Text(text)]);
+    let (t, c) = (Instant::now(), cpu(pid));
+    p.send("go\r");
+    p.wait_for("the last token", |s| {
+        s.contains(&marker) && !s.contains("esc to interrupt")
+    });
+    let wall = t.elapsed();
+    let cpu = cpu(pid) - c;
+    Turn {
+        wall,
+        cpu,
+        rss_after: rss_mib(pid),
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+struct Column {
+    launch: Duration,
+    rss_prompt: f64,
+    idle: (Duration, u64),
+    t20k: Turn,
+    sizes: Vec<(usize, Turn)>,
+    nobreak: Option<Turn>,
+}
+
+/// One backend's column: `remote` runs the engine in `letta server`.
+fn column(full: bool, remote: bool) -> Column {
+    let llm = ScriptedLlm::start_in_background();
+    let sb = Sandbox::new(&llm.openai_url());
+    assert!(
+        sb.run(&["-p", "hi", "-m", "openai/gpt-test"])
+            .status
+            .success()
+    );
+    let server = remote.then(|| sb.start_server(&[]));
+    let mut env = sb.env.clone();
+    env.push(("LETTA_HOME".into(), sb.home.path().display().to_string()));
+    if let Some(s) = &server {
+        env.push(("LETTA_BASE_URL".into(), s.url.clone()));
+    }
+    let spawn = || Pty::spawn(&letta(), &[], sb.project.path(), &env, 120, 40);
+    let mut launches = Vec::new();
+    let mut rss_prompt = 0.0;
+    for _ in 0..if full { 9 } else { 1 } {
+        let t = Instant::now();
+        let p = spawn();
+        p.wait_for("the prompt", ready);
+        launches.push(t.elapsed());
+        rss_prompt = rss_mib(p.pid().unwrap());
+    }
+    let p = spawn();
+    p.wait_for("the prompt", ready);
+    let pid = p.pid().unwrap();
+    // Settled, then 5 s at the prompt with nothing happening.
+    std::thread::sleep(Duration::from_millis(500));
+    let (c, w) = (cpu(pid), wakeups(pid));
+    std::thread::sleep(Duration::from_secs(if full { 5 } else { 1 }));
+    let idle = (cpu(pid) - c, wakeups(pid) - w);
+
+    let scale = if full { 1 } else { 100 };
+    let t20k = turn(&llm, &p, reply(20_000 / scale, 10));
+    let mut sizes = Vec::new();
+    for n in [2_000, 20_000, 200_000] {
+        // Each size in a fresh process, so RSS after is that turn's.
+        let q = spawn();
+        q.wait_for("the prompt", ready);
+        sizes.push((n, turn(&llm, &q, reply(n / scale, 10))));
+    }
+    let nobreak = full.then(|| {
+        let q = spawn();
+        q.wait_for("the prompt", ready);
+        turn(&llm, &q, reply(200_000 * 6 / 4, 0))
+    });
+    drop(server);
+    Column {
+        launch: median(launches),
+        rss_prompt,
+        idle,
+        t20k,
+        sizes,
+        nobreak,
+    }
+}
+
+fn row(name: &str, a: String, b: String, goal: &str) {
+    println!("| {name:<44} | {a:>14} | {b:>14} | {goal:<22} |");
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let bin = letta();
+    let mut version = Vec::new();
+    for _ in 0..if full { 50 } else { 3 } {
+        let t = Instant::now();
+        assert!(
+            std::process::Command::new(&bin)
+                .arg("--version")
+                .output()
+                .unwrap()
+                .status
+                .success()
+        );
+        version.push(t.elapsed());
+    }
+    let mut truth = Vec::new();
+    for _ in 0..if full { 50 } else { 3 } {
+        let t = Instant::now();
+        std::process::Command::new("true").status().unwrap();
+        truth.push(t.elapsed());
+    }
+    let size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0) as f64 / 1048576.0;
+
+    let e = column(full, false);
+    let r = column(full, true);
+    println!("binary: {bin}");
+    println!(
+        "| {:<44} | {:>14} | {:>14} | {:<22} |",
+        "", "embedded", "remote", "goal"
+    );
+    println!(
+        "|{}|{}|{}|{}|",
+        "-".repeat(46),
+        "-".repeat(16),
+        "-".repeat(16),
+        "-".repeat(24)
+    );
+    row(
+        "launch → prompt (median)",
+        ms(e.launch),
+        ms(r.launch),
+        "≤ 25 ms",
+    );
+    let mib = |v: f64| format!("{v:.1} MiB");
+    row(
+        "RSS at prompt",
+        mib(e.rss_prompt),
+        mib(r.rss_prompt),
+        "≤ 10 MiB",
+    );
+    row(
+        "20k-token reply: Enter → last token",
+        ms(e.t20k.wall),
+        ms(r.t20k.wall),
+        "≤ 150 ms",
+    );
+    row(
+        "  CPU of the letta process",
+        ms(e.t20k.cpu),
+        ms(r.t20k.cpu),
+        "≤ 80 ms",
+    );
+    row(
+        "  RSS after it",
+        mib(e.t20k.rss_after),
+        mib(r.t20k.rss_after),
+        "≤ 18 MiB",
+    );
+    for ((n, a), (_, b)) in e.sizes.iter().zip(&r.sizes) {
+        row(
+            &format!("{n}-token reply: wall / per 1k tokens"),
+            format!(
+                "{} / {:.1}",
+                ms(a.wall),
+                a.wall.as_secs_f64() * 1e6 / *n as f64
+            ),
+            format!(
+                "{} / {:.1}",
+                ms(b.wall),
+                b.wall.as_secs_f64() * 1e6 / *n as f64
+            ),
+            "linear (±10%)",
+        );
+        row(
+            "  RSS after it",
+            mib(a.rss_after),
+            mib(b.rss_after),
+            "≤ 25 MiB at 200k",
+        );
+    }
+    if let (Some(a), Some(b)) = (&e.nobreak, &r.nobreak) {
+        row(
+            "200k words, no paragraph break: wall",
+            ms(a.wall),
+            ms(b.wall),
+            "linear",
+        );
+        row("  RSS after it", mib(a.rss_after), mib(b.rss_after), "");
+    }
+    row(
+        "idle at the prompt: CPU / wake-ups",
+        format!("{} / {}", ms(e.idle.0), e.idle.1),
+        format!("{} / {}", ms(r.idle.0), r.idle.1),
+        "0 / 0",
+    );
+    row(
+        "--version (median; /bin/true)",
+        ms(median(version)),
+        ms(median(truth)),
+        "≤ 2.5 ms",
+    );
+    row("binary size", mib(size), String::new(), "≤ 12 MiB");
+}
