@@ -95,7 +95,7 @@ pub fn decode(data: &str) -> Result<Decoded, String> {
         // An error, or a shape the structs do not fit: the general reading.
         _ => {
             let v = serde_json::from_str::<Value>(data).map_err(|e| e.to_string())?;
-            if v.get("error").is_some() {
+            if v.get("error").is_some_and(|e| !e.is_null()) {
                 return Ok(Decoded::Error(
                     v["error"]["message"]
                         .as_str()
@@ -205,5 +205,15 @@ mod tests {
             Decoded::Error("overloaded".into())
         );
         assert!(decode("{not json").is_err());
+        // A null error is no error, whichever reading takes the chunk.
+        for data in [
+            r#"{"error":null,"choices":[{"delta":{"content":"a"}}]}"#,
+            r#"{"error":null,"choices":[{"delta":{"content":["x"]}}]}"#,
+        ] {
+            assert!(
+                matches!(decode(data).unwrap(), Decoded::Events(_)),
+                "{data}"
+            );
+        }
     }
 }

@@ -1,7 +1,5 @@
 //! The input box: a multi-line editor with readline keys, history and paste placeholders.
 
-use std::collections::HashMap;
-
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// A paste over this many lines or characters shows as a placeholder.
@@ -25,7 +23,9 @@ pub struct Composer {
     text: String,
     /// Byte offset of the cursor in `text`.
     cursor: usize,
-    pastes: HashMap<String, String>,
+    /// This session's pastes as (placeholder, text), in paste order. Kept after a send: a
+    /// history entry recalled with Up may name them.
+    pastes: Vec<(String, String)>,
     paste_count: usize,
     history: Vec<String>,
     /// Position while browsing history (`history.len()` = the draft).
@@ -97,7 +97,7 @@ impl Composer {
         if lines > PASTE_LINES || s.chars().count() > PASTE_CHARS {
             self.paste_count += 1;
             let tag = format!("[Pasted text #{} +{} lines]", self.paste_count, lines);
-            self.pastes.insert(tag.clone(), s);
+            self.pastes.push((tag.clone(), s));
             self.insert_str(&tag);
         } else {
             self.insert_str(&s);
@@ -108,19 +108,36 @@ impl Composer {
     /// transcript's echo.
     pub fn collapse(&self, text: &str) -> String {
         let mut t = text.to_string();
-        for (tag, body) in &self.pastes {
-            t = t.replace(body.as_str(), tag);
+        for (tag, body) in self.pastes.iter().rev() {
+            if !body.trim().is_empty() {
+                t = t.replace(body.as_str(), tag);
+            }
         }
         t
     }
 
-    /// The text with placeholders expanded.
+    /// The text with placeholders expanded, in one pass: a pasted text that itself contains
+    /// a placeholder's words is sent as it was pasted.
     pub fn expanded(&self) -> String {
-        let mut t = self.text.clone();
-        for (tag, body) in &self.pastes {
-            t = t.replace(tag, body);
+        let mut out = String::with_capacity(self.text.len());
+        let mut rest = self.text.as_str();
+        while let Some(i) = rest.find("[Pasted text #") {
+            out.push_str(&rest[..i]);
+            rest = &rest[i..];
+            if let Some((tag, body)) = self
+                .pastes
+                .iter()
+                .find(|(tag, _)| rest.starts_with(tag.as_str()))
+            {
+                out.push_str(body);
+                rest = &rest[tag.len()..];
+            } else {
+                out.push('[');
+                rest = &rest[1..];
+            }
         }
-        t
+        out.push_str(rest);
+        out
     }
 
     fn prev_boundary(&self) -> usize {
@@ -380,5 +397,18 @@ mod tests {
         let mut small = Composer::default();
         small.paste("a\r\nb");
         assert_eq!(small.text(), "a\nb");
+    }
+
+    #[test]
+    fn a_paste_that_names_a_placeholder_is_sent_as_pasted() {
+        let mut c = Composer::default();
+        let first = "a\n".repeat(10);
+        c.paste(&first);
+        c.key(key(KeyCode::Enter));
+        c.clear();
+        // A second big paste that quotes the first one's placeholder.
+        let second = format!("{}[Pasted text #1 +10 lines]", "b\n".repeat(10));
+        c.paste(&second);
+        assert_eq!(c.key(key(KeyCode::Enter)), Edit::Submit(second));
     }
 }

@@ -173,6 +173,10 @@ impl MdStream {
     fn set_width(&mut self, width: usize) {
         if width != self.width {
             self.width = width;
+            if self.scan.hold().is_none() && self.any && self.scan.prev_blank_like {
+                // The segment ended in a blank line its render dropped.
+                self.owe_blank = true;
+            }
             let at = self.scan.hold().unwrap_or(self.done).max(self.seg_start);
             self.new_segment(at);
             self.scan.advance(&self.src, self.done);
@@ -196,20 +200,22 @@ impl MdStream {
         while !part.is_char_boundary(limit) {
             limit -= 1;
         }
-        let head = &part[..limit];
-        let ticks_even = |upto: usize| {
-            self.src[self.seg_start..self.done + upto]
-                .bytes()
-                .filter(|b| *b == b'`')
-                .count()
-                % 2
-                == 0
-        };
-        let found = head
-            .match_indices(' ')
-            .rev()
-            .map(|(i, _)| i)
-            .find(|&i| plain_start(&part[i + 1..]) && ticks_even(i));
+        // One pass: the last space before `limit` after which the text reads as plain and
+        // before which every `code` span is closed.
+        let mut even = self.src[self.seg_start..self.done]
+            .bytes()
+            .filter(|b| *b == b'`')
+            .count()
+            % 2
+            == 0;
+        let mut found = None;
+        for (i, b) in part.as_bytes()[..limit].iter().enumerate() {
+            match b {
+                b'`' => even = !even,
+                b' ' if even && plain_start(&part[i + 1..]) => found = Some(i),
+                _ => {}
+            }
+        }
         let cut = match found {
             Some(i) => i,
             // No good place for a long while (an unclosed `code` span): cut anyway.
@@ -407,5 +413,14 @@ mod tests {
         }
         out.extend(s.finish(50, false));
         assert_eq!(words(&out), all);
+    }
+
+    #[test]
+    fn a_width_change_keeps_the_blank_line_between_paragraphs() {
+        let mut s = MdStream::default();
+        let mut out = s.push("one\n\n", 40, false);
+        out.extend(s.push("two\n", 30, false));
+        out.extend(s.finish(30, false));
+        assert_eq!(texts(&out), ["one", "", "two"]);
     }
 }

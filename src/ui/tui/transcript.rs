@@ -13,7 +13,8 @@ use ratatui::text::{Line, Span};
 
 use super::wrap;
 
-/// Characters kept; beyond this the oldest lines are let go (and the reprint says so).
+/// Bytes kept (text and spans); beyond this the oldest lines are let go (and the reprint says
+/// so).
 const MAX_CHARS: usize = 32 << 20;
 
 /// The session's scrollback lines.
@@ -24,8 +25,14 @@ pub struct Transcript {
     dropped: usize,
 }
 
+/// What a line holds in memory, roughly.
 fn chars(line: &Line) -> usize {
-    line.spans.iter().map(|s| s.content.len()).sum::<usize>() + 1
+    std::mem::size_of::<Line>()
+        + line
+            .spans
+            .iter()
+            .map(|s| s.content.len() + std::mem::size_of::<Span>())
+            .sum::<usize>()
 }
 
 impl Transcript {

@@ -270,7 +270,7 @@ impl App {
         } else {
             Duration::from_hours(1)
         };
-        if let Some(due) = self.reflow_due {
+        if let Some(due) = self.reflow_due.filter(|_| self.shown.is_none()) {
             wait = wait.min(due.saturating_duration_since(Instant::now()));
         }
         tokio::select! {
@@ -287,7 +287,14 @@ impl App {
     /// Draw if something changed and a frame is due.
     fn frame(&mut self) -> std::io::Result<()> {
         if self.reflow_is_due() {
-            return self.reflow();
+            // Like a draw that fails: logged, and the next frame tries again.
+            if let Err(e) = self.reflow() {
+                log(
+                    &self.setup.data_dir,
+                    &format!("rewriting the screen failed: {e}"),
+                );
+            }
+            return Ok(());
         }
         if !self.dirty || !(self.urgent || self.last_draw.elapsed() >= FRAME) {
             return Ok(());

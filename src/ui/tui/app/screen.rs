@@ -20,6 +20,11 @@ impl App {
     /// The terminal is now `size`: the live area follows at once, the transcript once the
     /// size holds.
     pub(super) fn resized(&mut self, size: (u16, u16)) {
+        // The same size again (the input thread's own wake-up, or both the signal and
+        // crossterm's event for one resize): nothing to do.
+        if size == self.last_size {
+            return;
+        }
         self.last_size = size;
         self.view.width = size.0;
         let r = match &mut self.shown {
@@ -53,9 +58,27 @@ impl App {
         let (cols, rows) = crossterm::terminal::size()?;
         self.last_size = (cols, rows);
         self.view.width = cols;
-        let mut lines = self.view.transcript.at_width(cols.max(1) as usize);
+        let lines = self.view.transcript.at_width(cols.max(1) as usize);
         let out = &mut std::io::stdout();
         crossterm::execute!(out, BeginSynchronizedUpdate)?;
+        let r = self.rewrite_inner(purge, rows, lines);
+        let end = crossterm::execute!(out, EndSynchronizedUpdate);
+        self.last_draw = Instant::now();
+        self.dirty = r.is_err();
+        if r.is_err() {
+            // Tried again once the terminal has had a moment.
+            self.reflow_due = Some(Instant::now() + REFLOW_PAUSE);
+        }
+        r.and(end)
+    }
+
+    fn rewrite_inner(
+        &mut self,
+        purge: bool,
+        rows: u16,
+        mut lines: Vec<ratatui::text::Line<'static>>,
+    ) -> std::io::Result<()> {
+        let out = &mut std::io::stdout();
         if purge {
             crossterm::execute!(
                 out,
@@ -71,7 +94,7 @@ impl App {
             crossterm::execute!(out, MoveTo(0, 0))?;
         }
         backend::assume_cursor(Position::ORIGIN);
-        let r = Terminal::with_options(
+        Terminal::with_options(
             Tracked::new(),
             TerminalOptions {
                 viewport: Viewport::Inline(live_height(rows)),
@@ -81,11 +104,7 @@ impl App {
             self.terminal = t;
             insert(&mut self.terminal, lines, self.no_color, None).map_err(|(e, _)| e)
         })
-        .and_then(|()| draw(&mut self.terminal, &mut self.view, self.no_color));
-        crossterm::execute!(out, EndSynchronizedUpdate)?;
-        self.dirty = false;
-        self.last_draw = Instant::now();
-        r
+        .and_then(|()| draw(&mut self.terminal, &mut self.view, self.no_color))
     }
 
     /// Ctrl+Z: clear the live area so the shell writes where it was, stop, and on `fg` write
@@ -95,6 +114,12 @@ impl App {
         let _ = self.terminal.clear();
         let _ = self.terminal.set_cursor_position((0, area.top()));
         term::suspend()?;
-        self.rewrite(false)
+        if let Err(e) = self.rewrite(false) {
+            log(
+                &self.setup.data_dir,
+                &format!("rewriting the screen failed: {e}"),
+            );
+        }
+        Ok(())
     }
 }
