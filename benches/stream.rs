@@ -148,6 +148,8 @@ fn column(full: bool, remote: bool) -> Column {
         env.push(("LETTA_BASE_URL".into(), s.url.clone()));
     }
     let spawn = || Pty::spawn(&letta(), &[], sb.project.path(), &env, 120, 40);
+    // A new conversation: the long replies before it are not sent to the model again.
+    let spawn_new = || Pty::spawn(&letta(), &["--new"], sb.project.path(), &env, 120, 40);
     let mut launches = Vec::new();
     let mut rss_prompt = 0.0;
     for _ in 0..if full { 9 } else { 1 } {
@@ -171,12 +173,12 @@ fn column(full: bool, remote: bool) -> Column {
     let mut sizes = Vec::new();
     for n in [2_000, 20_000, 200_000] {
         // Each size in a fresh process, so RSS after is that turn's.
-        let q = spawn();
+        let q = spawn_new();
         q.wait_for("the prompt", ready);
         sizes.push((n, turn(&llm, &q, reply(n / scale, 10))));
     }
     let nobreak = full.then(|| {
-        let q = spawn();
+        let q = spawn_new();
         q.wait_for("the prompt", ready);
         turn(&llm, &q, reply(200_000 * 6 / 4, 0))
     });

@@ -20,8 +20,10 @@ const KEEP_FINISHED_BYTES: usize = 8 << 20;
 #[derive(Debug, Default)]
 struct Buffer {
     chunks: Vec<Stored>,
-    /// The fields of each streamed message but its text and `seq_id`.
+    /// The fields of each streamed message but its text, `seq_id` and `date`.
     templates: Vec<LettaMessage>,
+    /// The dates chunks carried, each once for a run of chunks that share it.
+    dates: Vec<Option<String>>,
     text: String,
     done: bool,
 }
@@ -29,30 +31,41 @@ struct Buffer {
 #[derive(Debug)]
 enum Stored {
     Whole(Box<LettaMessage>),
-    /// A text delta of the message `templates[t]`.
+    /// A text delta of the message `templates[t]`, dated `dates[d]`.
     Piece {
-        t: usize,
+        t: u32,
+        d: u32,
         seq: Option<i64>,
         start: usize,
         end: usize,
     },
 }
 
-/// A text delta split into its message's fields, its sequence number and its text.
-fn split(m: LettaMessage) -> Result<(LettaMessage, Option<i64>, String), Box<LettaMessage>> {
+/// A text delta's parts that change from chunk to chunk.
+struct Varying {
+    seq: Option<i64>,
+    date: Option<String>,
+    text: String,
+}
+
+/// A text delta split into its message's fields and what varies per chunk.
+fn split(m: LettaMessage) -> Result<(LettaMessage, Varying), Box<LettaMessage>> {
+    let take = |c: &mut crate::protocol::MessageCommon, text: String| Varying {
+        seq: c.seq_id.take(),
+        date: c.date.take(),
+        text,
+    };
     match m {
         LettaMessage::Assistant(mut a) => match &mut a.content {
             crate::protocol::MessageContent::Text(t) => {
-                let text = std::mem::take(t);
-                let seq = a.common.seq_id.take();
-                Ok((LettaMessage::Assistant(a), seq, text))
+                let v = take(&mut a.common, std::mem::take(t));
+                Ok((LettaMessage::Assistant(a), v))
             }
             crate::protocol::MessageContent::Parts(_) => Err(Box::new(LettaMessage::Assistant(a))),
         },
         LettaMessage::Reasoning(mut r) => {
-            let text = std::mem::take(&mut r.reasoning);
-            let seq = r.common.seq_id.take();
-            Ok((LettaMessage::Reasoning(r), seq, text))
+            let v = take(&mut r.common, std::mem::take(&mut r.reasoning));
+            Ok((LettaMessage::Reasoning(r), v))
         }
         other => Err(Box::new(other)),
     }
@@ -61,15 +74,19 @@ fn split(m: LettaMessage) -> Result<(LettaMessage, Option<i64>, String), Box<Let
 impl Buffer {
     fn push(&mut self, m: LettaMessage) {
         match split(m) {
-            Ok((template, seq, text)) => {
+            Ok((template, v)) => {
                 if self.templates.last() != Some(&template) {
                     self.templates.push(template);
                 }
+                if self.dates.last() != Some(&v.date) {
+                    self.dates.push(v.date);
+                }
                 let start = self.text.len();
-                self.text.push_str(&text);
+                self.text.push_str(&v.text);
                 self.chunks.push(Stored::Piece {
-                    t: self.templates.len() - 1,
-                    seq,
+                    t: (self.templates.len() - 1) as u32,
+                    d: (self.dates.len() - 1) as u32,
+                    seq: v.seq,
                     start,
                     end: self.text.len(),
                 });
@@ -87,20 +104,29 @@ impl Buffer {
 
     /// Chunk `i` as it was pushed.
     fn get(&self, i: usize) -> Option<LettaMessage> {
-        let (t, seq, start, end) = match &self.chunks[i] {
+        let (t, d, seq, start, end) = match &self.chunks[i] {
             Stored::Whole(m) => return Some(m.as_ref().clone()),
-            Stored::Piece { t, seq, start, end } => (*t, *seq, *start, *end),
+            Stored::Piece {
+                t,
+                d,
+                seq,
+                start,
+                end,
+            } => (*t as usize, *d as usize, *seq, *start, *end),
         };
         let text = self.text.get(start..end)?.to_string();
+        let date = self.dates.get(d)?.clone();
         Some(match self.templates.get(t)?.clone() {
             LettaMessage::Assistant(mut a) => {
                 a.content = crate::protocol::MessageContent::Text(text);
                 a.common.seq_id = seq;
+                a.common.date = date;
                 LettaMessage::Assistant(a)
             }
             LettaMessage::Reasoning(mut r) => {
                 r.reasoning = text;
                 r.common.seq_id = seq;
+                r.common.date = date;
                 LettaMessage::Reasoning(r)
             }
             other => other,
@@ -112,6 +138,7 @@ impl Buffer {
         self.text.len()
             + self.chunks.len() * std::mem::size_of::<Stored>()
             + self.templates.len() * 512
+            + self.dates.len() * 64
     }
 }
 
@@ -210,6 +237,16 @@ impl RunChannel {
     }
 }
 
+/// Return the memory a long run freed to the system: glibc keeps freed small blocks in its
+/// heap, so without this a process's RSS stays at its peak after one long reply.
+fn give_back_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// All runs this process knows.
 #[derive(Debug, Default)]
 pub struct Hub {
@@ -290,6 +327,18 @@ impl Hub {
 
     /// Remember a finished run, forgetting the oldest beyond the limit.
     pub fn retire(&self, run_id: &str) {
+        let big = self
+            .get(run_id)
+            .and_then(|c| c.buf.lock().ok().map(|b| b.bytes() > 1 << 20))
+            .unwrap_or(false);
+        self.forget_finished(run_id);
+        // Only after long runs: the trim walks the heap.
+        if big {
+            give_back_memory();
+        }
+    }
+
+    fn forget_finished(&self, run_id: &str) {
         self.live.fetch_sub(1, Ordering::SeqCst);
         self.idle.notify_waiters();
         let Ok(mut f) = self.finished.lock() else {
@@ -326,6 +375,8 @@ mod tests {
             common: MessageCommon {
                 id: Some(id.into()),
                 seq_id: Some(seq),
+                // A new date now and then, as the engine stamps them.
+                date: Some(format!("2026-12-07T00:00:{:02}Z", seq / 10)),
                 run_id: Some("run-1".into()),
                 ..Default::default()
             },
@@ -353,8 +404,9 @@ mod tests {
         assert_eq!(all, sent);
         let after: Vec<_> = ch.follow(Some(40)).map(Result::unwrap).collect().await;
         assert_eq!(after, sent[40..]);
-        // Two messages: two templates, however many tokens.
+        // Two messages: two templates, however many tokens; a date per change.
         assert_eq!(ch.buf.lock().unwrap().templates.len(), 2);
+        assert_eq!(ch.buf.lock().unwrap().dates.len(), 6);
     }
 
     #[test]

@@ -63,6 +63,18 @@ pub(super) fn row(r: &Row) -> rusqlite::Result<MessageRow> {
 pub(super) const COLS: &str = "seq, id, message_type, body, in_context";
 
 /// Insert inside a caller's transaction.
+/// How much of a message's text is indexed for search: a 200k-token reply would otherwise
+/// cost tens of megabytes of index for one message, found as well by its start.
+const SEARCHABLE: usize = 64 << 10;
+
+fn searchable(text: &str) -> &str {
+    let mut end = text.len().min(SEARCHABLE);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 pub fn insert(tx: &rusqlite::Connection, m: &NewMessage) -> StoreResult<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO messages(id, conversation_id, agent_id, message_type, body, text, created_at, otid, run_id, step_id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
@@ -73,7 +85,7 @@ pub fn insert(tx: &rusqlite::Connection, m: &NewMessage) -> StoreResult<()> {
         m.agent_id,
         m.message_type,
         m.body,
-        m.text,
+        searchable(&m.text),
         m.created_at,
         m.otid,
         m.run_id,
