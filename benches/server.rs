@@ -2,8 +2,9 @@
 //! remote client. Turns per second at 1/8/32/128 clients, the server's CPU per streamed token,
 //! and its RSS over 1,000 turns of 20,000 tokens (it must stay flat).
 //!
-//! `cargo bench --bench server` (set `LETTA_BIN=target/release/letta` to measure the release
-//! build); under `cargo test` a small smoke run.
+//! `cargo bench --bench server`; to measure the release build, point `LETTA_BIN` at a copy of
+//! it (cargo bench rebuilds target/release/letta with the bench profile). Under `cargo test`
+//! a small smoke run.
 
 #![allow(
     clippy::unwrap_used,

@@ -4,8 +4,9 @@
 //! process's CPU, RSS after), linearity over 2k/20k/200k tokens, a 200k-word reply with no
 //! paragraph break, idle wake-ups, `--version` and the binary's size.
 //!
-//! `cargo bench --bench stream` (set `LETTA_BIN=target/release/letta` to measure the release
-//! build); under `cargo test` a small smoke run.
+//! `cargo bench --bench stream`; to measure the release build, point `LETTA_BIN` at a copy of
+//! it (cargo bench rebuilds target/release/letta with the bench profile). Under `cargo test`
+//! a small smoke run.
 
 #![allow(
     clippy::unwrap_used,

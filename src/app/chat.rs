@@ -273,6 +273,7 @@ pub(super) async fn chat(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCode> 
             override_model: p.model_flag.clone(),
             max_steps: cli.session.max_turns,
             wait_busy: wait_busy(&cli),
+            no_text_chunks: true,
         },
         banner,
         store: SessionStore::new(&ctx.paths.settings_file(), &p.cwd, ctx.choice.server_key()),
@@ -351,6 +352,7 @@ pub(super) async fn headless(cli: Cli, ctx: AppContext) -> anyhow::Result<ExitCo
         // Nobody watches a headless run: a model that keeps calling tools is stopped.
         max_steps: Some(cli.session.max_turns.unwrap_or(HEADLESS_MAX_STEPS)),
         wait_busy: wait_busy(&cli),
+        no_text_chunks: false,
     };
     let init = crate::ui::headless::InitInfo {
         model: p.model,

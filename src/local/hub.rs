@@ -239,7 +239,7 @@ impl RunChannel {
 
 /// Return the memory a long run freed to the system: glibc keeps freed small blocks in its
 /// heap, so without this a process's RSS stays at its peak after one long reply.
-fn give_back_memory() {
+pub fn give_back_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks the allocator's own free lists.
     unsafe {

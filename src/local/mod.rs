@@ -4,6 +4,7 @@ mod agent_file;
 mod context;
 mod engine;
 mod hub;
+pub use hub::give_back_memory;
 mod input;
 pub mod prompt;
 mod run;

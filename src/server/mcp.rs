@@ -241,6 +241,7 @@ impl AgentService {
         let opts = TurnOptions {
             max_steps: Some(50),
             wait_busy: Some(std::time::Duration::from_mins(5)),
+            no_text_chunks: true,
             ..Default::default()
         };
         let r = driver

@@ -195,6 +195,8 @@ pub(crate) async fn accept_until_signal(
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
+        // Each streamed token goes out at once, not after the peer's delayed ACK.
+        let _ = stream.set_nodelay(true);
         // The cap: a connection waits for a free slot, so a flood cannot exhaust the process.
         let Ok(slot) = slots.clone().acquire_owned().await else {
             break;

@@ -124,6 +124,9 @@ pub struct TurnOptions {
     /// How long to wait for a conversation another session is replying in (instead of
     /// failing at once); `None` fails at once.
     pub wait_busy: Option<std::time::Duration>,
+    /// Text deltas go out only as `Assistant`/`Reasoning` events, not also as raw chunks: the
+    /// chat view and the REPL need no copy of every token (stream-json prints them).
+    pub no_text_chunks: bool,
 }
 
 #[cfg(test)]

@@ -207,6 +207,8 @@ impl TaskTool {
                 override_model: model,
                 max_steps: Some(MAX_STEPS),
                 wait_busy: None,
+                // The parent's stream-json prints its subagents' chunks.
+                no_text_chunks: false,
             },
             driver,
             progress: scope.progress.clone(),

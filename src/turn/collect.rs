@@ -38,6 +38,7 @@ pub async fn consume(
     mut stream: ChunkStream,
     events: &UnboundedSender<TurnEvent>,
     cancel: &CancellationToken,
+    text_chunks: bool,
     on_cancel: impl AsyncFnOnce(),
 ) -> RunOutcome {
     let mut out = RunOutcome::default();
@@ -85,7 +86,13 @@ pub async fn consume(
         if out.run_id.is_none() {
             out.run_id = chunk.common().and_then(|c| c.run_id.clone());
         }
-        let _ = events.send(TurnEvent::Chunk(Box::new(chunk.clone())));
+        let text = matches!(
+            chunk,
+            LettaMessage::Assistant(_) | LettaMessage::Reasoning(_)
+        );
+        if text_chunks || !text {
+            let _ = events.send(TurnEvent::Chunk(Box::new(chunk.clone())));
+        }
         match chunk {
             LettaMessage::Assistant(a) => {
                 let otid = a

@@ -306,15 +306,14 @@ impl TurnDriver {
                 }
                 other => other?,
             };
-            let backend = self.backend.clone();
-            let (c2, a2) = (conv.clone(), agent.clone());
-            let run = collect::consume(stream, events, cancel, async move || {
-                // NothingActive just means the run ended on its own first; a server that does
-                // not answer the cancel must not hold the interrupt up.
+            let (backend, c2, a2) = (self.backend.clone(), conv.clone(), agent.clone());
+            // NothingActive just means the run ended on its own first; a server that does not
+            // answer the cancel must not hold the interrupt up.
+            let stop = async move || {
                 let cancel = backend.cancel(&c2, Some(&a2));
                 let _ = tokio::time::timeout(std::time::Duration::from_secs(5), cancel).await;
-            })
-            .await;
+            };
+            let run = collect::consume(stream, events, cancel, !opts.no_text_chunks, stop).await;
             result.api_duration += started.elapsed();
             if let Some(u) = &run.usage {
                 result.usage.add(u);
@@ -443,7 +442,8 @@ impl TurnDriver {
                     .cancel(&session.conversation_id, Some(&session.agent_id))
                     .await;
                 let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-                let _ = collect::consume(stream, &tx, &CancellationToken::new(), async || {}).await;
+                let _ = collect::consume(stream, &tx, &CancellationToken::new(), true, async || {})
+                    .await;
             }
         };
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), answer).await;

@@ -127,6 +127,8 @@ impl App {
         while let Ok(ev) = self.turn_rx.try_recv() {
             self.view.turn_event(ev);
         }
+        // A long reply's events and renders are freed now: give the memory back.
+        crate::local::give_back_memory();
         self.cancel = None;
         self.turn_task = None;
         self.dirty = true;
