@@ -622,6 +622,7 @@ fn a_tab_indented_file_shows_its_indentation() {
     let lines: Vec<&str> = s.lines().collect();
     let at = lines.iter().position(|l| l.contains("if true {")).unwrap();
     assert!(lines[at + 1].trim_end().ends_with('3'), "{s}");
+    wait_idle(&p);
     p.send("\x03\x03");
     assert_eq!(p.wait_exit(), 0);
 }

@@ -183,6 +183,7 @@ fn the_chat_view_shows_a_blocked_call_and_a_failing_hook() {
         "{shown}"
     );
     assert!(p.join("keep.txt").exists());
+    t.wait_for("the turn to end", |s| !s.contains("esc to interrupt"));
     t.send("\x03\x03");
     assert_eq!(t.wait_exit(), 0);
 }

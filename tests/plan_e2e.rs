@@ -92,6 +92,7 @@ fn the_chat_view_refuses_an_edit_until_the_plan_is_approved() {
     assert_eq!(std::fs::read_to_string(p.join("a.txt")).unwrap(), "beta\n");
     t.wait_text("accept edits");
     assert!(llm.tool_result("x1").contains("approved the plan"));
+    t.wait_for("the turn to end", |s| !s.contains("esc to interrupt"));
     t.send("\x03\x03");
     assert_eq!(t.wait_exit(), 0);
 }

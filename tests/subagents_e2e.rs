@@ -395,6 +395,7 @@ fn two_subagents_asking_at_once_are_asked_one_after_the_other() {
     t.wait_text("both edited");
     assert_eq!(std::fs::read_to_string(p.join("a.txt")).unwrap(), "done\n");
     assert_eq!(std::fs::read_to_string(p.join("b.txt")).unwrap(), "done\n");
+    t.wait_for("the turn to end", |s| !s.contains("esc to interrupt"));
     t.send("\x03\x03");
     assert_eq!(t.wait_exit(), 0);
 }

@@ -354,8 +354,9 @@ impl Hub {
                 .unwrap_or(0)
         };
         let mut total: usize = f.iter().map(|id| size(&m, id)).sum();
-        // The newest finished run always stays, however big.
-        while f.len() > KEEP_FINISHED || (total > KEEP_FINISHED_BYTES && f.len() > 1) {
+        // A run bigger than the whole allowance is let go at once: its messages are in the
+        // store, and a process's memory must not hold a 200k-token run for nobody.
+        while f.len() > KEEP_FINISHED || total > KEEP_FINISHED_BYTES {
             let Some(old) = f.pop_front() else { break };
             total = total.saturating_sub(size(&m, &old));
             m.remove(&old);
@@ -422,7 +423,16 @@ mod tests {
         }
         let kept = hub.runs.lock().unwrap().len();
         assert!(kept <= KEEP_FINISHED_BYTES / (1 << 20), "{kept} runs kept");
-        assert!(hub.get("run-19").is_some(), "the newest stays");
+        assert!(
+            hub.get("run-19").is_some(),
+            "the newest stays while it fits"
+        );
         assert!(hub.get("run-0").is_none());
+        // One run over the whole allowance is not kept at all.
+        let ch = hub.open("huge", "conv-1");
+        ch.push(delta(1, "m", &"y".repeat(KEEP_FINISHED_BYTES + 1)));
+        ch.close();
+        hub.retire("huge");
+        assert!(hub.get("huge").is_none());
     }
 }

@@ -106,10 +106,38 @@ pub fn own_write<R>(write: impl FnOnce() -> R) -> R {
 
 /// Stop every background command (letta is stopping).
 pub fn stop_all() {
-    for pid in GROUPS.lock().map(|g| g.clone()).unwrap_or_default() {
-        kill_group(Some(pid));
+    let groups = GROUPS.lock().map(|g| g.clone()).unwrap_or_default();
+    for pid in &groups {
+        kill_group(Some(*pid));
+    }
+    // SIGKILL lands when a process next leaves the kernel: a write it is in the middle of
+    // still happens. So the undo waits (briefly) until no member of those groups runs.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while std::time::Instant::now() < deadline && groups.iter().any(|g| group_runs(*g)) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
     check();
+}
+
+/// Whether a process of group `pgid` is still running (a zombie is not).
+fn group_runs(pgid: u32) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    dir.flatten().any(|e| {
+        let name = e.file_name();
+        if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            return false;
+        }
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            return false;
+        };
+        // After the command name's closing parenthesis: state, ppid, pgrp.
+        let mut f = stat.rsplit(')').next().unwrap_or("").split_whitespace();
+        let state = f.next().unwrap_or("Z");
+        let pgrp = f.nth(1).and_then(|g| g.parse::<u32>().ok());
+        pgrp == Some(pgid) && state != "Z" && state != "X"
+    })
 }
 
 /// Start the command with its output going to a log file, and return at once.
@@ -154,8 +182,13 @@ pub fn start(
     tokio::spawn(async move {
         let _ = child.wait().await;
         if watched {
-            // Whatever it left in its group goes with it, then its changes are undone.
+            // Whatever it left in its group goes with it, then its changes are undone (once
+            // no member runs: a write under way still lands after SIGKILL).
             kill_group(pid);
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+            while pid.is_some_and(group_runs) && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
             check();
         }
         for list in [&GROUPS, &SANDBOXED] {
