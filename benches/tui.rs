@@ -19,35 +19,11 @@ use std::time::{Duration, Instant};
 use letta::local::store::{NewMessage, Store};
 use support::bin::Sandbox;
 use support::llm::{Reply, ScriptedLlm};
+use support::procstat::{cpu, rss_mib as rss_mb};
 use support::pty::Pty;
 
 fn row(name: &str, value: String, target: &str) {
     println!("| {name:<48} | {value:>12} | {target:<10} |");
-}
-
-/// utime + stime of a process.
-fn cpu(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<u64> = after
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    // Fields 14 and 15 of stat; `after` starts at field 3 (state, not numeric, skipped).
-    let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    Duration::from_millis(ticks * 1000 / hz)
-}
-
-fn rss_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|k| k.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn env_of(sb: &Sandbox, extra: &[(&str, String)]) -> Vec<(String, String)> {

@@ -5,6 +5,7 @@ pub mod bin;
 pub mod chunks;
 pub mod fixtures;
 pub mod llm;
+pub mod procstat;
 pub mod proxy;
 pub mod pty;
 pub mod py_mcp;
