@@ -178,7 +178,8 @@ fn a_background_command_cannot_leave_a_hook_behind() {
     let sb = Sandbox::new(&llm.openai_url());
     let project = project_with_files(&sb);
     std::fs::create_dir_all(project.join(".git/hooks")).unwrap();
-    let writer = "while :; do echo evil > .git/hooks/pre-commit; sleep 0.05; done";
+    // Its own words: the side-door test's `pkill` of its control writer must not match it.
+    let writer = "while :; do echo bg-planted > .git/hooks/pre-commit; sleep 0.05; done";
     let calls = vec![(
         "bg".to_string(),
         "Bash".to_string(),

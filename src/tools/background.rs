@@ -53,26 +53,30 @@ fn signal(groups: &[u32], sig: libc::c_int) {
 /// Wait (briefly) until every process of `groups` has stopped: a stop is delivered, not done,
 /// when `kill` returns.
 fn wait_stopped(groups: &[u32]) {
-    for _ in 0..200 {
-        let running = std::fs::read_dir("/proc")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
-            .any(|stat| {
-                // After the command name in parentheses: state, ppid, pgrp.
-                let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
-                let mut f = rest.split_whitespace();
-                let (state, pgrp) = (f.next(), f.nth(1));
-                pgrp.and_then(|p| p.parse::<u32>().ok())
-                    .is_some_and(|p| groups.contains(&p))
-                    && !matches!(state, Some("T" | "t" | "Z" | "X"))
-            });
-        if !running {
+    for _ in 0..2000 {
+        if !any_member(groups, |state| !matches!(state, "T" | "t" | "Z" | "X")) {
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
+}
+
+/// Whether a process of `groups` is in a state `counts` takes (from `/proc`).
+fn any_member(groups: &[u32], counts: impl Fn(&str) -> bool) -> bool {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .any(|stat| {
+            // After the command name in parentheses: state, ppid, pgrp.
+            let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+            let mut f = rest.split_whitespace();
+            let (state, pgrp) = (f.next(), f.nth(1));
+            pgrp.and_then(|p| p.parse::<u32>().ok())
+                .is_some_and(|p| groups.contains(&p))
+                && state.is_some_and(&counts)
+        })
 }
 
 /// Undo what sandboxed background commands changed in protected files; what was put back.
@@ -106,38 +110,31 @@ pub fn own_write<R>(write: impl FnOnce() -> R) -> R {
 
 /// Stop every background command (letta is stopping).
 pub fn stop_all() {
+    // From here the watch stays until the last restore below, whatever the waiters do.
+    STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
     let groups = GROUPS.lock().map(|g| g.clone()).unwrap_or_default();
     for pid in &groups {
         kill_group(Some(*pid));
     }
     // SIGKILL lands when a process next leaves the kernel: a write it is in the middle of
     // still happens. So the undo waits (briefly) until no member of those groups runs.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    let deadline = std::time::Instant::now() + GONE;
     while std::time::Instant::now() < deadline && groups.iter().any(|g| group_runs(*g)) {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     check();
 }
 
+/// How long a killed group may take to be gone before its changes are undone anyway: on a
+/// loaded machine a killed process can wait seconds for the CPU to finish its last call.
+const GONE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// letta is stopping: the watch is kept for [`stop_all`]'s last restore.
+static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Whether a process of group `pgid` is still running (a zombie is not).
 fn group_runs(pgid: u32) -> bool {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return false;
-    };
-    dir.flatten().any(|e| {
-        let name = e.file_name();
-        if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
-            return false;
-        }
-        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
-            return false;
-        };
-        // After the command name's closing parenthesis: state, ppid, pgrp.
-        let mut f = stat.rsplit(')').next().unwrap_or("").split_whitespace();
-        let state = f.next().unwrap_or("Z");
-        let pgrp = f.nth(1).and_then(|g| g.parse::<u32>().ok());
-        pgrp == Some(pgid) && state != "Z" && state != "X"
-    })
+    any_member(&[pgid], |state| !matches!(state, "Z" | "X"))
 }
 
 /// Start the command with its output going to a log file, and return at once.
@@ -185,7 +182,7 @@ pub fn start(
             // Whatever it left in its group goes with it, then its changes are undone (once
             // no member runs: a write under way still lands after SIGKILL).
             kill_group(pid);
-            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+            let deadline = tokio::time::Instant::now() + GONE;
             while pid.is_some_and(group_runs) && tokio::time::Instant::now() < deadline {
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             }
@@ -213,7 +210,7 @@ fn finished(watched: bool) {
         && let Some(inner) = w.as_mut()
     {
         inner.running = inner.running.saturating_sub(1);
-        if inner.running == 0 {
+        if inner.running == 0 && !STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
             *w = None;
         }
     }
