@@ -208,16 +208,16 @@ impl MdStream {
             .count()
             % 2
             == 0;
-        let mut found = None;
+        let mut good = Vec::new();
         for (i, b) in part.as_bytes()[..limit].iter().enumerate() {
             match b {
                 b'`' => even = !even,
-                b' ' if even && plain_start(&part[i + 1..]) => found = Some(i),
+                b' ' if even && plain_start(&part[i + 1..]) => good.push(i),
                 _ => {}
             }
         }
-        let cut = match found {
-            Some(i) => i,
+        let cut = match good.last() {
+            Some(&i) => self.at_a_line_end(i, &good, width, light),
             // No good place for a long while (an unclosed `code` span): cut anyway.
             None if part.len() > 4 * CUT_AT => limit,
             None => return,
@@ -228,6 +228,37 @@ impl MdStream {
         self.owe_blank = false;
         self.new_segment(next);
         self.done = next;
+    }
+
+    /// Prefer the allowed cut (`good`, offsets after `done`) where the last wrapped line of the
+    /// piece up to `last` begins, so the piece ends with a full line and no seam shows.
+    fn at_a_line_end(&self, last: usize, good: &[usize], width: usize, light: bool) -> usize {
+        let piece = &self.src[self.seg_start..self.done + last];
+        let lines = markdown::render(piece, width, light);
+        let Some(full) = lines.len().checked_sub(1).filter(|n| *n > 0) else {
+            return last;
+        };
+        let words: usize = lines[..full]
+            .iter()
+            .map(|l| l.to_string().split_whitespace().count())
+            .sum();
+        let mut n = 0;
+        let mut in_word = false;
+        for (i, c) in piece.char_indices() {
+            if !c.is_whitespace() {
+                in_word = true;
+                continue;
+            }
+            if in_word {
+                n += 1;
+                in_word = false;
+                if n == words {
+                    let at = (self.seg_start + i).checked_sub(self.done);
+                    return at.filter(|a| good.binary_search(a).is_ok()).unwrap_or(last);
+                }
+            }
+        }
+        last
     }
 
     fn emit(
@@ -367,6 +398,13 @@ mod tests {
         assert!(out.len() > 100, "pieces were committed while streaming");
         out.extend(s.finish(60, false));
         assert_eq!(words(&out), all);
+        // The pieces end with full lines: no short line shows where one was cut.
+        let texts = texts(&out);
+        let short: Vec<_> = texts[..texts.len() - 1]
+            .iter()
+            .filter(|l| l.chars().count() < 60 - 6)
+            .collect();
+        assert!(short.is_empty(), "{short:?}");
     }
 
     #[test]

@@ -288,7 +288,12 @@ impl ChatView {
                 }
                 if let LettaMessage::Usage(u) = c.as_ref() {
                     self.tokens_in += u.prompt_tokens;
-                    self.tokens_out += u.completion_tokens;
+                    // A run cut short may report no tokens: the estimate of what streamed stands.
+                    self.tokens_out += if u.completion_tokens == 0 {
+                        self.live_bytes / 4
+                    } else {
+                        u.completion_tokens
+                    };
                     self.live_bytes = 0;
                     self.steps += u.step_count;
                 }
