@@ -53,7 +53,7 @@ fn signal(groups: &[u32], sig: libc::c_int) {
 /// Wait (briefly) until every process of `groups` has stopped: a stop is delivered, not done,
 /// when `kill` returns.
 fn wait_stopped(groups: &[u32]) {
-    for _ in 0..2000 {
+    for _ in 0..500 {
         if !any_member(groups, |state| !matches!(state, "T" | "t" | "Z" | "X")) {
             return;
         }
