@@ -17,7 +17,7 @@ use crate::session::Session;
 use crate::tools::{
     CallScope, CallView, PermissionClass, Registry, Tool, ToolContext, ToolOutput, str_arg,
 };
-use crate::turn::{ApprovalAnswer, Approver, ToolCallInfo, TurnEvent, TurnLink, TurnOptions};
+use crate::turn::{ApprovalAnswer, Approver, ToolCallInfo, TurnDriver, TurnEvent, TurnOptions};
 
 /// Steps one subagent may take.
 const MAX_STEPS: u32 = 50;
@@ -121,7 +121,7 @@ impl TaskTool {
         let link = scope
             .turn
             .clone()
-            .and_then(|t| t.downcast::<TurnLink>().ok())
+            .and_then(|t| t.downcast::<TurnDriver>().ok())
             .ok_or("Task can only run inside a turn")?;
         let (kind, description, prompt) = (
             str_arg(args, "subagent_type").trim(),
@@ -189,7 +189,7 @@ impl TaskTool {
             inner: link.approver.clone(),
             label: label.clone(),
         });
-        let driver = link.driver(registry, approver);
+        let driver = link.child(registry, approver);
         let model = Some(str_arg(args, "model").trim().to_string())
             .filter(|m| !m.is_empty())
             .or(t.model.clone());

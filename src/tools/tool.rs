@@ -106,7 +106,7 @@ pub struct CallScope {
     pub call_id: String,
     pub progress: Option<Progress>,
     /// The turn the call runs in, for tools that start turns of their own (a subagent):
-    /// `turn::TurnLink`, type-erased here.
+    /// `turn::TurnDriver`, type-erased here.
     pub turn: Option<Arc<dyn std::any::Any + Send + Sync>>,
 }
 

@@ -268,7 +268,7 @@ impl TurnDriver {
         let mut out = if cancel.is_cancelled() {
             ToolOutput::err(INTERRUPTED)
         } else {
-            let scope = scope_of(session, call, events, self.link());
+            let scope = scope_of(session, call, events, self.clone());
             self.registry
                 .run_scoped(&self.tools, &call.name, &call.arguments, cancel, scope)
                 .await
@@ -295,7 +295,7 @@ fn scope_of(
     session: &Session,
     call: &ToolCallInfo,
     events: &UnboundedSender<TurnEvent>,
-    link: super::TurnLink,
+    link: super::TurnDriver,
 ) -> crate::tools::CallScope {
     let (tx, parent) = (events.clone(), call.clone());
     let progress: crate::tools::Progress = std::sync::Arc::new(move |any| {

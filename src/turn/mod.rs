@@ -12,7 +12,6 @@ mod plan;
 
 pub use collect::merge_delta;
 pub use journal::Journal;
-pub use link::TurnLink;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -148,7 +147,9 @@ impl TurnResult {
     }
 }
 
-/// Drives turns for one session.
+/// Drives turns for one session. Cloned, it is what a subagent's tool takes from the turn
+/// it runs in.
+#[derive(Clone)]
 pub struct TurnDriver {
     pub backend: Arc<dyn Backend>,
     pub tools: Arc<ToolContext>,
