@@ -137,7 +137,16 @@ fn build(ctx: &ToolContext, command: &str) -> tokio::process::Command {
         if !sb.policy.network {
             c.env_remove("SSH_AUTH_SOCK");
         }
-        // The helper starts a session of its own (a process group too).
+        // A session (and process group) of its own from the fork on, so a kill that comes
+        // before the helper has run at all still finds the group.
+        #[cfg(unix)]
+        // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            c.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
         c
     } else {
         let mut c = tokio::process::Command::new(&shell);
@@ -341,6 +350,7 @@ fn human(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sandbox::Sandbox;
 
     fn ctx() -> (tempfile::TempDir, ToolContext) {
         let d = tempfile::tempdir().unwrap();
@@ -377,6 +387,33 @@ mod tests {
         assert!(!r.ok);
         assert!(r.text.contains("timed out after 300ms"), "{r:?}");
         assert!(started.elapsed() < Duration::from_secs(20));
+    }
+
+    /// The process group must exist when `spawn` returns: letta may be stopped before the
+    /// helper has run a single instruction, and a kill sent to a group not yet made is lost.
+    #[tokio::test]
+    async fn a_sandboxed_command_has_its_own_group_as_soon_as_it_is_started() {
+        use std::os::unix::fs::PermissionsExt;
+        let (d, c) = ctx();
+        // A helper that never starts a session itself.
+        let helper = d.path().join("helper");
+        std::fs::write(&helper, "#!/bin/sh\nexec sleep 30\n").unwrap();
+        std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let c = c.with_sandbox(Some(Sandbox {
+            helper,
+            policy: crate::sandbox::Policy::default(),
+            tmp: d.path().to_path_buf(),
+            excluded: Vec::new(),
+        }));
+        let mut child = build(&c, "true").spawn().unwrap();
+        let pid = child.id().unwrap();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let rest = stat.rsplit_once(") ").unwrap().1;
+        let pgrp: u32 = rest.split_whitespace().nth(2).unwrap().parse().unwrap();
+        kill_group(Some(pid));
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+        assert_eq!(pgrp, pid, "the command is not in a group of its own yet");
     }
 
     #[tokio::test]
