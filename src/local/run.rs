@@ -37,6 +37,9 @@ pub(super) struct Emitter {
     ch: Arc<RunChannel>,
     run_id: String,
     seq: i64,
+    /// The date of the message being streamed: every chunk of a message carries it, as
+    /// Letta's do (and one clock reading and format per message, not per token).
+    date: Option<(String, String)>,
 }
 
 impl Emitter {
@@ -46,7 +49,16 @@ impl Emitter {
             c.seq_id = Some(self.seq);
             c.run_id = Some(self.run_id.clone());
             if c.date.is_none() {
-                c.date = Some(now());
+                let id = c.id.as_deref().unwrap_or_default();
+                let date = match &self.date {
+                    Some((of, d)) if of == id && !id.is_empty() => d.clone(),
+                    _ => {
+                        let d = now();
+                        self.date = Some((id.to_string(), d.clone()));
+                        d
+                    }
+                };
+                c.date = Some(date);
             }
         }
         self.ch.push(m);
@@ -59,6 +71,7 @@ pub async fn drive(store: Handle, ch: Arc<RunChannel>, spec: RunSpec) {
         ch: ch.clone(),
         run_id: spec.run_id.clone(),
         seq: 0,
+        date: None,
     };
     em.emit(LettaMessage::Ping(crate::protocol::Ping {
         common: MessageCommon {

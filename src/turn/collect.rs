@@ -42,7 +42,7 @@ pub async fn consume(
     on_cancel: impl AsyncFnOnce(),
 ) -> RunOutcome {
     let mut out = RunOutcome::default();
-    let mut text_index: HashMap<String, usize> = HashMap::new();
+    let mut texts = Texts::default();
     let mut on_cancel = Some(on_cancel);
     let mut cancelled_at: Option<std::time::Instant> = None;
     loop {
@@ -52,7 +52,17 @@ pub async fn consume(
             Some(at) => CANCEL_GRACE.saturating_sub(at.elapsed()),
             None => STREAM_IDLE,
         };
-        let next = tokio::select! {
+        // A chunk already waiting is taken without arming the timer and the cancel waiter:
+        // a fast stream has one waiting nearly every time.
+        let ready = if cancel.is_cancelled() && on_cancel.is_some() {
+            None
+        } else {
+            futures_util::FutureExt::now_or_never(stream.next())
+        };
+        let next = if let Some(n) = ready {
+            Ok(n)
+        } else {
+            tokio::select! {
             biased;
             () = cancel.cancelled(), if on_cancel.is_some() => {
                 out.cancelled = true;
@@ -63,6 +73,7 @@ pub async fn consume(
                 continue;
             }
             n = tokio::time::timeout(wait, stream.next()) => n,
+            }
         };
         let Ok(next) = next else {
             if cancelled_at.is_none() {
@@ -93,28 +104,59 @@ pub async fn consume(
         if text_chunks || !text {
             let _ = events.send(TurnEvent::Chunk(Box::new(chunk.clone())));
         }
+        texts.take(chunk, &mut out, events);
+    }
+    if out.stop.is_none() && !out.cancelled {
+        out.truncated = true;
+    }
+    out
+}
+
+/// Where each message's text goes in [`RunOutcome::texts`].
+#[derive(Default)]
+struct Texts {
+    index: HashMap<String, usize>,
+    /// Deltas of one message come in a row: the map is for when they do not.
+    last: Option<usize>,
+}
+
+impl Texts {
+    /// Take in one chunk: text to its message and on to the view, the rest to `out`.
+    fn take(
+        &mut self,
+        chunk: LettaMessage,
+        out: &mut RunOutcome,
+        events: &UnboundedSender<TurnEvent>,
+    ) {
         match chunk {
-            LettaMessage::Assistant(a) => {
+            LettaMessage::Assistant(mut a) => {
                 let otid = a
                     .common
                     .otid
-                    .clone()
-                    .or(a.common.id.clone())
+                    .take()
+                    .or(a.common.id.take())
                     .unwrap_or_default();
-                let delta = a.content.to_text();
-                let i = *text_index.entry(otid.clone()).or_insert_with(|| {
-                    out.texts.push((otid.clone(), String::new()));
-                    out.texts.len() - 1
-                });
+                let delta = match a.content {
+                    crate::protocol::MessageContent::Text(t) => t,
+                    parts @ crate::protocol::MessageContent::Parts(_) => parts.to_text(),
+                };
+                let i = match self.last {
+                    Some(i) if out.texts[i].0 == otid => i,
+                    _ => *self.index.entry(otid.clone()).or_insert_with(|| {
+                        out.texts.push((otid.clone(), String::new()));
+                        out.texts.len() - 1
+                    }),
+                };
+                self.last = Some(i);
                 out.texts[i].1.push_str(&delta);
                 let _ = events.send(TurnEvent::Assistant { otid, delta });
             }
-            LettaMessage::Reasoning(r) => {
+            LettaMessage::Reasoning(mut r) => {
                 let otid = r
                     .common
                     .otid
-                    .clone()
-                    .or(r.common.id.clone())
+                    .take()
+                    .or(r.common.id.take())
                     .unwrap_or_default();
                 let _ = events.send(TurnEvent::Reasoning {
                     otid,
@@ -137,10 +179,6 @@ pub async fn consume(
             _ => {}
         }
     }
-    if out.stop.is_none() && !out.cancelled {
-        out.truncated = true;
-    }
-    out
 }
 
 /// Add one streamed piece of a tool call to `calls`: the call it names gets its name (when the

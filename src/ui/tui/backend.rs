@@ -41,6 +41,17 @@ impl Default for Tracked {
     }
 }
 
+impl super::scrollback::RawOut for Tracked {
+    fn raw_write(&mut self, bytes: &[u8]) -> Option<io::Result<()>> {
+        use std::io::Write;
+        Some(
+            self.inner
+                .write_all(bytes)
+                .and_then(|()| Write::flush(&mut self.inner)),
+        )
+    }
+}
+
 impl Backend for Tracked {
     type Error = io::Error;
 

@@ -15,6 +15,7 @@ pub mod markdown;
 pub mod outcome;
 pub mod overlay;
 pub mod popup;
+pub mod scrollback;
 pub mod server_calls;
 pub mod stream;
 pub mod subagents;
@@ -54,7 +55,7 @@ pub(crate) fn strip_colors(buf: &mut Buffer) {
 }
 
 /// Write pending transcript lines into scrollback, then draw the live area.
-pub fn draw<B: Backend>(
+pub fn draw<B: Backend + scrollback::RawOut>(
     term: &mut Terminal<B>,
     view: &mut ChatView,
     no_color: bool,
@@ -81,12 +82,26 @@ pub fn draw<B: Backend>(
 
 /// Write `lines` into scrollback above the live area, keeping them in `keep`. On failure, the
 /// lines not written.
-pub(crate) fn insert<B: Backend>(
+pub(crate) fn insert<B: Backend + scrollback::RawOut>(
     term: &mut Terminal<B>,
     mut lines: Vec<ratatui::text::Line<'static>>,
     no_color: bool,
     mut keep: Option<&mut transcript::Transcript>,
 ) -> Result<(), (B::Error, Vec<ratatui::text::Line<'static>>)> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    if let Some(r) = insert_raw(term, &lines, no_color) {
+        return match r {
+            Ok(()) => {
+                if let Some(k) = keep {
+                    k.keep(&lines);
+                }
+                Ok(())
+            }
+            Err(e) => Err((e, lines)),
+        };
+    }
     while !lines.is_empty() {
         let rest = lines.split_off(lines.len().min(200));
         let chunk = std::mem::replace(&mut lines, rest);
@@ -105,6 +120,24 @@ pub(crate) fn insert<B: Backend>(
         }
     }
     Ok(())
+}
+
+/// Write `lines` straight to the terminal when the live area sits at the bottom of the screen
+/// (the usual case); `None` leaves the other cases to ratatui, which also moves the live area.
+fn insert_raw<B: Backend + scrollback::RawOut>(
+    term: &mut Terminal<B>,
+    lines: &[ratatui::text::Line<'static>],
+    no_color: bool,
+) -> Option<Result<(), B::Error>> {
+    let live = term.get_frame().area();
+    let size = term.size().ok()?;
+    let at_bottom = live.bottom() == size.height && live.top() > 0 && live.width == size.width;
+    if !at_bottom {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(lines.len() * (usize::from(live.width) + 16));
+    scrollback::encode(lines, live.top(), live.width, no_color, &mut bytes);
+    term.backend_mut().raw_write(&bytes)
 }
 
 fn log(data_dir: &std::path::Path, msg: &str) {
