@@ -1,6 +1,7 @@
 //! LLM providers for the embedded engine. Stream-first: every call yields [`LlmEvent`]s.
 
 mod anthropic;
+mod coalesce;
 mod error;
 pub(crate) mod http;
 pub mod local_model;
@@ -9,6 +10,7 @@ mod openai_chunk;
 mod registry;
 
 pub use anthropic::AnthropicProvider;
+pub use coalesce::coalesce;
 pub use error::LlmError;
 pub use openai::OpenAiProvider;
 pub use registry::{NO_PROVIDER_HELP, ProviderKind, ProviderRegistry, ProviderSpec};

@@ -290,7 +290,7 @@ async fn open_stream(
             return Err(stalled(spec));
         };
         match opened {
-            Ok(s) => return Ok(Some(s)),
+            Ok(s) => return Ok(Some(crate::llm::coalesce(s))),
             Err(LlmError::ContextOverflow { .. }) if !compacted => {
                 compacted = true;
                 context::compact(store, &spec.agent_id, &spec.conversation_id, spec, true)
