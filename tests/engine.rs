@@ -93,7 +93,11 @@ fn system_text(body: &Value) -> String {
 async fn plain_text_turn_streams_and_is_stored() {
     let e = setup().await;
     let a = agent(&e).await;
-    e.llm.push([Reply::Text("Hello there, friend.".into())]);
+    // Paced, so the deltas are not merged into one (the engine merges what is waiting).
+    e.llm.push([Reply::Slow {
+        text: "Hello there, friend.".into(),
+        delay_ms: 5,
+    }]);
     let mut req = user("hi");
     req.agent_id = Some(a.id.clone());
     let chunks = send(&e, "default", req).await;

@@ -3,7 +3,8 @@
 //! A model streaming as fast as the network allows delivers hundreds of token events in one
 //! read. Passed on one by one, each costs a message, a hub entry, a follower wake-up and a UI
 //! event; merged, a read costs one of each. Nothing waits to merge: only what the provider's
-//! stream has ready now is joined, so a slow model's tokens still show the moment they arrive.
+//! stream has ready now, or has after the runtime's other ready tasks ran once, is joined, so a
+//! slow model's tokens still show the moment they arrive.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -20,6 +21,8 @@ pub fn coalesce(inner: LlmStream) -> LlmStream {
     Box::pin(Coalesce {
         inner,
         held: None,
+        acc: None,
+        yielded: false,
         ended: false,
     })
 }
@@ -28,6 +31,10 @@ struct Coalesce {
     inner: LlmStream,
     /// The event that ended the last merge, to be given next.
     held: Option<Result<LlmEvent, LlmError>>,
+    /// A merge waiting for the next poll (see `yielded`).
+    acc: Option<LlmEvent>,
+    /// The merge has let other tasks run once since the inner stream last had something.
+    yielded: bool,
     /// The inner stream has ended (it is not polled again).
     ended: bool,
 }
@@ -60,29 +67,39 @@ fn len(ev: &LlmEvent) -> Option<usize> {
     }
 }
 
+impl Coalesce {
+    /// The next event to start a merge from; `None` when the stream is pending or has ended.
+    fn first(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<LlmEvent, LlmError>>> {
+        if let Some(ev) = self.held.take() {
+            return Poll::Ready(Some(ev));
+        }
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        let next = self.inner.as_mut().poll_next(cx);
+        if let Poll::Ready(None) = next {
+            self.ended = true;
+        }
+        next
+    }
+}
+
 impl Stream for Coalesce {
     type Item = Result<LlmEvent, LlmError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        let first = match this.held.take() {
-            Some(ev) => ev,
-            None if this.ended => return Poll::Ready(None),
-            None => match this.inner.as_mut().poll_next(cx) {
-                Poll::Ready(Some(ev)) => ev,
-                Poll::Ready(None) => {
-                    this.ended = true;
-                    return Poll::Ready(None);
-                }
-                Poll::Pending => return Poll::Pending,
+        let mut acc = match this.acc.take() {
+            Some(acc) => acc,
+            None => match std::task::ready!(this.first(cx)) {
+                Some(Ok(ev)) if len(&ev).is_some() => ev,
+                other => return Poll::Ready(other),
             },
-        };
-        let Ok(mut acc) = first else {
-            return Poll::Ready(Some(first));
         };
         while !this.ended && len(&acc).is_some_and(|n| n < MAX_MERGED) {
             match this.inner.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(next))) => {
+                    this.yielded = false;
                     if let Some(other) = merge(&mut acc, next) {
                         this.held = Some(Ok(other));
                         break;
@@ -93,9 +110,19 @@ impl Stream for Coalesce {
                     break;
                 }
                 Poll::Ready(None) => this.ended = true,
+                // An HTTP body hands over one frame at a time from the connection's task,
+                // which decodes the next one when it runs: let it run once before giving
+                // what we have.
+                Poll::Pending if !this.yielded => {
+                    this.yielded = true;
+                    this.acc = Some(acc);
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
                 Poll::Pending => break,
             }
         }
+        this.yielded = false;
         Poll::Ready(Some(Ok(acc)))
     }
 }
@@ -185,6 +212,30 @@ mod tests {
         drop(tx);
         assert!(s.next().await.is_none());
         assert!(s.next().await.is_none());
+    }
+
+    /// Like an HTTP body: each item is ready only after one more turn of the runtime.
+    struct OneAtATime(Vec<&'static str>, bool);
+
+    impl Stream for OneAtATime {
+        type Item = Result<LlmEvent, LlmError>;
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            self.1 = !self.1;
+            if self.1 {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            Poll::Ready((!self.0.is_empty()).then(|| text(self.0.remove(0))))
+        }
+    }
+
+    #[tokio::test]
+    async fn items_handed_over_one_per_turn_of_the_runtime_still_merge() {
+        let got: Vec<String> = coalesce(Box::pin(OneAtATime(vec!["a", "b", "c"], false)))
+            .map(|e| format!("{e:?}"))
+            .collect()
+            .await;
+        assert_eq!(got, vec!["Ok(Text(\"abc\"))"]);
     }
 
     #[tokio::test]

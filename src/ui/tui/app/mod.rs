@@ -275,7 +275,9 @@ impl App {
         }
         tokio::select! {
             ev = self.input.next() => Event::Input(ev),
-            Some(ev) = self.turn_rx.recv() => Event::Turn(ev),
+            // With a frame pending, the turn's events wait in the channel and are taken
+            // together when it is drawn: one wake-up per frame, not one per token.
+            Some(ev) = self.turn_rx.recv(), if !self.dirty => Event::Turn(ev),
             Some(ev) = self.rx.recv() => ev,
             _ = src.winch.recv() => Event::SizeCheck,
             _ = src.sigterm.recv() => Event::Quit,
