@@ -72,6 +72,8 @@ pub fn wrap(
     }
     let mut lines: Vec<Line<'static>> = Vec::new();
     let mut cur: Vec<Span<'static>> = first.clone();
+    // Spans of `cur` that are its prefix; text after them merges into spans of its style.
+    let mut fixed = cur.len();
     let mut avail = width.saturating_sub(prefix_w(&first)).max(1);
     let mut used = 0usize;
     let mut glue = false; // the previous piece did not end in a space: this one continues a word
@@ -80,6 +82,7 @@ pub fn wrap(
         if used > 0 && used + trimmed_w > avail && !glue {
             lines.push(finish(std::mem::take(&mut cur)));
             cur.clone_from(&rest);
+            fixed = cur.len();
             avail = width.saturating_sub(prefix_w(&rest)).max(1);
             used = 0;
         }
@@ -91,7 +94,7 @@ pub fn wrap(
                 text
             };
             used += self::width(&keep);
-            cur.push(Span::styled(keep, style));
+            push(&mut cur, fixed, keep, style);
             continue;
         }
         // Longer than the room left: break by characters.
@@ -100,10 +103,11 @@ pub fn wrap(
             let cw = c.width().unwrap_or(0);
             if used + cw > avail && used > 0 {
                 if !chunk.is_empty() {
-                    cur.push(Span::styled(std::mem::take(&mut chunk), style));
+                    push(&mut cur, fixed, std::mem::take(&mut chunk), style);
                 }
                 lines.push(finish(std::mem::take(&mut cur)));
                 cur.clone_from(&rest);
+                fixed = cur.len();
                 avail = width.saturating_sub(prefix_w(&rest)).max(1);
                 used = 0;
             }
@@ -111,11 +115,24 @@ pub fn wrap(
             used += cw;
         }
         if !chunk.is_empty() {
-            cur.push(Span::styled(chunk, style));
+            push(&mut cur, fixed, chunk, style);
         }
     }
     lines.push(finish(cur));
     lines
+}
+
+/// Add `text` to a line being built, into its last span when that has the same style and is
+/// not part of the prefix: a line of plain words is one span, not one per word (kept lines
+/// cost a fraction of the memory, and draw faster).
+fn push(cur: &mut Vec<Span<'static>>, fixed: usize, text: String, style: Style) {
+    let own = cur.len() > fixed;
+    match cur.last_mut() {
+        Some(last) if own && last.style == style => {
+            last.content.to_mut().push_str(&text);
+        }
+        _ => cur.push(Span::styled(text, style)),
+    }
 }
 
 /// A finished line, without the spaces it was broken after.
