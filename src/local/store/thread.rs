@@ -76,7 +76,8 @@ async fn call<T: Send + 'static>(
 ) -> StoreResult<T> {
     let (tx, rx) = oneshot::channel();
     let job: Job = Box::new(move |st| {
-        // An open transaction rolls back as the panic unwinds through it.
+        // An open transaction rolls back as the panic unwinds through it. (Release builds
+        // abort on a panic instead; SQLite rolls the transaction back on the next open.)
         let out = catch_unwind(AssertUnwindSafe(|| f(st)))
             .unwrap_or_else(|p| Err(StoreError::Panicked(panic_text(p.as_ref()))));
         // The caller may have stopped waiting; the work is done either way.
