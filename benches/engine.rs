@@ -14,37 +14,13 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use futures_util::StreamExt;
 use letta::backend::Backend;
-use letta::llm::{
-    ChatRequest, LlmError, LlmEvent, LlmProvider, LlmStream, ModelInfo, ProviderRegistry,
-};
+use letta::llm::ProviderRegistry;
 use letta::local::Engine;
 use letta::local::store::{NewMessage, Store};
 use letta::protocol::*;
-
-/// A provider that answers instantly with `n` one-word text deltas.
-struct Instant_ {
-    n: usize,
-}
-
-#[async_trait]
-impl LlmProvider for Instant_ {
-    async fn stream(&self, _req: ChatRequest) -> Result<LlmStream, LlmError> {
-        let evs = (0..self.n)
-            .map(|i| Ok(LlmEvent::Text(format!("w{i} "))))
-            .chain([Ok(LlmEvent::Done {
-                finish_reason: Some("stop".into()),
-            })]);
-        Ok(Box::pin(futures_util::stream::iter(
-            evs.collect::<Vec<_>>(),
-        )))
-    }
-    async fn list_models(&self) -> Result<Vec<ModelInfo>, LlmError> {
-        Ok(Vec::new())
-    }
-}
+use support::provider::InstantTokens;
 
 fn msg(conv: &str, agent: &str, i: usize, words: &[&str]) -> NewMessage {
     let text = format!(
@@ -209,50 +185,61 @@ fn main() {
     );
     drop(store);
 
-    // Engine overhead per streamed chunk: an instant in-process provider, through the engine.
+    // Engine cost per token: an instant in-process provider, through the engine. Deltas that
+    // arrive together are merged into one chunk; paced ones go out one chunk each.
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
     let tokens = 20_000 / scale;
-    let mut reg = ProviderRegistry::default();
-    reg.insert("mem", Arc::new(Instant_ { n: tokens }));
-    let engine = Engine::new(
-        Store::open(&dir.path().join("stream.db")).unwrap(),
-        reg,
-        Some("mem/x".into()),
-    );
-    let per_chunk = rt.block_on(async {
-        let a = engine.create_agent(CreateAgent::default()).await.unwrap();
-        let c = engine
-            .create_conversation(&a.id, CreateConversation::default())
-            .await
-            .unwrap();
-        let mut best = Duration::MAX;
-        for _ in 0..3 {
-            let req = SendMessageRequest {
-                messages: Some(vec![MessageCreate::user("go")]),
-                ..Default::default()
-            };
-            let t = Instant::now();
-            let mut s = engine.send_message(&c.id, req).await.unwrap();
-            let mut n = 0usize;
-            while let Some(ch) = s.next().await {
-                if matches!(ch.unwrap(), LettaMessage::Assistant(_)) {
-                    n += 1;
+    for paced in [false, true] {
+        let mut reg = ProviderRegistry::default();
+        reg.insert("mem", Arc::new(InstantTokens { n: tokens, paced }));
+        let engine = Engine::new(
+            Store::open(&dir.path().join(format!("stream-{paced}.db"))).unwrap(),
+            reg,
+            Some("mem/x".into()),
+        );
+        let (per_token, chunks) = rt.block_on(async {
+            let a = engine.create_agent(CreateAgent::default()).await.unwrap();
+            let c = engine
+                .create_conversation(&a.id, CreateConversation::default())
+                .await
+                .unwrap();
+            let mut best = (Duration::MAX, 0);
+            for _ in 0..3 {
+                let req = SendMessageRequest {
+                    messages: Some(vec![MessageCreate::user("go")]),
+                    ..Default::default()
+                };
+                let t = Instant::now();
+                let mut s = engine.send_message(&c.id, req).await.unwrap();
+                let (mut n, mut text) = (0usize, 0usize);
+                while let Some(ch) = s.next().await {
+                    if let LettaMessage::Assistant(a) = ch.unwrap() {
+                        n += 1;
+                        text += a.content.to_text().len();
+                    }
                 }
+                assert!(text >= tokens * 3, "the whole reply came back");
+                if paced {
+                    assert_eq!(n, tokens, "paced deltas are not merged");
+                }
+                best = best.min((t.elapsed() / tokens as u32, n));
             }
-            assert_eq!(n, tokens);
-            best = best.min(t.elapsed() / tokens as u32);
-        }
-        best
-    });
-    row(
-        &format!("engine overhead per streamed chunk ({tokens})"),
-        format!("{:.2} µs", per_chunk.as_secs_f64() * 1e6),
-        "< 20 µs",
-    );
+            best
+        });
+        row(
+            &if paced {
+                format!("engine per token, one chunk each ({tokens})")
+            } else {
+                format!("engine per token, merged ({tokens} in {chunks} chunks)")
+            },
+            format!("{:.2} µs", per_token.as_secs_f64() * 1e6),
+            "< 20 µs",
+        );
+    }
 
     // `letta --version`: wall time and peak memory of the real (release) binary.
     let exe = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/letta");

@@ -9,37 +9,20 @@
     clippy::pedantic
 )]
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use futures_util::StreamExt;
 use letta::backend::Backend;
-use letta::llm::{
-    ChatRequest, LlmError, LlmEvent, LlmProvider, LlmStream, ModelInfo, ProviderRegistry,
-};
+use letta::llm::ProviderRegistry;
 use letta::local::Engine;
 use letta::local::store::Store;
 use letta::protocol::*;
 use letta::remote::RemoteClient;
-
-struct Tokens(usize);
-
-#[async_trait]
-impl LlmProvider for Tokens {
-    async fn stream(&self, _r: ChatRequest) -> Result<LlmStream, LlmError> {
-        let evs: Vec<_> = (0..self.0)
-            .map(|i| Ok(LlmEvent::Text(format!("t{i} "))))
-            .chain([Ok(LlmEvent::Done {
-                finish_reason: None,
-            })])
-            .collect();
-        Ok(Box::pin(futures_util::stream::iter(evs)))
-    }
-    async fn list_models(&self) -> Result<Vec<ModelInfo>, LlmError> {
-        Ok(Vec::new())
-    }
-}
+use support::provider::InstantTokens;
 
 fn thread_cpu() -> Duration {
     let mut ts = libc::timespec {
@@ -61,7 +44,14 @@ fn main() {
         .build()
         .unwrap();
     let mut reg = ProviderRegistry::default();
-    reg.insert("mem", Arc::new(Tokens(tokens)));
+    // Paced: one chunk per token, the stream whose decoding this measures.
+    reg.insert(
+        "mem",
+        Arc::new(InstantTokens {
+            n: tokens,
+            paced: true,
+        }),
+    );
     let engine = Arc::new(Engine::new(
         Store::open(&dir.path().join("db")).unwrap(),
         reg,

@@ -6,6 +6,7 @@ pub mod chunks;
 pub mod fixtures;
 pub mod llm;
 pub mod procstat;
+pub mod provider;
 pub mod proxy;
 pub mod pty;
 pub mod py_mcp;
