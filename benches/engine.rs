@@ -111,6 +111,47 @@ fn main() {
         "< 2 ms",
     );
 
+    // Page through 100k conversations, newest activity first (what /resume shows): the first
+    // page, and one half-way down through its cursor, cost the same (an index, no sort).
+    let n = 100_000 / scale;
+    {
+        let tx = store.conn().unchecked_transaction().unwrap();
+        for i in 0..n {
+            let at = format!("2026-01-01T00:00:00.{i:06}Z");
+            tx.execute(
+                "INSERT INTO conversations(id, agent_id, summary, created_at, updated_at, last_message_at) VALUES (?1, ?2, ?3, ?4, ?4, ?4)",
+                rusqlite::params![format!("conv-page-{i:06}"), agent.id, format!("conversation {i}"), at],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let by_activity = |after: Option<String>| ListParams {
+        limit: Some(50),
+        after,
+        order_by: Some("last_message_at".into()),
+        ..Default::default()
+    };
+    let deep = format!("conv-page-{:06}", n / 2);
+    let deep_name = format!("page {} rows deep", n / 2);
+    for (name, after) in [("first page", None), (deep_name.as_str(), Some(deep))] {
+        let times: Vec<Duration> = (0..50)
+            .map(|_| {
+                let t = Instant::now();
+                let page = store
+                    .list_conversations(Some(&agent.id), None, &by_activity(after.clone()))
+                    .unwrap();
+                assert_eq!(page.len(), 50);
+                t.elapsed()
+            })
+            .collect();
+        row(
+            &format!("{n} conversations by activity: {name}"),
+            format!("{:.3} ms", median(times).as_secs_f64() * 1e3),
+            "< 30 ms",
+        );
+    }
+
     // Fork a 10k-message conversation.
     let src = store.create_conversation(&agent.id, None, None).unwrap();
     let n = 10_000 / scale;
