@@ -17,6 +17,7 @@ const ORDER: &str = "scripts/startup.order";
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed={ORDER}");
+    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
     let var = |k: &str| std::env::var(k).unwrap_or_default();
     if var("CARGO_CFG_TARGET_OS") != "linux"
         || var("CARGO_CFG_TARGET_ENV") != "gnu"
@@ -61,6 +62,13 @@ fn links<S: AsRef<str>>(dir: &Path, name: &str, args: &[S]) -> bool {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let mut c = Command::new(rustc);
     c.arg("--edition=2021").arg("-o").arg(&exe).arg(&src);
+    // Linked as the real build links: its linker and its flags (a chosen `-fuse-ld`).
+    if let Ok(linker) = std::env::var("RUSTC_LINKER") {
+        c.arg("-C").arg(format!("linker={linker}"));
+    }
+    if let Ok(flags) = std::env::var("CARGO_ENCODED_RUSTFLAGS") {
+        c.args(flags.split('\x1f').filter(|f| !f.is_empty()));
+    }
     for a in args {
         c.arg("-C").arg(format!("link-arg={}", a.as_ref()));
     }

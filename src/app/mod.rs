@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 
-use crate::app::cli::{Cli, Command, McpCommand, MessagesCommand, ModelCommand};
+use crate::app::cli::{Cli, Command, MessagesCommand, ModelCommand};
 use crate::backend::Backend;
 use crate::local::Engine;
 use crate::local::store::Store;
@@ -27,20 +27,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = GlobalSettings::load(&paths.settings_file())?;
     let env = |k: &str| std::env::var(k).ok();
     let choice = BackendChoice::resolve(cli.session.backend, &env, &settings);
-    // Servers answer many clients at once. A session's own work (the model's stream, the
-    // engine, its tools) is one chain of tasks handing data on: on one worker each hand-off is
-    // a function call, not a wake-up of another thread. The UI runs on this thread.
-    let serves = matches!(
-        &cli.command,
-        Some(
-            Command::Server(_)
-                | Command::Mcp {
-                    command: McpCommand::Serve(_)
-                }
-        )
-    );
+    // The chat view's session (the model's stream, the engine, its tools) is one chain of
+    // tasks handing data on: on one worker each hand-off is a function call, not a wake-up of
+    // another thread (the view itself runs on this thread). Servers answer many clients, and
+    // headless runs read stdin while they write stdout: those keep two.
+    let interactive =
+        cli.command.is_none() && cli.session.prompt.is_none() && cli.session.input_format.is_none();
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(if serves { 2 } else { 1 })
+        .worker_threads(if interactive { 1 } else { 2 })
         .enable_all()
         .build()
         .context("starting the async runtime")?;

@@ -237,7 +237,10 @@ impl TurnDriver {
         };
         let mode = self.checker.lock().map(|c| c.mode).unwrap_or_default();
         let key = format!("{}/{}", session.agent_id, session.conversation_id);
-        let reminders = self.context.reminders(&key, mode) + &extra;
+        // Instruction files and git can be slow in a big repository: off the worker.
+        let ctx = self.context.clone();
+        let reminders = tokio::task::spawn_blocking(move || ctx.reminders(&key, mode)).await;
+        let reminders = reminders.unwrap_or_default() + &extra;
         let req = self.request(
             session,
             vec![MessageCreate::user_with_reminders(&reminders, text)],

@@ -92,15 +92,15 @@ pub(crate) fn insert<B: Backend + scrollback::RawOut>(
         return Ok(());
     }
     if let Some(r) = insert_raw(term, &lines, no_color) {
-        return match r {
-            Ok(()) => {
-                if let Some(k) = keep {
-                    k.keep(&lines);
-                }
-                Ok(())
-            }
-            Err(e) => Err((e, lines)),
+        let (done, r) = match r {
+            Ok(()) => (lines.len(), Ok(())),
+            Err((e, done)) => (done, Err(e)),
         };
+        let rest = lines.split_off(done);
+        if let Some(k) = keep {
+            k.keep(&lines);
+        }
+        return r.map_err(|e| (e, rest));
     }
     while !lines.is_empty() {
         let rest = lines.split_off(lines.len().min(200));
@@ -124,20 +124,30 @@ pub(crate) fn insert<B: Backend + scrollback::RawOut>(
 
 /// Write `lines` straight to the terminal when the live area sits at the bottom of the screen
 /// (the usual case); `None` leaves the other cases to ratatui, which also moves the live area.
+/// A failure says how many lines went out before it.
 fn insert_raw<B: Backend + scrollback::RawOut>(
     term: &mut Terminal<B>,
     lines: &[ratatui::text::Line<'static>],
     no_color: bool,
-) -> Option<Result<(), B::Error>> {
+) -> Option<Result<(), (B::Error, usize)>> {
     let live = term.get_frame().area();
     let size = term.size().ok()?;
     let at_bottom = live.bottom() == size.height && live.top() > 0 && live.width == size.width;
     if !at_bottom {
         return None;
     }
-    let mut bytes = Vec::with_capacity(lines.len() * (usize::from(live.width) + 16));
-    scrollback::encode(lines, live.top(), live.width, no_color, &mut bytes);
-    term.backend_mut().raw_write(&bytes)
+    // In pieces, so a long transcript written again needs no buffer of its whole size.
+    const PIECE: usize = 500;
+    let mut bytes = Vec::with_capacity(lines.len().min(PIECE) * (usize::from(live.width) + 16));
+    for (i, piece) in lines.chunks(PIECE).enumerate() {
+        bytes.clear();
+        scrollback::encode(piece, live.top(), live.width, no_color, &mut bytes);
+        match term.backend_mut().raw_write(&bytes)? {
+            Ok(()) => {}
+            Err(e) => return Some(Err((e, i * PIECE))),
+        }
+    }
+    Some(Ok(()))
 }
 
 fn log(data_dir: &std::path::Path, msg: &str) {

@@ -87,6 +87,11 @@ fn write_line(line: &Line<'_>, width: u16, no_color: bool, out: &mut Vec<u8>) {
             }
             out.extend_from_slice(g.as_bytes());
             room -= w;
+            // A terminal may draw a wide cluster (an emoji sequence) at another width than
+            // Unicode says: put the cursor where the next cell belongs, as ratatui does.
+            if w > 1 && room > 0 {
+                let _ = write!(out, "\x1b[{}G", usize::from(width) - room + 1);
+            }
         }
     }
 }
@@ -213,6 +218,15 @@ mod tests {
         let words: Vec<&String> = seen.iter().filter(|s| s.starts_with('n')).collect();
         let want: Vec<String> = (0..25).map(|i| format!("n{i}")).collect();
         assert_eq!(words, want.iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn after_a_wide_cluster_the_cursor_is_put_in_its_column() {
+        // A terminal that draws the cluster one column narrower still puts "a" in column 3.
+        let mut out = Vec::new();
+        write_line(&Line::from("漢a"), 10, false, &mut out);
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.ends_with("漢\x1b[3Ga"), "{s:?}");
     }
 
     #[test]
