@@ -75,6 +75,17 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// Each figure's median over `runs`.
+fn median_turn(runs: Vec<Turn>) -> Turn {
+    let mut rss: Vec<f64> = runs.iter().map(|t| t.rss_after).collect();
+    rss.sort_by(f64::total_cmp);
+    Turn {
+        wall: median(runs.iter().map(|t| t.wall).collect()),
+        cpu: median(runs.iter().map(|t| t.cpu).collect()),
+        rss_after: rss[rss.len() / 2],
+    }
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
@@ -135,21 +146,18 @@ fn column(full: bool, remote: bool) -> Column {
             turn(&llm, &q, reply(20_000 / scale, 10))
         })
         .collect();
-    let t20k = Turn {
-        wall: median(runs.iter().map(|t| t.wall).collect()),
-        cpu: median(runs.iter().map(|t| t.cpu).collect()),
-        rss_after: {
-            let mut v: Vec<f64> = runs.iter().map(|t| t.rss_after).collect();
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        },
-    };
+    let t20k = median_turn(runs);
     let mut sizes = Vec::new();
     for n in [2_000, 20_000, 200_000] {
-        // Each size in a fresh process, so RSS after is that turn's.
-        let q = spawn_new();
-        q.wait_for("the prompt", ready);
-        sizes.push((n, turn(&llm, &q, reply(n / scale, 10))));
+        // Each run in a fresh process, so RSS after is that turn's; the median of 3.
+        let runs: Vec<Turn> = (0..if full { 3 } else { 1 })
+            .map(|_| {
+                let q = spawn_new();
+                q.wait_for("the prompt", ready);
+                turn(&llm, &q, reply(n / scale, 10))
+            })
+            .collect();
+        sizes.push((n, median_turn(runs)));
     }
     let nobreak = full.then(|| {
         let q = spawn_new();
@@ -242,7 +250,7 @@ fn main() {
     );
     for ((n, a), (_, b)) in e.sizes.iter().zip(&r.sizes) {
         row(
-            &format!("{n}-token reply: wall / per 1k tokens"),
+            &format!("{n} tokens: wall / per 1k (median of 3)"),
             format!(
                 "{} / {:.1}",
                 ms(a.wall),
