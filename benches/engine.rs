@@ -118,11 +118,8 @@ fn main() {
         let tx = store.conn().unchecked_transaction().unwrap();
         for i in 0..n {
             let at = format!("2026-01-01T00:00:00.{i:06}Z");
-            tx.execute(
-                "INSERT INTO conversations(id, agent_id, summary, created_at, updated_at, last_message_at) VALUES (?1, ?2, ?3, ?4, ?4, ?4)",
-                rusqlite::params![format!("conv-page-{i:06}"), agent.id, format!("conversation {i}"), at],
-            )
-            .unwrap();
+            let (id, summary) = (format!("conv-page-{i:06}"), format!("conversation {i}"));
+            support::seed::insert_conversation(&tx, &id, &agent.id, &summary, &at);
         }
         tx.commit().unwrap();
     }

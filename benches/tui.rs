@@ -237,11 +237,8 @@ fn browse_and_switch(sb: &Sandbox, full: bool) {
         let id = format!("conv-bench-{i:05}");
         let at = (base - chrono::Duration::seconds(i as i64))
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        tx.execute(
-            "INSERT INTO conversations(id, agent_id, summary, created_at, updated_at, last_message_at) VALUES (?1, ?2, ?3, ?4, ?4, ?4)",
-            rusqlite::params![id, agent, format!("conversation number {i}"), at],
-        )
-        .unwrap();
+        let summary = format!("conversation number {i}");
+        support::seed::insert_conversation(&tx, &id, &agent, &summary, &at);
         msgs.push(support::seed::user_message(
             &id,
             &agent,

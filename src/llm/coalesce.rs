@@ -68,7 +68,8 @@ fn len(ev: &LlmEvent) -> Option<usize> {
 }
 
 impl Coalesce {
-    /// The next event to start a merge from; `None` when the stream is pending or has ended.
+    /// The next event to start a merge from: the held one, else the inner stream's next
+    /// (`Ready(None)` once it has ended; it is not polled after that).
     fn first(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<LlmEvent, LlmError>>> {
         if let Some(ev) = self.held.take() {
             return Poll::Ready(Some(ev));

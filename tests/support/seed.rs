@@ -26,3 +26,19 @@ pub fn user_message(conv: &str, agent: &str, text: String) -> NewMessage {
         ..Default::default()
     }
 }
+
+/// A conversation row written straight to the database, for benches that need many fast
+/// (`at` is its creation and last activity, RFC 3339).
+pub fn insert_conversation(
+    db: &rusqlite::Connection,
+    id: &str,
+    agent: &str,
+    summary: &str,
+    at: &str,
+) {
+    db.execute(
+        "INSERT INTO conversations(id, agent_id, summary, created_at, updated_at, last_message_at) VALUES (?1, ?2, ?3, ?4, ?4, ?4)",
+        rusqlite::params![id, agent, summary, at],
+    )
+    .unwrap();
+}
